@@ -1,0 +1,213 @@
+//! Request extractors whose failures are problems naming what is wrong.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// The largest JSON body accepted, set from `BODY_LIMIT_BYTES`.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+/// A JSON body: 415 unless the content type is JSON, 413 over the body limit, 400 when it is not
+/// JSON at all, 422 naming the field when a field is missing, unknown or of the wrong type.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<BodyLimit>()
+            .or_else(|| req.app_data::<web::Data<BodyLimit>>().map(|d| d.get_ref()))
+            .map_or(1024 * 1024, |l| l.0);
+        let content_type_ok = is_json(req);
+        let declared_length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let payload = web::Payload::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(AppError::UnsupportedMediaType {
+                    expected: "application/json",
+                });
+            }
+            if declared_length.is_some_and(|n| n > limit) {
+                return Err(AppError::PayloadTooLarge { limit });
+            }
+            let payload = payload
+                .await
+                .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+            let body = match payload.to_bytes_limited(limit).await {
+                Err(_) => return Err(AppError::PayloadTooLarge { limit }),
+                Ok(Err(e)) => return Err(AppError::bad_request("unreadable_body", e.to_string())),
+                Ok(Ok(body)) => body,
+            };
+            parse_json(&body).map(ApiJson)
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a JSON body into `T`, naming the field at fault.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::bad_request(
+            "malformed_json",
+            "the request body is empty; send a JSON object",
+        ));
+    }
+    let malformed = |e: serde_json::Error| {
+        AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                AppError::Validation(vec![field_error(&path, &inner)])
+            }
+            _ => malformed(inner),
+        }
+    })?;
+    deserializer.end().map_err(malformed)?;
+    Ok(value)
+}
+
+/// Turns serde's message into a field error. A missing field is reported at the path of the
+/// object that should hold it, so its own name is taken from the message.
+fn field_error(path: &str, error: &serde_json::Error) -> FieldError {
+    let message = error.to_string();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    let named = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    let join = |name: String| {
+        if path == "." || path.is_empty() {
+            name
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if let Some(name) = named("missing field `") {
+        return FieldError::new(join(name), "required", "this field is required");
+    }
+    let field = if path == "." {
+        String::new()
+    } else {
+        path.to_owned()
+    };
+    if message.starts_with("unknown field `") {
+        return FieldError::new(field, "unknown_field", "this field is not accepted here");
+    }
+    FieldError::new(field, "invalid_type", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        username: String,
+        attempts: u32,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        day: u8,
+    }
+
+    fn validation(body: &str) -> FieldError {
+        match parse_json::<Login>(body.as_bytes()) {
+            Err(AppError::Validation(mut errors)) => errors.remove(0),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_missing_unknown_and_mistyped_fields() {
+        let e = validation(r#"{"username":"a"}"#);
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("attempts", "required")
+        );
+        let e = validation(r#"{"username":"a","attempts":1,"extra":1}"#);
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("extra", "unknown_field")
+        );
+        let e = validation(r#"{"username":5,"attempts":1}"#);
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("username", "invalid_type")
+        );
+        let e = validation(r#"{"username":"a","attempts":1,"inner":{"day":"x"}}"#);
+        assert_eq!(e.field, "inner.day");
+        let e = validation(r#"{"username":"a","attempts":1,"inner":{}}"#);
+        assert_eq!(e.field, "inner.day");
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        for body in [
+            "{",
+            "not json",
+            "",
+            "{\"username\":\"a\",\"attempts\":1} trailing",
+        ] {
+            match parse_json::<Login>(body.as_bytes()) {
+                Err(AppError::BadRequest { code, .. }) => assert_eq!(code, "malformed_json"),
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_non_object_is_a_type_error() {
+        match parse_json::<Login>(b"[1,2]") {
+            Err(AppError::Validation(errors)) => assert_eq!(errors[0].code, "invalid_type"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

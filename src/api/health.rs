@@ -1,0 +1,50 @@
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use diesel::connection::SimpleConnection;
+use serde_json::json;
+
+use crate::error::{AppError, AppResult};
+use crate::http::metrics::PoolGauges;
+use crate::startup::AppState;
+
+/// How long readiness waits for a connection before reporting the database unreachable.
+const READY_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Alive: the process answers. Says nothing of the database, so an orchestrator does not
+/// restart the service when only the database is down.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "alive" }))
+}
+
+/// Ready: a connection can be checked out and answers a query.
+pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool
+            .get_timeout(READY_CHECKOUT_TIMEOUT)
+            .map_err(AppError::from_pool)?;
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| AppError::Unavailable {
+                cause: e.to_string(),
+            })
+    })
+    .await
+    .map_err(|e| AppError::internal(e.to_string()))??;
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "database": state.config.database_url.backend_name(),
+    })))
+}
+
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.state();
+    let text = state.metrics.render(PoolGauges {
+        max_size: state.pool.max_size(),
+        connections: pool.connections,
+        idle: pool.idle_connections,
+    });
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
+}

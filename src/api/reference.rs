@@ -1,0 +1,42 @@
+//! Reference data: the area tree and the code catalogue.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use crate::db::{self, areas::AreaRow};
+use crate::domain::codes;
+use crate::error::AppResult;
+use crate::startup::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct AreaNode {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub children: Vec<AreaNode>,
+}
+
+/// Builds the tree from rows; rows whose parent is missing are not shown.
+fn tree(rows: Vec<AreaRow>) -> Vec<AreaNode> {
+    fn children_of(parent: Option<&str>, rows: &[AreaRow]) -> Vec<AreaNode> {
+        rows.iter()
+            .filter(|r| r.parent_code.as_deref() == parent)
+            .map(|r| AreaNode {
+                code: r.code.clone(),
+                name: r.name.clone(),
+                level: r.level.clone(),
+                children: children_of(Some(&r.code), rows),
+            })
+            .collect()
+    }
+    children_of(None, &rows)
+}
+
+pub async fn areas(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let rows = db::run(&state.pool, |conn| Ok(db::areas::all(conn)?)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": tree(rows) })))
+}
+
+pub async fn codes() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "items": codes::catalogue() }))
+}

@@ -1,0 +1,21 @@
+use diesel::prelude::*;
+
+use super::schema::areas;
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = areas)]
+pub struct AreaRow {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    pub parent_code: Option<String>,
+}
+
+/// Every area, parents before children, in code order within a level.
+pub fn all(conn: &mut DbConn) -> QueryResult<Vec<AreaRow>> {
+    areas::table
+        .select(AreaRow::as_select())
+        .order(areas::code.asc())
+        .load(conn)
+}

@@ -1,0 +1,120 @@
+use std::path::PathBuf;
+
+/// A parsed `DATABASE_URL`: `sqlite://path`, `sqlite:path`, a bare path, or `postgres://…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DatabaseUrlError {
+    #[error("DATABASE_URL is empty")]
+    Empty,
+    #[error("DATABASE_URL names no SQLite file")]
+    NoSqlitePath,
+    #[error("an in-memory SQLite database would be lost on restart and differs per connection; give a file path")]
+    InMemory,
+    #[error("DATABASE_URL scheme `{0}` is not supported: use sqlite://path or postgres://…")]
+    UnknownScheme(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, DatabaseUrlError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(DatabaseUrlError::Empty);
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(raw.to_owned()));
+        }
+        let path = if let Some(rest) = raw.strip_prefix("sqlite://") {
+            rest
+        } else if let Some(rest) = raw.strip_prefix("sqlite:") {
+            rest
+        } else if let Some((scheme, _)) = raw.split_once("://") {
+            return Err(DatabaseUrlError::UnknownScheme(scheme.to_owned()));
+        } else {
+            raw
+        };
+        if path.is_empty() {
+            return Err(DatabaseUrlError::NoSqlitePath);
+        }
+        if path == ":memory:" || path.contains("mode=memory") {
+            return Err(DatabaseUrlError::InMemory);
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The URL with any password replaced, fit for logs and error messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(raw) => match url::Url::parse(raw) {
+                Ok(mut parsed) => {
+                    if parsed.password().is_some() {
+                        let _ = parsed.set_password(Some("***"));
+                    }
+                    // Query parameters may carry a password too.
+                    parsed.set_query(None);
+                    parsed.to_string()
+                }
+                Err(_) => "postgres://(unparseable URL)".to_owned(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_forms() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/registry.db").unwrap(),
+            DatabaseUrl::Sqlite("data/registry.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/r.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/r.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("/tmp/x.db").unwrap(),
+            DatabaseUrl::Sqlite("/tmp/x.db".into())
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_and_memory() {
+        assert_eq!(
+            DatabaseUrl::parse("mysql://x/y"),
+            Err(DatabaseUrlError::UnknownScheme("mysql".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://:memory:"),
+            Err(DatabaseUrlError::InMemory)
+        );
+        assert_eq!(DatabaseUrl::parse("  "), Err(DatabaseUrlError::Empty));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::NoSqlitePath)
+        );
+    }
+
+    #[test]
+    fn redacts_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db:5432/registry?password=x").unwrap();
+        let shown = url.redacted();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!shown.contains("password=x"), "{shown}");
+        assert!(shown.contains("db:5432/registry"), "{shown}");
+    }
+}

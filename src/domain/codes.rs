@@ -1,0 +1,96 @@
+//! Enumerations the API speaks, as stable snake_case codes with Chinese labels.
+//!
+//! Every enum is declared with [`code_enum!`], which also registers it in [`catalogue`], the
+//! body of `GET /api/v1/codes`; a code therefore cannot exist on the wire without a label.
+
+use serde::Serialize;
+
+/// Declares an enum of wire codes: serde (snake_case) both ways, `as_str`, `parse`, `label`.
+#[macro_export]
+macro_rules! code_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident : $set:literal {
+        $($variant:ident = $code:literal, $label:literal;)+
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+                 serde::Serialize, serde::Deserialize)]
+        $vis enum $name {
+            $(#[serde(rename = $code)] $variant,)+
+        }
+
+        impl $name {
+            pub const SET: &'static str = $set;
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code,)+ }
+            }
+
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label,)+ }
+            }
+
+            pub fn parse(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+
+            pub fn entries() -> Vec<$crate::domain::codes::CodeEntry> {
+                Self::ALL
+                    .iter()
+                    .map(|v| $crate::domain::codes::CodeEntry { code: v.as_str(), label: v.label() })
+                    .collect()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CodeEntry {
+    pub code: &'static str,
+    pub label: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CodeSet {
+    pub set: &'static str,
+    pub codes: Vec<CodeEntry>,
+}
+
+/// Every code set the API uses, in a stable order.
+pub fn catalogue() -> Vec<CodeSet> {
+    use crate::domain::area::AreaLevel;
+    vec![CodeSet {
+        set: AreaLevel::SET,
+        codes: AreaLevel::entries(),
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_snake_case_and_labelled() {
+        for set in catalogue() {
+            assert!(!set.codes.is_empty(), "{} is empty", set.set);
+            for entry in &set.codes {
+                assert!(
+                    entry
+                        .code
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    "{}: {}",
+                    set.set,
+                    entry.code
+                );
+                assert!(!entry.label.is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The outermost middleware: gives every request an id, runs it inside a tracing span that
+//! carries the id, writes one access-log line and records metrics.
+//!
+//! Logged are the method, the route pattern, the status and the latency: never the query
+//! string, headers or bodies, which may hold names or ID numbers.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage};
+use tracing::Instrument;
+
+use crate::startup::AppState;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the request being served, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// A caller's id is kept when it is short and plain; anything else is replaced, so nothing odd
+/// reaches the logs.
+fn accept_request_id(value: Option<&HeaderValue>) -> Option<String> {
+    let value = value?.to_str().ok()?;
+    let plain = !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    plain.then(|| value.to_owned())
+}
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = accept_request_id(req.headers().get(REQUEST_ID_HEADER))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().to_string();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+
+    let span = tracing::info_span!("request", request_id = %request_id, %method);
+    let mut res = next.call(req).instrument(span.clone()).await?;
+
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
+    if let Some(metrics) = metrics {
+        metrics.record(&method, &route, status, elapsed);
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            %route,
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "answered"
+        )
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_plain_ids_and_drops_odd_ones() {
+        let ok = HeaderValue::from_static("abc-123_x.y");
+        assert_eq!(accept_request_id(Some(&ok)).as_deref(), Some("abc-123_x.y"));
+        let odd = HeaderValue::from_static("a b");
+        assert_eq!(accept_request_id(Some(&odd)), None);
+        let long = HeaderValue::from_str(&"a".repeat(129)).unwrap();
+        assert_eq!(accept_request_id(Some(&long)), None);
+        assert_eq!(accept_request_id(None), None);
+    }
+}

@@ -1,0 +1,15 @@
+//! Fenghua District disability case registry: one person, one file (一人一档), and the district
+//! plan's coverage indicators derived from those files.
+//!
+//! Layers: `api` (HTTP routes and wire types) over `domain` (validated types and rules) and `db`
+//! (schema and queries); `startup` wires them, `error` maps every failure to problem+json.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,251 @@
+//! `spawn_app()`: the real service, in-process, against a brand-new database.
+//!
+//! SQLite by default (a temporary file per test). With `TEST_DATABASE_URL=postgres://…` each
+//! test gets its own PostgreSQL schema in that database, dropped when the test ends.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_http::Request;
+use actix_web::body::{to_bytes, BoxBody};
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::test;
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use serde_json::Value;
+
+use fenghua_registry::config::Config;
+use fenghua_registry::db::{DatabaseUrl, PoolSettings};
+use fenghua_registry::startup::{self, AppState};
+
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteDir(PathBuf),
+    PostgresSchema { admin_url: String, schema: String },
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::SqliteDir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PostgresSchema { admin_url, schema } => {
+                if let Ok(mut conn) = diesel::PgConnection::establish(admin_url) {
+                    let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+                }
+            }
+        }
+    }
+}
+
+/// A fresh, empty database on the backend chosen by `TEST_DATABASE_URL`.
+pub fn fresh_database() -> TestDb {
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(admin_url) => {
+            let schema = format!("t_{tag}");
+            let mut conn = diesel::PgConnection::establish(&admin_url)
+                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is not reachable: {e}"));
+            conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                .unwrap();
+            let separator = if admin_url.contains('?') { '&' } else { '?' };
+            let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+            TestDb {
+                url: DatabaseUrl::parse(&url).unwrap(),
+                cleanup: Cleanup::PostgresSchema { admin_url, schema },
+            }
+        }
+        None => {
+            let dir = std::env::temp_dir().join(format!("fenghua-test-{tag}"));
+            TestDb {
+                url: DatabaseUrl::Sqlite(dir.join("registry.db")),
+                cleanup: Cleanup::SqliteDir(dir),
+            }
+        }
+    }
+}
+
+pub fn test_config(db: &TestDb) -> Config {
+    let data_dir =
+        std::env::temp_dir().join(format!("fenghua-data-{}", uuid::Uuid::new_v4().simple()));
+    Config {
+        database_url: db.url.clone(),
+        data_dir,
+        bind: "127.0.0.1:0".parse().unwrap(),
+        workers: 1,
+        pool: PoolSettings {
+            max_size: 4,
+            checkout_timeout: Duration::from_secs(5),
+        },
+        body_limit_bytes: 1024 * 1024,
+        shutdown_timeout: Duration::from_secs(1),
+    }
+}
+
+type BoxedFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<ServiceResponse<BoxBody>, actix_web::Error>>>,
+>;
+type TestService = Box<
+    dyn Service<
+        Request,
+        Response = ServiceResponse<BoxBody>,
+        Error = actix_web::Error,
+        Future = BoxedFuture,
+    >,
+>;
+
+/// The running service and the database behind it.
+pub struct TestApp {
+    pub service: TestService,
+    pub state: AppState,
+    // Dropped last: the schema or file goes when the test ends.
+    pub db: TestDb,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with a chance to change the configuration first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let db = fresh_database();
+    let mut config = test_config(&db);
+    adjust(&mut config);
+    let state = actix_web::web::block(move || startup::prepare(config))
+        .await
+        .unwrap()
+        .expect("the service starts");
+    let service = test::init_service(startup::app(state.clone())).await;
+    let service: TestService = Box::new(BoxedService(service));
+    TestApp { service, state, db }
+}
+
+/// Adapts the app's concrete service to a boxed body, so `TestApp` has a nameable type.
+struct BoxedService<S>(S);
+
+impl<S, B> Service<Request> for BoxedService<S>
+where
+    S: Service<Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    type Response = ServiceResponse<BoxBody>;
+    type Error = actix_web::Error;
+    type Future = BoxedFuture;
+
+    fn poll_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&self, req: Request) -> Self::Future {
+        let fut = self.0.call(req);
+        Box::pin(async move { fut.await.map(|res| res.map_into_boxed_body()) })
+    }
+}
+
+/// A response read whole: status, headers and body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code, and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "status; body: {}",
+            self.text()
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type; body: {}",
+            self.text()
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "problem code; body: {body}");
+        assert_eq!(body["status"], status);
+        assert!(body["title"].is_string());
+        assert!(body["type"].is_string());
+        body
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, req: test::TestRequest) -> Answer {
+        let res = self
+            .service
+            .call(req.to_request())
+            .await
+            .expect("the service answers");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = to_bytes(res.into_body()).await.unwrap_or_default().to_vec();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(test::TestRequest::get().uri(path)).await
+    }
+
+    pub async fn request(&self, method: Method, path: &str) -> Answer {
+        self.send(test::TestRequest::default().method(method).uri(path))
+            .await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Answer {
+        self.send(test::TestRequest::post().uri(path).set_json(body))
+            .await
+    }
+
+    /// Sends raw bytes with the given content type (or none).
+    pub async fn post_raw(&self, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Answer {
+        let mut req = test::TestRequest::post().uri(path).set_payload(body);
+        if let Some(ct) = content_type {
+            req = req.insert_header((header::CONTENT_TYPE, ct));
+        }
+        self.send(req).await
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.db.url, DatabaseUrl::Postgres(_))
+    }
+}

@@ -1,0 +1,5 @@
+//! The service's tests, in one binary so it links once. Every test starts the real app against
+//! a fresh database: SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod foundation;
+mod helpers;
