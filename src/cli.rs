@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::secrets::AppEnv;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "fenghua-registry",
@@ -31,6 +33,17 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create an admin account, or reset its password, unlock and re-enable it. The password
+    /// is read from standard input (one line), never from the command line.
+    CreateAdmin {
+        /// The admin's username.
+        #[arg(long)]
+        username: String,
+        /// Read the password from standard input (required: passwords do not belong in
+        /// shell history or process lists).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -47,6 +60,11 @@ pub struct GlobalArgs {
     /// Log format: `human` for people, `json` for log collectors.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
+
+    /// `embedded` generates missing secrets into DATA_DIR/secrets; `production` requires them in
+    /// the environment and refuses to start without them.
+    #[arg(long, env = "APP_ENV", value_enum, default_value_t = AppEnv::Embedded, global = true)]
+    pub app_env: AppEnv,
 
     /// Log filter in tracing's syntax, for example `info` or `info,fenghua_registry=debug`.
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
@@ -72,6 +90,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub pool: PoolArgs,
 
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
@@ -92,4 +113,46 @@ pub struct PoolArgs {
     #[arg(long, env = "DB_POOL_TIMEOUT_MS", default_value_t = 5000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub db_pool_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// Secret that signs access tokens (HS256), at least 32 random bytes. Required in
+    /// production; generated into DATA_DIR/secrets in the embedded mode.
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900,
+          value_parser = clap::value_parser!(i64).range(30..=86_400))]
+    pub access_token_ttl_secs: i64,
+
+    /// Lifetime of a login session and its refresh tokens, in seconds.
+    #[arg(long, env = "REFRESH_TOKEN_TTL_SECS", default_value_t = 43_200,
+          value_parser = clap::value_parser!(i64).range(60..=2_592_000))]
+    pub refresh_token_ttl_secs: i64,
+
+    /// Failed logins in a row that lock an account.
+    #[arg(long, env = "LOGIN_MAX_FAILURES", default_value_t = 5,
+          value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub login_max_failures: i32,
+
+    /// How long a locked account stays locked, in seconds.
+    #[arg(long, env = "LOGIN_LOCKOUT_SECS", default_value_t = 900,
+          value_parser = clap::value_parser!(i64).range(1..=86_400))]
+    pub login_lockout_secs: i64,
+
+    /// Login attempts allowed per client address in each window.
+    #[arg(long, env = "LOGIN_RATE_LIMIT", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_rate_limit: u32,
+
+    /// The window of LOGIN_RATE_LIMIT, in seconds.
+    #[arg(long, env = "LOGIN_RATE_WINDOW_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub login_rate_window_secs: u64,
+
+    /// Take the client address from X-Forwarded-For. Only behind a proxy that sets it.
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
 }

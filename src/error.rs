@@ -31,14 +31,22 @@ impl FieldError {
             message: message.into(),
         }
     }
+
+    /// The same error reported under another field name.
+    pub fn renamed(self, field: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("malformed request: {detail}")]
     BadRequest { code: &'static str, detail: String },
-    #[error("authentication required")]
-    Unauthorized { detail: String },
+    #[error("authentication required: {detail}")]
+    Unauthorized { code: &'static str, detail: String },
     #[error("forbidden")]
     Forbidden { detail: String },
     #[error("not found")]
@@ -75,6 +83,20 @@ impl AppError {
         AppError::Internal(cause.into())
     }
 
+    /// 401 with `WWW-Authenticate: Bearer`.
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        AppError::Unauthorized {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            detail: detail.into(),
+        }
+    }
+
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         AppError::BadRequest {
             code,
@@ -100,7 +122,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::BadRequest { code, .. } => code,
-            AppError::Unauthorized { .. } => "unauthorized",
+            AppError::Unauthorized { code, .. } => code,
             AppError::Forbidden { .. } => "forbidden",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -138,7 +160,7 @@ impl AppError {
     fn detail(&self) -> Option<String> {
         match self {
             AppError::BadRequest { detail, .. }
-            | AppError::Unauthorized { detail }
+            | AppError::Unauthorized { detail, .. }
             | AppError::Forbidden { detail }
             | AppError::Conflict { detail, .. } => Some(detail.clone()),
             AppError::PayloadTooLarge { limit } => {

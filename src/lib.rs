@@ -4,12 +4,16 @@
 //! Layers: `api` (HTTP routes and wire types) over `domain` (validated types and rules) and `db`
 //! (schema and queries); `startup` wires them, `error` maps every failure to problem+json.
 
+pub mod accounts;
 pub mod api;
+pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod secrets;
 pub mod startup;
 pub mod telemetry;

@@ -2,13 +2,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use fenghua_registry::cli::{Cli, Command};
+use fenghua_registry::cli::{Cli, Command, LogFormat};
 use fenghua_registry::config::Config;
 use fenghua_registry::{startup, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.global);
+    let log_format = cli.global.log_format;
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     let outcome: Result<(), Box<dyn std::error::Error>> = match command {
         Command::Serve(args) => Config::resolve(&cli.global, &args)
@@ -33,13 +34,38 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }),
+        Command::CreateAdmin {
+            username,
+            password_stdin: _,
+        } => Config::database_url(&cli.global)
+            .map_err(Into::into)
+            .and_then(|url| {
+                let password = read_password_from_stdin()?;
+                let outcome = startup::create_admin(&url, &username, &password)?;
+                println!("admin {username} {outcome}");
+                Ok(())
+            }),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(%error, "cannot continue");
-            eprintln!("error: {error}");
+            // One report, in the log format asked for: a collector reading JSON gets JSON.
+            match log_format {
+                LogFormat::Json => tracing::error!(%error, "cannot continue"),
+                LogFormat::Human => eprintln!("error: {error}"),
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// One line from standard input, without its line ending.
+fn read_password_from_stdin() -> Result<String, Box<dyn std::error::Error>> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    Ok(password)
 }

@@ -8,6 +8,10 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::api::{self, extract::BodyLimit};
+use crate::auth::guard::{authorize, AuthSettings, RoutePolicies};
+use crate::auth::rate_limit::RateLimiter;
+use crate::auth::sessions::LoginPolicy;
+use crate::auth::token::TokenKeys;
 use crate::config::Config;
 use crate::db::{self, migrate, Pool};
 use crate::error::AppError;
@@ -19,6 +23,7 @@ pub struct AppState {
     pub pool: Pool,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    pub auth: Arc<AuthSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +48,43 @@ pub fn migrate_only(url: &db::DatabaseUrl) -> Result<Vec<String>, StartError> {
     migrate::run_pending(&mut conn).map_err(StartError::Migrate)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum CreateAdminError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// `create-admin`: migrates, checks the password policy, then creates or resets the admin.
+pub fn create_admin(
+    url: &db::DatabaseUrl,
+    username: &str,
+    password: &str,
+) -> Result<&'static str, CreateAdminError> {
+    let refused = |e: AppError| CreateAdminError::Refused(describe(&e));
+    let username = crate::accounts::check_new_credentials(username, password).map_err(refused)?;
+    migrate_only(url)?;
+    let password_hash = crate::auth::password::hash(password);
+    let mut conn = db::ConnectionManager::new(url.clone())
+        .establish()
+        .map_err(StartError::from)?;
+    crate::accounts::create_or_reset_admin(&mut conn, &username, password_hash).map_err(refused)
+}
+
+/// An error in words for the command line.
+fn describe(error: &AppError) -> String {
+    match error {
+        AppError::Validation(fields) => fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        AppError::Conflict { detail, .. } => detail.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Connects, migrates and returns the state the app runs on.
 pub fn prepare(config: Config) -> Result<AppState, StartError> {
     let applied = migrate_only(&config.database_url)?;
@@ -50,11 +92,42 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
     let pool = db::connect_pool(&config.database_url, &config.pool)?;
+    warn_if_no_users(&pool);
     Ok(AppState {
+        auth: Arc::new(auth_settings(&config)),
         pool,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::default()),
     })
+}
+
+fn auth_settings(config: &Config) -> AuthSettings {
+    let auth = &config.auth;
+    let chrono_duration = |d: std::time::Duration| chrono::Duration::seconds(d.as_secs() as i64);
+    AuthSettings {
+        keys: TokenKeys::new(&auth.jwt_secret.0, auth.access_token_ttl_secs),
+        login: LoginPolicy {
+            max_failures: auth.login_max_failures,
+            lockout: chrono_duration(auth.login_lockout),
+            refresh_ttl: chrono_duration(auth.refresh_token_ttl),
+        },
+        login_limiter: RateLimiter::new(auth.login_rate_limit as usize, auth.login_rate_window),
+        trust_forwarded_for: auth.trust_forwarded_for,
+    }
+}
+
+/// On a first start nobody can sign in: say how to make the first admin.
+fn warn_if_no_users(pool: &Pool) {
+    let count = pool
+        .get()
+        .ok()
+        .and_then(|mut conn| db::users::count(&mut conn).ok());
+    if count == Some(0) {
+        tracing::warn!(
+            "no user accounts yet; create the first admin with: \
+             fenghua-registry create-admin --username <name> --password-stdin"
+        );
+    }
 }
 
 /// The application: used by the server and, in-process, by the tests.
@@ -70,7 +143,13 @@ pub fn app(
     >,
 > {
     let body_limit = BodyLimit(state.config.body_limit_bytes);
+    let policies = RoutePolicies::new(
+        api::endpoints()
+            .into_iter()
+            .map(|e| (e.method, e.path, e.access)),
+    );
     App::new()
+        .app_data(web::Data::new(Arc::new(policies)))
         .app_data(web::Data::new(state))
         .app_data(body_limit)
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
@@ -78,6 +157,7 @@ pub fn app(
             web::QueryConfig::default()
                 .error_handler(|e, _| AppError::bad_request("invalid_query", e.to_string()).into()),
         )
+        .wrap(from_fn(authorize))
         .wrap(from_fn(observe))
         .configure(api::configure)
         .default_service(web::to(api::not_found))

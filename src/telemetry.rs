@@ -1,5 +1,7 @@
 //! Structured logs via tracing: human-readable by default, JSON for log collectors.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{GlobalArgs, LogFormat};
@@ -14,6 +16,7 @@ pub fn init(args: &GlobalArgs) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let result = match args.log_format {
         LogFormat::Human => builder.try_init(),

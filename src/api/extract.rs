@@ -75,6 +75,38 @@ fn is_json(req: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// A query string: 422 naming the parameter when one is unknown or of the wrong type.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for ApiQuery<T> {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(ApiQuery))
+    }
+}
+
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        let field = if path == "." { String::new() } else { path };
+        let (field, code) = if let Some(rest) = message.strip_prefix("unknown field `") {
+            (
+                rest.split('`').next().unwrap_or_default().to_owned(),
+                "unknown_parameter",
+            )
+        } else {
+            (field, "invalid_value")
+        };
+        AppError::Validation(vec![FieldError::new(field, code, message)])
+    })
+}
+
 /// Parses a JSON body into `T`, naming the field at fault.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {

@@ -1,27 +1,33 @@
 //! The HTTP API: every route the service answers, in one table.
 //!
-//! [`endpoints`] is the single list of (method, path, handler). The app is built from it and the
-//! contract test compares it with `openapi.yaml`, so the two cannot drift.
+//! [`endpoints`] is the single list of (method, path, access rule, handler). The app is built
+//! from it, the authorization middleware enforces its access rules, and the contract test
+//! compares it with `openapi.yaml`, so none of them can drift.
 
+mod audit;
+mod auth;
+pub mod concurrency;
 pub mod extract;
 mod health;
 mod openapi;
+pub mod paging;
 mod reference;
-
-use std::collections::BTreeMap;
+mod users;
 
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
+use crate::domain::role::Access;
 use crate::error::AppError;
 
 pub struct Endpoint {
     pub method: Method,
     pub path: &'static str,
+    pub access: Access,
     route: Route,
 }
 
-fn endpoint<F, Args>(method: Method, path: &'static str, handler: F) -> Endpoint
+fn endpoint<F, Args>(method: Method, path: &'static str, access: Access, handler: F) -> Endpoint
 where
     F: Handler<Args>,
     Args: FromRequest + 'static,
@@ -31,19 +37,46 @@ where
         route: web::route().method(method.clone()).to(handler),
         method,
         path,
+        access,
     }
 }
 
-/// Every route of the service.
+/// Every route of the service with who may call it.
 pub fn endpoints() -> Vec<Endpoint> {
+    use Access::Public;
     use Method as M;
+    const ANY: Access = Access::ANY_ROLE;
+    const ADMIN: Access = Access::ADMIN;
+    const STAFF: Access = Access::STAFF;
+    const OVERSIGHT: Access = Access::OVERSIGHT;
     vec![
-        endpoint(M::GET, "/healthz", health::healthz),
-        endpoint(M::GET, "/readyz", health::readyz),
-        endpoint(M::GET, "/metrics", health::metrics),
-        endpoint(M::GET, "/api/v1/openapi.yaml", openapi::spec),
-        endpoint(M::GET, "/api/v1/areas", reference::areas),
-        endpoint(M::GET, "/api/v1/codes", reference::codes),
+        endpoint(M::GET, "/healthz", Public, health::healthz),
+        endpoint(M::GET, "/readyz", Public, health::readyz),
+        endpoint(M::GET, "/metrics", Public, health::metrics),
+        endpoint(M::GET, "/api/v1/openapi.yaml", Public, openapi::spec),
+        endpoint(M::GET, "/api/v1/areas", ANY, reference::areas),
+        endpoint(M::GET, "/api/v1/codes", ANY, reference::codes),
+        endpoint(M::POST, "/api/v1/auth/login", Public, auth::login),
+        endpoint(M::POST, "/api/v1/auth/refresh", Public, auth::refresh),
+        endpoint(M::POST, "/api/v1/auth/logout", ANY, auth::logout),
+        endpoint(M::GET, "/api/v1/me", ANY, users::me),
+        endpoint(
+            M::POST,
+            "/api/v1/me/password",
+            STAFF,
+            users::change_password,
+        ),
+        endpoint(M::GET, "/api/v1/users", ADMIN, users::list),
+        endpoint(M::POST, "/api/v1/users", ADMIN, users::create),
+        endpoint(M::GET, "/api/v1/users/{id}", ADMIN, users::get),
+        endpoint(M::PATCH, "/api/v1/users/{id}", ADMIN, users::update),
+        endpoint(M::GET, "/api/v1/audit-events", OVERSIGHT, audit::list),
+        endpoint(
+            M::GET,
+            "/api/v1/audit-events/verify",
+            OVERSIGHT,
+            audit::verify,
+        ),
     ]
 }
 
@@ -51,21 +84,16 @@ pub fn endpoints() -> Vec<Endpoint> {
 /// unsupported method answers 405 with `Allow`, and static segments are registered before
 /// `{parameters}` so `/residents/lookup` is not taken for a resident id.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let mut by_path: BTreeMap<Vec<(bool, &'static str)>, (&'static str, Vec<Endpoint>)> =
-        BTreeMap::new();
-    for e in endpoints() {
-        let key = e
-            .path
-            .split('/')
-            .map(|segment| (segment.starts_with('{'), segment))
-            .collect();
-        by_path
-            .entry(key)
-            .or_insert_with(|| (e.path, Vec::new()))
-            .1
-            .push(e);
+    let mut all = endpoints();
+    all.sort_by_key(|e| registration_order(e.path));
+    let mut resources: Vec<(&'static str, Vec<Endpoint>)> = Vec::new();
+    for e in all {
+        match resources.last_mut() {
+            Some((path, group)) if *path == e.path => group.push(e),
+            _ => resources.push((e.path, vec![e])),
+        }
     }
-    for (_, (path, endpoints)) in by_path {
+    for (path, endpoints) in resources {
         let allow: Vec<String> = endpoints.iter().map(|e| e.method.to_string()).collect();
         let mut resource = web::resource(path);
         for e in endpoints {
@@ -76,6 +104,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             async move { Err::<actix_web::HttpResponse, _>(AppError::MethodNotAllowed { allow }) }
         })));
     }
+}
+
+/// Sorts paths segment by segment, a static segment before a `{parameter}`.
+fn registration_order(path: &str) -> Vec<(bool, &str)> {
+    path.split('/')
+        .map(|segment| (segment.starts_with('{'), segment))
+        .collect()
 }
 
 pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

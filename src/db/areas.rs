@@ -19,3 +19,12 @@ pub fn all(conn: &mut DbConn) -> QueryResult<Vec<AreaRow>> {
         .order(areas::code.asc())
         .load(conn)
 }
+
+/// The level of an area, if the code exists.
+pub fn level_of(conn: &mut DbConn, code: &str) -> QueryResult<Option<String>> {
+    areas::table
+        .find(code)
+        .select(areas::level)
+        .first(conn)
+        .optional()
+}

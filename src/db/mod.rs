@@ -6,9 +6,12 @@
 //! workers.
 
 pub mod areas;
+pub mod audit;
 pub mod migrate;
 pub mod schema;
+pub mod sessions;
 pub mod url;
+pub mod users;
 
 use std::time::Duration;
 
@@ -27,6 +30,9 @@ pub enum DbConn {
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
+/// Key of the PostgreSQL advisory lock that orders writers ("writers!" as an i64).
+const WRITER_LOCK_KEY: i64 = 0x7772_6974_6572_7321;
+
 /// How long SQLite waits on a locked database before giving up with "database is locked".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
@@ -37,11 +43,8 @@ pub enum ConnectError {
         path: String,
         source: diesel::ConnectionError,
     },
-    #[error("cannot connect to PostgreSQL at {target}: {source}")]
-    Postgres {
-        target: String,
-        source: diesel::ConnectionError,
-    },
+    #[error("cannot connect to PostgreSQL at {target}: {message}")]
+    Postgres { target: String, message: String },
     #[error("cannot prepare the SQLite database {path}: {source}")]
     SqliteSetup {
         path: String,
@@ -118,7 +121,7 @@ impl ConnectionManager {
                 let conn = diesel::PgConnection::establish(url).map_err(|source| {
                     ConnectError::Postgres {
                         target: self.url.redacted(),
-                        source,
+                        message: url::scrub_credentials(&source.to_string(), url),
                     }
                 })?;
                 Ok(DbConn::Postgres(conn))
@@ -196,7 +199,65 @@ where
     .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
 
-/// Which backend a connection talks to, for the few statements that differ.
-pub fn is_postgres(conn: &DbConn) -> bool {
-    matches!(conn, DbConn::Postgres(_))
+/// The current UTC time at the precision both backends store (microseconds), so a value reads
+/// back exactly as written (the audit chain hashes timestamps).
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    let micros = now.and_utc().timestamp_micros();
+    chrono::DateTime::from_timestamp_micros(micros)
+        .expect("now is representable")
+        .naive_utc()
+}
+
+/// Runs `work` in a transaction that writes, one writer at a time on both backends: on SQLite
+/// `BEGIN IMMEDIATE` takes the write lock at the start (so two writers queue on busy_timeout
+/// instead of one failing when it upgrades a read to a write); on PostgreSQL a
+/// transaction-scoped advisory lock does the same. Every write appends to the one audit hash
+/// chain, which needs the writers in a single order anyway; taking that order at the start
+/// (not when the event is appended) means no writer can hold a row lock while waiting for it,
+/// so writers never deadlock. Commits when `work` returns `Ok`, rolls back otherwise.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConn::Sqlite(c) => {
+            let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()?
+                .is_some();
+            if nested {
+                // Inside a transaction this is a savepoint; the write lock is already held.
+                AnsiTransactionManager::begin_transaction(c)?
+            } else {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
+        }
+        DbConn::Postgres(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            if let Err(e) =
+                c.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"))
+            {
+                let _ = AnsiTransactionManager::rollback_transaction(c);
+                return Err(e.into());
+            }
+        }
+    }
+    let outcome = work(conn);
+    let finish = match (&outcome, &mut *conn) {
+        (Ok(_), DbConn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Ok(_), DbConn::Postgres(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Err(_), DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
+        (Err(_), DbConn::Postgres(c)) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    match (outcome, finish) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(commit_failed)) => Err(commit_failed.into()),
+        (Err(e), Ok(())) => Err(e),
+        (Err(e), Err(rollback_failed)) => {
+            tracing::error!(%rollback_failed, "rollback failed");
+            Err(e)
+        }
+    }
 }

@@ -72,6 +72,32 @@ impl DatabaseUrl {
     }
 }
 
+/// Removes from `message` anything of `raw_url` that may be a credential: libpq quotes the URL
+/// in some of its errors (a malformed URL, a bad percent-escape).
+pub fn scrub_credentials(message: &str, raw_url: &str) -> String {
+    let mut secrets: Vec<&str> = Vec::new();
+    if let Some((_, rest)) = raw_url.split_once("://") {
+        if let Some((userinfo, _)) = rest.rsplit_once('@') {
+            secrets.push(userinfo);
+            if let Some((_, password)) = userinfo.split_once(':') {
+                secrets.push(password);
+            }
+        }
+    }
+    if let Some((_, query)) = raw_url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some(value) = pair.strip_prefix("password=") {
+                secrets.push(value);
+            }
+        }
+    }
+    let mut scrubbed = message.replace(raw_url, "(the DATABASE_URL)");
+    for secret in secrets.into_iter().filter(|s| !s.is_empty()) {
+        scrubbed = scrubbed.replace(secret, "***");
+    }
+    scrubbed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +132,21 @@ mod tests {
         assert_eq!(
             DatabaseUrl::parse("sqlite://"),
             Err(DatabaseUrlError::NoSqlitePath)
+        );
+    }
+
+    #[test]
+    fn scrubs_credentials_from_driver_messages() {
+        let raw = "postgres://u:topsecret@[::1/x";
+        let message = format!("end of string reached in URI: \"{raw}\"");
+        let scrubbed = scrub_credentials(&message, raw);
+        assert!(!scrubbed.contains("topsecret"), "{scrubbed}");
+        let raw = "postgres://u:top%zzsecret@127.0.0.1:1/x?password=other";
+        let scrubbed =
+            scrub_credentials("invalid percent-encoded token: \"top%zzsecret\" other", raw);
+        assert!(
+            !scrubbed.contains("zzsecret") && !scrubbed.contains("other"),
+            "{scrubbed}"
         );
     }
 

@@ -64,11 +64,17 @@ pub struct CodeSet {
 
 /// Every code set the API uses, in a stable order.
 pub fn catalogue() -> Vec<CodeSet> {
-    use crate::domain::area::AreaLevel;
-    vec![CodeSet {
-        set: AreaLevel::SET,
-        codes: AreaLevel::entries(),
-    }]
+    use crate::domain::{area::AreaLevel, role::Role};
+    vec![
+        CodeSet {
+            set: AreaLevel::SET,
+            codes: AreaLevel::entries(),
+        },
+        CodeSet {
+            set: Role::SET,
+            codes: Role::entries(),
+        },
+    ]
 }
 
 #[cfg(test)]

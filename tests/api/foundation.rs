@@ -75,7 +75,8 @@ async fn wrong_method_is_a_405_problem_with_allow() {
 #[actix_web::test]
 async fn areas_are_the_district_and_its_twelve_towns() {
     let app = spawn_app().await;
-    let answer = app.get("/api/v1/areas").await;
+    let admin = app.admin().await;
+    let answer = app.get_as(&admin, "/api/v1/areas").await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let body = answer.json();
     let roots = body["items"].as_array().unwrap();
@@ -94,7 +95,8 @@ async fn areas_are_the_district_and_its_twelve_towns() {
 #[actix_web::test]
 async fn codes_list_labelled_code_sets() {
     let app = spawn_app().await;
-    let body = app.get("/api/v1/codes").await.json();
+    let admin = app.admin().await;
+    let body = app.get_as(&admin, "/api/v1/codes").await.json();
     let sets = body["items"].as_array().unwrap();
     let levels = sets
         .iter()
@@ -141,18 +143,19 @@ async fn an_exhausted_pool_answers_503_not_a_hang() {
         c.pool.checkout_timeout = Duration::from_millis(200);
     })
     .await;
+    let admin = app.admin().await;
     let pool = app.state.pool.clone();
     let held = actix_web::web::block(move || pool.get().unwrap())
         .await
         .unwrap();
-    let answer = app.get("/api/v1/areas").await;
+    let answer = app.get_as(&admin, "/api/v1/areas").await;
     let body = answer.problem(503, "service_unavailable");
     assert!(answer.header("retry-after").is_some());
     // The cause (r2d2's message) is logged, not sent.
     assert!(!body.to_string().contains("timed out"), "{body}");
     app.get("/readyz").await.problem(503, "service_unavailable");
     drop(held);
-    assert_eq!(app.get("/api/v1/areas").await.status, 200);
+    assert_eq!(app.get_as(&admin, "/api/v1/areas").await.status, 200);
 }
 
 #[actix_web::test]

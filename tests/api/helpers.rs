@@ -15,8 +15,9 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::Value;
 
-use fenghua_registry::config::Config;
+use fenghua_registry::config::{AuthConfig, Config};
 use fenghua_registry::db::{DatabaseUrl, PoolSettings};
+use fenghua_registry::secrets::AppEnv;
 use fenghua_registry::startup::{self, AppState};
 
 pub struct TestDb {
@@ -88,6 +89,8 @@ pub fn test_config(db: &TestDb) -> Config {
         },
         body_limit_bytes: 1024 * 1024,
         shutdown_timeout: Duration::from_secs(1),
+        app_env: AppEnv::Embedded,
+        auth: AuthConfig::with_secret(b"test-signing-secret-0123456789-abcdefghij".to_vec()),
     }
 }
 
@@ -117,6 +120,13 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with a chance to change the configuration first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    // `TEST_LOG=debug cargo test …` shows the service's logs.
+    if let Ok(level) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(level)
+            .with_test_writer()
+            .try_init();
+    }
     let db = fresh_database();
     let mut config = test_config(&db);
     adjust(&mut config);
@@ -206,15 +216,18 @@ impl Answer {
 }
 
 impl TestApp {
+    /// Sends a request; every answer is checked against `openapi.yaml` (see `contract.rs`).
     pub async fn send(&self, req: test::TestRequest) -> Answer {
-        let res = self
-            .service
-            .call(req.to_request())
-            .await
-            .expect("the service answers");
+        let req = req.to_request();
+        let (method, uri) = (req.method().to_string(), req.uri().to_string());
+        let res = self.service.call(req).await.expect("the service answers");
         let status = res.status();
         let headers = res.headers().clone();
         let body = to_bytes(res.into_body()).await.unwrap_or_default().to_vec();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        crate::contract::check_response(&method, &uri, status.as_u16(), content_type, &body);
         Answer {
             status,
             headers,

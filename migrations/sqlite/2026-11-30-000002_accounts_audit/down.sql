@@ -1,0 +1,5 @@
+DROP TABLE audit_events;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE user_towns;
+DROP TABLE users;

@@ -1,0 +1,262 @@
+//! The one place where requests are authenticated and authorized by function.
+//!
+//! Every endpoint declares its [`Access`] in the route table; the [`authorize`] middleware looks
+//! the matched route up, checks the bearer token and the live session behind it, checks the
+//! role, and leaves a [`Caller`] in the request for the handler. Object-level checks (a
+//! caseworker's towns) use [`Caller::can_access_town`] in the domain code and answer 404.
+
+use std::collections::HashMap;
+use std::future::{ready, Ready};
+use std::sync::Arc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use super::rate_limit::RateLimiter;
+use super::sessions::LoginPolicy;
+use super::token::TokenKeys;
+use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
+use crate::db::{self, sessions as store, users};
+use crate::domain::role::{Access, Role};
+use crate::error::AppError;
+use crate::http::observe::RequestId;
+use crate::startup::AppState;
+
+/// Everything authentication needs, built once at start.
+pub struct AuthSettings {
+    pub keys: TokenKeys,
+    pub login: LoginPolicy,
+    pub login_limiter: RateLimiter,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// The access rule of every (method, route pattern).
+#[derive(Debug, Default)]
+pub struct RoutePolicies(HashMap<(Method, String), Access>);
+
+impl RoutePolicies {
+    pub fn new(rules: impl IntoIterator<Item = (Method, &'static str, Access)>) -> Self {
+        RoutePolicies(
+            rules
+                .into_iter()
+                .map(|(method, path, access)| ((method, path.to_owned()), access))
+                .collect(),
+        )
+    }
+
+    fn lookup(&self, method: &Method, pattern: String) -> Option<Access> {
+        self.0.get(&(method.clone(), pattern)).copied()
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: i64,
+    pub public_id: String,
+    pub username: String,
+    pub role: Role,
+    /// For caseworkers: the towns they may work in.
+    pub towns: Vec<String>,
+    pub session_id: i64,
+    pub session_public_id: String,
+}
+
+impl Caller {
+    /// Whether the caller may see records of `town_code`.
+    pub fn can_access_town(&self, town_code: &str) -> bool {
+        match self.role {
+            Role::Admin | Role::Auditor => true,
+            Role::Caseworker => self.towns.iter().any(|t| t == town_code),
+            Role::Integration => false,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.public_id.clone()),
+            username: Some(self.username.clone()),
+            role: Some(self.role),
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.extensions().get::<Caller>().cloned().ok_or_else(|| {
+            AppError::internal("a handler asked for the caller on a route without an access rule")
+        }))
+    }
+}
+
+/// The request's audit context: the caller (if any), the request id and the client address.
+#[derive(Debug, Clone)]
+pub struct RequestContext(pub AuditContext);
+
+impl FromRequest for RequestContext {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(RequestContext(audit_context(req))))
+    }
+}
+
+fn audit_context(req: &HttpRequest) -> AuditContext {
+    let trust = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.auth.trust_forwarded_for);
+    AuditContext {
+        actor: req
+            .extensions()
+            .get::<Caller>()
+            .map(Caller::actor)
+            .unwrap_or_default(),
+        request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+        client_address: client_address(req, trust),
+    }
+}
+
+/// The client's IP address: the peer, or the first `X-Forwarded-For` hop when trusted.
+pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
+    if trust_forwarded_for {
+        if let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
+        {
+            return Some(ip.to_string());
+        }
+    }
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+fn bearer_token(req: &ServiceRequest) -> Result<String, AppError> {
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        AppError::unauthorized(
+            "unauthorized",
+            "send an access token: Authorization: Bearer <token>",
+        )
+    })?;
+    let value = value.to_str().map_err(|_| {
+        AppError::unauthorized("invalid_token", "the Authorization header is not readable")
+    })?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim().to_owned())
+        }
+        _ => Err(AppError::unauthorized(
+            "invalid_token",
+            "the Authorization header must be `Bearer <token>`",
+        )),
+    }
+}
+
+fn invalid_token() -> AppError {
+    AppError::unauthorized(
+        "invalid_token",
+        "the access token is invalid, expired or revoked",
+    )
+}
+
+/// Finds the caller behind a valid token: its session must be live and its user enabled.
+fn load_caller(conn: &mut db::DbConn, sub: &str, sid: &str) -> Result<Option<Caller>, AppError> {
+    let Some((session, user)) = store::live_with_user(conn, sid, db::now())? else {
+        return Ok(None);
+    };
+    let Some(role) = Role::parse(&user.role) else {
+        return Ok(None);
+    };
+    if user.public_id != sub || user.disabled {
+        return Ok(None);
+    }
+    let towns = if role == Role::Caseworker {
+        users::towns(conn, user.id)?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(Caller {
+        user_id: user.id,
+        public_id: user.public_id,
+        username: user.username,
+        role,
+        towns,
+        session_id: session.id,
+        session_public_id: session.public_id,
+    }))
+}
+
+async fn authenticate(req: &ServiceRequest, access: Access) -> Result<(), AppError> {
+    let Access::Roles(roles) = access else {
+        return Ok(());
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let token = bearer_token(req)?;
+    let claims = state
+        .auth
+        .keys
+        .validate(&token)
+        .map_err(|_| invalid_token())?;
+    let caller = db::run(&state.pool, move |conn| {
+        load_caller(conn, &claims.sub, &claims.sid)
+    })
+    .await?
+    .ok_or_else(invalid_token)?;
+    if !roles.contains(&caller.role) {
+        let mut ctx = audit_context(req.request());
+        ctx.actor = caller.actor();
+        let event = Event::new(Action::AccessDenied)
+            .outcome(Outcome::Denied)
+            .changes(serde_json::json!({
+                "method": req.method().as_str(),
+                "route": req.match_pattern().unwrap_or_default(),
+            }));
+        db::run(&state.pool, move |conn| {
+            Ok(audit::append_alone(conn, &ctx, event)?)
+        })
+        .await?;
+        return Err(AppError::forbidden(format!(
+            "the {} role may not use this route",
+            caller.role.as_str()
+        )));
+    }
+    req.extensions_mut().insert(caller);
+    Ok(())
+}
+
+/// Applies the route's access rule. Routes without a rule (unknown paths, wrong methods) pass
+/// through to their 404/405 answers.
+pub async fn authorize(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let access = match (
+        req.app_data::<web::Data<Arc<RoutePolicies>>>(),
+        req.match_pattern(),
+    ) {
+        (Some(policies), Some(pattern)) => policies.lookup(req.method(), pattern),
+        _ => None,
+    };
+    if let Some(access) = access {
+        if let Err(error) = authenticate(&req, access).await {
+            return Ok(req.error_response(error).map_into_right_body());
+        }
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}

@@ -1,0 +1,10 @@
+//! Authentication and authorization: passwords, tokens, sessions, and the guard that every
+//! request passes.
+
+pub mod guard;
+pub mod password;
+pub mod rate_limit;
+pub mod sessions;
+pub mod token;
+
+pub use guard::{Caller, RequestContext};

@@ -1,0 +1,91 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::audit_events;
+use super::DbConn;
+
+/// One audit event as stored: every column, in chain order by `seq`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub occurred_at: NaiveDateTime,
+    pub actor_user_id: Option<String>,
+    pub actor_username: Option<String>,
+    pub actor_role: Option<String>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub resident_id: Option<String>,
+    pub request_id: Option<String>,
+    pub client_address: Option<String>,
+    pub outcome: String,
+    pub changes: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The chain's last link: its sequence number and hash.
+pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
+    audit_events::table
+        .select((audit_events::seq, audit_events::hash))
+        .order(audit_events::seq.desc())
+        .first(conn)
+        .optional()
+}
+
+pub fn insert(conn: &mut DbConn, row: &AuditRow) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Events with `seq` greater than `after`, oldest first.
+pub fn page_after(conn: &mut DbConn, after: i64, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::seq.gt(after))
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub actor_user_id: Option<String>,
+    pub action: Option<String>,
+    pub resident_id: Option<String>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+    /// Only events with `seq` below this (the paging cursor; newest first).
+    pub before_seq: Option<i64>,
+}
+
+/// Matching events, newest first.
+pub fn search(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> QueryResult<Vec<AuditRow>> {
+    let mut query = audit_events::table.into_boxed();
+    if let Some(actor) = &filter.actor_user_id {
+        query = query.filter(audit_events::actor_user_id.eq(actor));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_events::action.eq(action));
+    }
+    if let Some(resident) = &filter.resident_id {
+        query = query.filter(audit_events::resident_id.eq(resident));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::occurred_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_events::occurred_at.lt(to));
+    }
+    if let Some(before) = filter.before_seq {
+        query = query.filter(audit_events::seq.lt(before));
+    }
+    query
+        .order(audit_events::seq.desc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}

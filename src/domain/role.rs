@@ -1,0 +1,35 @@
+//! Who may do what (DESIGN §5).
+
+crate::code_enum! {
+    /// The role of an account.
+    pub enum Role: "role" {
+        Admin = "admin", "管理员";
+        Caseworker = "caseworker", "经办人员";
+        Auditor = "auditor", "审计人员";
+        Integration = "integration", "对接系统（浙里办）";
+    }
+}
+
+/// Which callers a route admits. Checked for every route by the authorization middleware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No credentials needed: health, metrics, the API document, login.
+    Public,
+    /// A valid access token of one of these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub const ANY_ROLE: Access = Access::Roles(Role::ALL);
+    pub const ADMIN: Access = Access::Roles(&[Role::Admin]);
+    /// People who sign in with a password (integration clients use client credentials).
+    pub const STAFF: Access = Access::Roles(&[Role::Admin, Role::Caseworker, Role::Auditor]);
+    pub const OVERSIGHT: Access = Access::Roles(&[Role::Admin, Role::Auditor]);
+
+    pub fn admits(self, role: Role) -> bool {
+        match self {
+            Access::Public => true,
+            Access::Roles(roles) => roles.contains(&role),
+        }
+    }
+}

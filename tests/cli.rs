@@ -1,0 +1,1083 @@
+//! The compiled binary, driven as an operator drives it: `--help`, `migrate`, `serve` (also the
+//! default), SIGTERM, bad configuration, JSON logs and, with `TEST_DATABASE_URL`, readiness
+//! that follows a PostgreSQL server going away and coming back.
+//!
+//! Every child process is killed when its guard drops and every wait is bounded, so a broken
+//! binary fails a test instead of hanging the suite. Only std (plus the crate's own normal
+//! dependencies: serde_json, uuid, url, diesel) is used.
+
+use std::collections::BTreeSet;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fenghua-registry");
+
+/// How long a started server may take to answer `/healthz`.
+const READY_WITHIN: Duration = Duration::from_secs(15);
+/// How long a one-shot command (`--help`, `migrate`, a refused configuration) may run.
+const ONE_SHOT_WITHIN: Duration = Duration::from_secs(30);
+/// How long the server may take to stop after SIGTERM when nothing is in flight.
+const STOP_WITHIN: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: temporary folders, processes, ports, HTTP.
+// ---------------------------------------------------------------------------------------------
+
+/// A fresh folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> Self {
+        let path =
+            std::env::temp_dir().join(format!("fenghua-cli-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).expect("create a temporary folder");
+        TempDir(path)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The binary with a clean environment (nothing leaks in from the developer's shell or CI), run
+/// in `dir`. Callers add the variables a test is about.
+fn command(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd
+}
+
+/// Collects a child's pipe on a thread, so the child never blocks on a full pipe.
+struct Capture {
+    text: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Capture {
+    fn new(pipe: Option<impl Read + Send + 'static>) -> Self {
+        let text = Arc::new(Mutex::new(Vec::new()));
+        let reader = pipe.map(|mut pipe| {
+            let text = text.clone();
+            thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => text.lock().unwrap().extend_from_slice(&buf[..n]),
+                    }
+                }
+            })
+        });
+        Capture { text, reader }
+    }
+
+    /// What was read so far.
+    fn snapshot(&self) -> String {
+        String::from_utf8_lossy(&self.text.lock().unwrap()).into_owned()
+    }
+
+    /// Everything, once the child has exited (the pipe is then at its end).
+    fn finish(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            // The child is gone, so the pipe ends; bound the wait anyway.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !reader.is_finished() && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(10));
+            }
+            if reader.is_finished() {
+                let _ = reader.join();
+            }
+        }
+        self.snapshot()
+    }
+}
+
+/// A running child: killed (and reaped) when dropped.
+struct Proc {
+    child: Child,
+    stdout: Capture,
+    stderr: Capture,
+    exited: Option<ExitStatus>,
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd.spawn().expect("start the binary");
+        let stdout = Capture::new(child.stdout.take());
+        let stderr = Capture::new(child.stderr.take());
+        Proc {
+            child,
+            stdout,
+            stderr,
+            exited: None,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn try_status(&mut self) -> Option<ExitStatus> {
+        if self.exited.is_none() {
+            self.exited = self.child.try_wait().expect("poll the child");
+        }
+        self.exited
+    }
+
+    /// Waits at most `within` for the child to exit; `None` if it is still running.
+    fn wait_within(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.try_status() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM, as an orchestrator does to stop a container.
+    fn sigterm(&self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill(1)");
+        assert!(status.success(), "kill -TERM {} failed", self.pid());
+    }
+
+    /// SIGTERM, then the exit status (which must come within [`STOP_WITHIN`]) and both outputs.
+    fn terminate(&mut self) -> (ExitStatus, String, String) {
+        self.sigterm();
+        let started = Instant::now();
+        let Some(status) = self.wait_within(STOP_WITHIN) else {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!(
+                "the server was still running {STOP_WITHIN:?} after SIGTERM\n--- stderr:\n{}",
+                self.stderr.finish()
+            );
+        };
+        eprintln!("stopped {:?} after SIGTERM", started.elapsed());
+        (status, self.stdout.finish(), self.stderr.finish())
+    }
+
+    fn stderr_so_far(&self) -> String {
+        self.stderr.snapshot()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.try_status().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// What a one-shot run produced.
+struct Outcome {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Runs `cmd` to its end, failing the test if it takes longer than `within`.
+fn run(cmd: Command, within: Duration) -> Outcome {
+    let started = Instant::now();
+    let mut proc = Proc::spawn(cmd);
+    let Some(status) = proc.wait_within(within) else {
+        let _ = proc.child.kill();
+        let _ = proc.child.wait();
+        panic!(
+            "the command did not finish within {within:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            proc.stdout.finish(),
+            proc.stderr.finish()
+        );
+    };
+    Outcome {
+        status,
+        took: started.elapsed(),
+        stdout: proc.stdout.finish(),
+        stderr: proc.stderr.finish(),
+    }
+}
+
+/// A port nobody listens on at the moment.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().unwrap().port()
+}
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("the body is not JSON ({e}): {}", self.body))
+    }
+}
+
+/// `GET path` over a fresh connection, bounded by `timeout` per connect/read/write.
+fn get_with(port: u16, path: &str, timeout: Duration) -> io::Result<Response> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw)
+}
+
+fn get(port: u16, path: &str) -> io::Result<Response> {
+    get_with(port, path, Duration::from_secs(5))
+}
+
+fn parse_response(raw: &[u8]) -> io::Result<Response> {
+    let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| invalid("no end of headers"))?;
+    let head = std::str::from_utf8(&raw[..split]).map_err(|_| invalid("head is not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| invalid("bad status line"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        body = dechunk(&body).ok_or_else(|| invalid("bad chunked body"))?;
+    }
+    Ok(Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+/// Polls `/healthz` until it answers 200; fails the test if the process exits first or
+/// [`READY_WITHIN`] passes.
+fn wait_healthy(proc: &mut Proc, port: u16) {
+    let deadline = Instant::now() + READY_WITHIN;
+    loop {
+        if let Some(status) = proc.try_status() {
+            panic!(
+                "the server exited ({status}) before answering\n--- stderr:\n{}",
+                proc.stderr.finish()
+            );
+        }
+        if let Ok(res) = get_with(port, "/healthz", Duration::from_secs(2)) {
+            if res.status == 200 {
+                return;
+            }
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "/healthz did not answer 200 within {READY_WITHIN:?}\n--- stderr:\n{}",
+                proc.stderr_so_far()
+            );
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A server on a free port over a SQLite database in a fresh folder.
+fn sqlite_server(dir: &TempDir, configure: impl FnOnce(&mut Command, u16)) -> (Proc, u16) {
+    let port = free_port();
+    let mut cmd = command(dir.path());
+    cmd.env("DATA_DIR", dir.path().join("data"));
+    configure(&mut cmd, port);
+    let mut proc = Proc::spawn(cmd);
+    wait_healthy(&mut proc, port);
+    (proc, port)
+}
+
+/// The versions of the embedded migrations of one backend, as `migrate` prints them.
+fn migration_versions(backend: &str) -> BTreeSet<String> {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("read {}: {e}", folder.display()))
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .map(|name| {
+            let prefix = name.split('_').next().unwrap_or(&name);
+            prefix.chars().filter(char::is_ascii_digit).collect()
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Help.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn help_lists_the_commands_and_the_environment() {
+    let dir = TempDir::new();
+    let mut cmd = command(dir.path());
+    cmd.arg("--help");
+    let out = run(cmd, ONE_SHOT_WITHIN);
+    assert!(
+        out.status.success(),
+        "--help: {}\n{}",
+        out.status,
+        out.stderr
+    );
+    for word in ["serve", "migrate", "DATABASE_URL", "BIND"] {
+        assert!(
+            out.stdout.contains(word),
+            "--help does not mention {word}:\n{}",
+            out.stdout
+        );
+    }
+
+    let mut cmd = command(dir.path());
+    cmd.args(["serve", "--help"]);
+    let out = run(cmd, ONE_SHOT_WITHIN);
+    assert!(
+        out.status.success(),
+        "serve --help: {}\n{}",
+        out.status,
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("--bind"),
+        "serve --help does not list --bind:\n{}",
+        out.stdout
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Migrate.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn migrate_applies_once_then_reports_nothing_pending() {
+    let dir = TempDir::new();
+    // The folder does not exist yet: the first start creates it.
+    let data_dir = dir.path().join("state").join("data");
+    let migrate = || {
+        let mut cmd = command(dir.path());
+        cmd.env("DATA_DIR", &data_dir).arg("migrate");
+        run(cmd, ONE_SHOT_WITHIN)
+    };
+
+    let first = migrate();
+    assert!(
+        first.status.success(),
+        "first migrate: {}\n--- stderr:\n{}",
+        first.status,
+        first.stderr
+    );
+    let printed: BTreeSet<String> = first
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("applied "))
+        .map(|v| v.trim().to_owned())
+        .collect();
+    let expected = migration_versions("sqlite");
+    assert!(!expected.is_empty(), "no SQLite migrations found");
+    assert_eq!(
+        printed, expected,
+        "migrate printed other versions than the folders in migrations/sqlite (a binary built \
+         before a migration folder was added embeds the old set: touch src/db/migrate.rs):\n{}",
+        first.stdout
+    );
+    let db = data_dir.join("registry.db");
+    assert!(db.is_file(), "{} was not created", db.display());
+
+    let second = migrate();
+    assert!(
+        second.status.success(),
+        "second migrate: {}\n--- stderr:\n{}",
+        second.status,
+        second.stderr
+    );
+    assert_eq!(second.stdout.trim(), "no pending migrations");
+}
+
+#[test]
+fn migrate_without_data_dir_uses_the_data_folder_of_the_working_directory() {
+    let dir = TempDir::new();
+    let mut cmd = command(dir.path());
+    cmd.arg("migrate");
+    let out = run(cmd, ONE_SHOT_WITHIN);
+    assert!(out.status.success(), "{}\n{}", out.status, out.stderr);
+    assert!(dir.path().join("data").join("registry.db").is_file());
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Serve and SIGTERM.
+// ---------------------------------------------------------------------------------------------
+
+fn assert_serves_then_stops_on_sigterm(mut proc: Proc, port: u16) {
+    let res = get(port, "/readyz").expect("/readyz answers");
+    assert_eq!(res.status, 200, "/readyz: {}", res.body);
+    let body = res.json();
+    assert_eq!(body["database"], "sqlite", "{body}");
+    assert_eq!(body["status"], "ready", "{body}");
+
+    let (status, _stdout, stderr) = proc.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM should stop the server cleanly, got {status}\n--- stderr:\n{stderr}"
+    );
+    assert!(
+        get_with(port, "/healthz", Duration::from_secs(1)).is_err(),
+        "the port still answers after the process exited"
+    );
+}
+
+#[test]
+fn no_command_serves_on_bind_and_stops_cleanly_on_sigterm() {
+    let dir = TempDir::new();
+    let (proc, port) = sqlite_server(&dir, |cmd, port| {
+        cmd.env("BIND", format!("127.0.0.1:{port}"));
+    });
+    assert!(dir.path().join("data").join("registry.db").is_file());
+    assert_serves_then_stops_on_sigterm(proc, port);
+}
+
+#[test]
+fn serve_with_bind_flag_serves_and_stops_cleanly_on_sigterm() {
+    let dir = TempDir::new();
+    let (proc, port) = sqlite_server(&dir, |cmd, port| {
+        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")]);
+    });
+    assert_serves_then_stops_on_sigterm(proc, port);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Bad configuration.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `args` with `DATABASE_URL=url`, expecting a refusal within `within`.
+fn refused(url: &str, args: &[&str], within: Duration) -> Outcome {
+    let dir = TempDir::new();
+    let mut cmd = command(dir.path());
+    cmd.env("DATABASE_URL", url)
+        .env("DATA_DIR", dir.path().join("data"))
+        .env("BIND", format!("127.0.0.1:{}", free_port()))
+        .args(args);
+    let out = run(cmd, within);
+    assert!(
+        !out.status.success(),
+        "{args:?} with DATABASE_URL={url} should fail\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.took <= within,
+        "{args:?} with DATABASE_URL={url} took {:?}",
+        out.took
+    );
+    out
+}
+
+#[test]
+fn unsupported_database_url_is_refused_quickly_and_named() {
+    for args in [&[][..], &["serve"][..], &["migrate"][..]] {
+        let out = refused("mysql://x/y", args, Duration::from_secs(5));
+        assert!(
+            out.stderr.contains("DATABASE_URL"),
+            "{args:?}: stderr does not name DATABASE_URL:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("mysql"),
+            "{args:?}: stderr does not say which scheme is wrong:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn unreachable_postgres_is_refused_readably() {
+    for args in [&[][..], &["migrate"][..]] {
+        let out = refused(
+            "postgres://postgres@127.0.0.1:1/x",
+            args,
+            Duration::from_secs(10),
+        );
+        assert!(
+            out.stderr.contains("PostgreSQL"),
+            "{args:?}: stderr does not say PostgreSQL:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn unreachable_postgres_error_does_not_show_the_password() {
+    for url in [
+        "postgres://u:topsecret@127.0.0.1:1/x",
+        "postgresql://u:topsecret@127.0.0.1:1/x?sslmode=disable",
+        "postgres://u@127.0.0.1:1/x?password=topsecret",
+    ] {
+        for args in [&[][..], &["migrate"][..]] {
+            let out = refused(url, args, Duration::from_secs(10));
+            assert!(
+                out.stderr.contains("PostgreSQL"),
+                "{url} {args:?}: stderr does not say PostgreSQL:\n{}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains("topsecret") && !out.stdout.contains("topsecret"),
+                "{url} {args:?}: the password is shown:\n{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+/// libpq quotes a malformed URI, password and all, in its error message; the service must scrub
+/// it before the message reaches stderr or the logs.
+#[test]
+fn malformed_postgres_url_error_does_not_show_the_password() {
+    for url in [
+        // Unterminated IPv6 host: libpq quotes the whole URI.
+        "postgres://u:topsecret@[::1/x",
+        // Bad percent-encoding in the password: libpq quotes the token.
+        "postgres://u:top%zzsecret@127.0.0.1:1/x",
+    ] {
+        for args in [&[][..], &["migrate"][..]] {
+            let out = refused(url, args, Duration::from_secs(10));
+            assert!(
+                !out.stderr.contains("topsecret")
+                    && !out.stderr.contains("top%zzsecret")
+                    && !out.stdout.contains("topsecret"),
+                "{url} {args:?}: the password is shown:\n{}",
+                out.stderr
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Logs.
+// ---------------------------------------------------------------------------------------------
+
+/// Whether any object in `value` has `key` set to the string `expected`.
+fn has_string_field(value: &Value, key: &str, expected: &str) -> bool {
+    match value {
+        Value::Object(map) => map.iter().any(|(k, v)| {
+            (k == key && v.as_str() == Some(expected)) || has_string_field(v, key, expected)
+        }),
+        Value::Array(items) => items.iter().any(|v| has_string_field(v, key, expected)),
+        _ => false,
+    }
+}
+
+#[test]
+fn json_logs_are_json_carry_the_request_id_and_never_the_query() {
+    const SECRET: &str = "330213199001011234";
+    let dir = TempDir::new();
+    let (mut proc, port) = sqlite_server(&dir, |cmd, port| {
+        cmd.env("LOG_FORMAT", "json")
+            .env("BIND", format!("127.0.0.1:{port}"));
+    });
+
+    let res = get(port, &format!("/api/v1/areas?q={SECRET}")).expect("the request is answered");
+    let request_id = res
+        .header("x-request-id")
+        .unwrap_or_else(|| panic!("no x-request-id header: {res:?}"))
+        .to_owned();
+    assert!(!request_id.is_empty());
+
+    let (status, stdout, stderr) = proc.terminate();
+    assert!(status.success(), "{status}\n{stderr}");
+
+    let mut lines = 0;
+    let mut with_request_id = 0;
+    for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
+        lines += 1;
+        let value: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line is not JSON ({e}): {line}"));
+        assert!(value.is_object(), "a log line is not a JSON object: {line}");
+        if has_string_field(&value, "request_id", &request_id) {
+            with_request_id += 1;
+        }
+    }
+    assert!(lines > 0, "nothing was logged");
+    assert!(
+        with_request_id > 0,
+        "no log line carries request_id {request_id}:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(SECRET) && !stdout.contains(SECRET),
+        "the query string reached the output:\n{stderr}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. PostgreSQL: readiness follows the database.
+// ---------------------------------------------------------------------------------------------
+
+/// A schema of its own in the test database, dropped at the end.
+struct PgSchema {
+    admin_url: String,
+    name: String,
+}
+
+impl PgSchema {
+    fn create(admin_url: &str) -> Self {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(admin_url)
+            .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is not reachable: {e}"));
+        conn.batch_execute(&format!("CREATE SCHEMA {name}"))
+            .expect("create the test schema");
+        PgSchema {
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+        }
+    }
+}
+
+/// A TCP proxy that can be cut (listener closed, live connections shut) and restored.
+struct Proxy {
+    port: u16,
+    upstream: SocketAddr,
+    running: Option<ProxyRun>,
+}
+
+struct ProxyRun {
+    stop: Arc<AtomicBool>,
+    live: Arc<Mutex<Vec<TcpStream>>>,
+    acceptor: JoinHandle<()>,
+}
+
+impl Proxy {
+    fn start(upstream: SocketAddr) -> Self {
+        let mut proxy = Proxy {
+            port: free_port(),
+            upstream,
+            running: None,
+        };
+        proxy.restore();
+        proxy
+    }
+
+    /// Listens again on the same port.
+    fn restore(&mut self) {
+        assert!(self.running.is_none(), "the proxy is already running");
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .unwrap_or_else(|e| panic!("the proxy cannot listen on {}: {e}", self.port));
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let live: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let upstream = self.upstream;
+        let acceptor = thread::spawn({
+            let stop = stop.clone();
+            let live = live.clone();
+            move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((client, _)) => {
+                            let _ = client.set_nonblocking(false);
+                            let Ok(server) =
+                                TcpStream::connect_timeout(&upstream, Duration::from_secs(2))
+                            else {
+                                let _ = client.shutdown(Shutdown::Both);
+                                continue;
+                            };
+                            let mut guard = live.lock().unwrap();
+                            if stop.load(Ordering::SeqCst) {
+                                let _ = client.shutdown(Shutdown::Both);
+                                let _ = server.shutdown(Shutdown::Both);
+                                continue;
+                            }
+                            for s in [&client, &server] {
+                                if let Ok(clone) = s.try_clone() {
+                                    guard.push(clone);
+                                }
+                            }
+                            drop(guard);
+                            pipe(&client, &server);
+                            pipe(&server, &client);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            thread::sleep(Duration::from_millis(10));
+                        }
+                        Err(_) => thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+                // The listener drops here: new connections are refused.
+            }
+        });
+        self.running = Some(ProxyRun {
+            stop,
+            live,
+            acceptor,
+        });
+    }
+
+    /// As if the database server went away: refuse new connections, break live ones.
+    fn cut(&mut self) {
+        let run = self.running.take().expect("the proxy is not running");
+        run.stop.store(true, Ordering::SeqCst);
+        let _ = run.acceptor.join();
+        for stream in run.live.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        if self.running.is_some() {
+            self.cut();
+        }
+    }
+}
+
+/// Copies `from` into `to` on a thread until either side ends, then ends both.
+fn pipe(from: &TcpStream, to: &TcpStream) {
+    let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
+        return;
+    };
+    thread::spawn(move || {
+        let _ = io::copy(&mut from, &mut to);
+        let _ = to.shutdown(Shutdown::Both);
+        let _ = from.shutdown(Shutdown::Both);
+    });
+}
+
+/// `TEST_DATABASE_URL` pointed at the proxy, with the schema as search path.
+fn through_proxy(admin_url: &str, proxy_port: u16, schema: &str) -> String {
+    let mut url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    url.set_host(Some("127.0.0.1")).expect("set the host");
+    url.set_port(Some(proxy_port)).expect("set the port");
+    url.query_pairs_mut()
+        .append_pair("options", &format!("-csearch_path={schema}"));
+    url.to_string()
+}
+
+fn upstream_of(admin_url: &str) -> SocketAddr {
+    let url = url::Url::parse(admin_url).expect("TEST_DATABASE_URL is a URL");
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .unwrap_or("127.0.0.1");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = url.port().unwrap_or(5432);
+    (host, port)
+        .to_socket_addrs()
+        .expect("resolve the TEST_DATABASE_URL host")
+        .next()
+        .expect("the TEST_DATABASE_URL host has an address")
+}
+
+/// `/readyz`, which must answer (not hang) within ~5 s.
+fn readyz_bounded(port: u16) -> Response {
+    let started = Instant::now();
+    let res = get_with(port, "/readyz", Duration::from_secs(6))
+        .unwrap_or_else(|e| panic!("/readyz did not answer: {e}"));
+    let took = started.elapsed();
+    assert!(
+        took <= Duration::from_secs(5),
+        "/readyz took {took:?} (status {})",
+        res.status
+    );
+    res
+}
+
+fn assert_alive(port: u16) {
+    let res = get(port, "/healthz").expect("/healthz answers");
+    assert_eq!(res.status, 200, "/healthz: {}", res.body);
+}
+
+/// Polls `/readyz` until it answers `status`, for at most `within`.
+fn wait_readyz(port: u16, status: u16, within: Duration, proc: &Proc) -> Response {
+    let deadline = Instant::now() + within;
+    loop {
+        let res = readyz_bounded(port);
+        if res.status == status {
+            return res;
+        }
+        assert_alive(port);
+        if Instant::now() >= deadline {
+            panic!(
+                "/readyz still answers {} after {within:?} (want {status}): {}\n--- stderr:\n{}",
+                res.status,
+                res.body,
+                proc.stderr_so_far()
+            );
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn postgres_readiness_follows_the_database() {
+    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("skipped: set TEST_DATABASE_URL=postgres://… to run");
+        return;
+    };
+    let schema = PgSchema::create(&admin_url);
+    let mut proxy = Proxy::start(upstream_of(&admin_url));
+
+    let dir = TempDir::new();
+    let port = free_port();
+    let mut cmd = command(dir.path());
+    cmd.env(
+        "DATABASE_URL",
+        through_proxy(&admin_url, proxy.port, &schema.name),
+    )
+    .env("DATA_DIR", dir.path().join("data"))
+    .env("BIND", format!("127.0.0.1:{port}"))
+    .env("DB_POOL_TIMEOUT_MS", "1000");
+    let mut proc = Proc::spawn(cmd);
+    wait_healthy(&mut proc, port);
+
+    let res = readyz_bounded(port);
+    assert_eq!(res.status, 200, "/readyz: {}", res.body);
+    assert_eq!(res.json()["database"], "postgres");
+
+    // The database goes away.
+    proxy.cut();
+    let cut_at = Instant::now();
+    let res = wait_readyz(port, 503, Duration::from_secs(10), &proc);
+    eprintln!("/readyz answered 503 {:?} after the cut", cut_at.elapsed());
+    let content_type = res.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "503 with content-type {content_type:?}"
+    );
+    assert_eq!(res.json()["status"], 503, "{}", res.body);
+    assert_alive(port);
+    // It stays unready while the database is away.
+    assert_eq!(readyz_bounded(port).status, 503);
+    assert_alive(port);
+
+    // The database comes back on the same address.
+    proxy.restore();
+    let restored_at = Instant::now();
+    wait_readyz(port, 200, Duration::from_secs(10), &proc);
+    eprintln!(
+        "/readyz answered 200 {:?} after the restore",
+        restored_at.elapsed()
+    );
+    assert_alive(port);
+
+    let (status, _stdout, stderr) = proc.terminate();
+    assert!(status.success(), "{status}\n{stderr}");
+    drop(proxy);
+    drop(schema);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. create-admin.
+// ---------------------------------------------------------------------------------------------
+
+/// Runs `create-admin` with `stdin` as its standard input.
+fn create_admin(dir: &TempDir, username: &str, stdin: &str) -> Outcome {
+    let mut cmd = command(dir.path());
+    cmd.env("DATA_DIR", dir.path().join("data"))
+        .args(["create-admin", "--username", username, "--password-stdin"])
+        .stdin(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("start create-admin");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().expect("create-admin finishes");
+    Outcome {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        took: started.elapsed(),
+    }
+}
+
+/// `POST path` with a JSON body over a fresh connection.
+fn post_json(port: u16, path: &str, body: &Value) -> io::Result<Response> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let timeout = Duration::from_secs(10);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    let body = body.to_string();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse_response(&raw)
+}
+
+#[test]
+fn create_admin_reads_the_password_from_stdin_and_the_admin_can_sign_in() {
+    let dir = TempDir::new();
+    let weak = create_admin(&dir, "root", "password1234\n");
+    assert!(!weak.status.success(), "a common password is refused");
+    assert!(weak.stderr.contains("password"), "{}", weak.stderr);
+    let empty = create_admin(&dir, "root", "");
+    assert!(!empty.status.success());
+
+    let created = create_admin(&dir, "root", "district admin passphrase\n");
+    assert!(created.status.success(), "{}", created.stderr);
+    assert!(
+        created.stdout.contains("admin root created"),
+        "{}",
+        created.stdout
+    );
+    assert!(!created.stderr.contains("district admin passphrase"));
+    let reset = create_admin(&dir, "root", "another admin passphrase\n");
+    assert!(reset.status.success(), "{}", reset.stderr);
+    assert!(
+        reset.stdout.contains("admin root reset"),
+        "{}",
+        reset.stdout
+    );
+
+    let (mut proc, port) = sqlite_server(&dir, |cmd, port| {
+        cmd.env("BIND", format!("127.0.0.1:{port}"));
+    });
+    let old = post_json(
+        port,
+        "/api/v1/auth/login",
+        &serde_json::json!({"username": "root", "password": "district admin passphrase"}),
+    )
+    .unwrap();
+    assert_eq!(old.status, 401, "the reset password replaced the old one");
+    let login = post_json(
+        port,
+        "/api/v1/auth/login",
+        &serde_json::json!({"username": "root", "password": "another admin passphrase"}),
+    )
+    .unwrap();
+    assert_eq!(login.status, 200, "{}", login.body);
+    assert_eq!(login.json()["token_type"], "Bearer");
+    let (status, _, stderr) = proc.terminate();
+    assert!(status.success());
+    assert!(!stderr.contains("another admin passphrase"));
+    // The generated signing secret sits in the data folder, readable by its owner only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let secret = dir.path().join("data/secrets/jwt_secret");
+        let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[test]
+fn a_first_start_says_how_to_create_an_admin() {
+    let dir = TempDir::new();
+    let (proc, _port) = sqlite_server(&dir, |cmd, port| {
+        cmd.env("BIND", format!("127.0.0.1:{port}"));
+    });
+    let mut proc = proc;
+    let (_, _, stderr) = proc.terminate();
+    assert!(stderr.contains("create-admin --username"), "{stderr}");
+}
+
+#[test]
+fn production_refuses_to_start_without_a_signing_secret() {
+    let dir = TempDir::new();
+    let mut cmd = command(dir.path());
+    cmd.env("DATA_DIR", dir.path().join("data"))
+        .env("APP_ENV", "production")
+        .env("BIND", format!("127.0.0.1:{}", free_port()));
+    let out = run(cmd, Duration::from_secs(20));
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("JWT_SECRET"), "{}", out.stderr);
+
+    let mut cmd = command(dir.path());
+    cmd.env("DATA_DIR", dir.path().join("data"))
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", "short")
+        .env("BIND", format!("127.0.0.1:{}", free_port()));
+    let out = run(cmd, Duration::from_secs(20));
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("too short"), "{}", out.stderr);
+    assert!(
+        !dir.path().join("data/secrets").exists(),
+        "production generates nothing"
+    );
+}
