@@ -33,6 +33,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Import records from a file (see `import residents --help`).
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Create an admin account, or reset its password, unlock and re-enable it. The password
     /// is read from standard input (one line), never from the command line.
     CreateAdmin {
@@ -66,6 +71,22 @@ pub struct GlobalArgs {
     #[arg(long, env = "APP_ENV", value_enum, default_value_t = AppEnv::Embedded, global = true)]
     pub app_env: AppEnv,
 
+    /// Key that encrypts ID numbers and phone numbers at rest, at least 32 random bytes.
+    /// Required in production; generated into DATA_DIR/secrets in the embedded mode. Back it up
+    /// with the database: what it encrypted cannot be read without it.
+    #[arg(
+        long,
+        env = "FIELD_ENCRYPTION_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub field_encryption_key: Option<String>,
+
+    /// Key of the blind index that finds a resident by ID number, at least 32 random bytes.
+    /// Required in production; generated in the embedded mode. Back it up with the database.
+    #[arg(long, env = "BLIND_INDEX_KEY", hide_env_values = true, global = true)]
+    pub blind_index_key: Option<String>,
+
     /// Log filter in tracing's syntax, for example `info` or `info,fenghua_registry=debug`.
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
     pub log_level: String,
@@ -96,6 +117,10 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
+
+    /// Largest CSV file an import accepts, in bytes.
+    #[arg(long, env = "IMPORT_LIMIT_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub import_limit_bytes: usize,
 
     /// Seconds to let in-flight requests finish on SIGTERM or Ctrl-C.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
@@ -155,4 +180,14 @@ pub struct AuthArgs {
     /// Take the client address from X-Forwarded-For. Only behind a proxy that sets it.
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import residents from a CSV file (UTF-8 or GBK, header line of column names). Prints a
+    /// report: rows created, updated, unchanged, and each rejected row with its reasons.
+    Residents {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }

@@ -17,8 +17,29 @@ pub struct Config {
     pub workers: usize,
     pub pool: PoolSettings,
     pub body_limit_bytes: usize,
+    pub import_limit_bytes: usize,
     pub shutdown_timeout: Duration,
     pub auth: AuthConfig,
+    pub keys: FieldKeys,
+}
+
+/// The keys that protect resident data at rest.
+#[derive(Debug, Clone)]
+pub struct FieldKeys {
+    pub encryption: Secret,
+    pub blind_index: Secret,
+}
+
+impl FieldKeys {
+    pub fn resolve(global: &GlobalArgs) -> Result<Self, SecretError> {
+        let load = |name, value: &Option<String>| {
+            secrets::load(name, value.as_deref(), global.app_env, &global.data_dir).map(Secret)
+        };
+        Ok(FieldKeys {
+            encryption: load("FIELD_ENCRYPTION_KEY", &global.field_encryption_key)?,
+            blind_index: load("BLIND_INDEX_KEY", &global.blind_index_key)?,
+        })
+    }
 }
 
 /// Bytes that must not be printed: `Debug` shows only their length.
@@ -107,8 +128,10 @@ impl Config {
                 checkout_timeout: Duration::from_millis(serve.pool.db_pool_timeout_ms),
             },
             body_limit_bytes: serve.body_limit_bytes,
+            import_limit_bytes: serve.import_limit_bytes,
             shutdown_timeout: Duration::from_secs(serve.shutdown_timeout_secs),
             auth: AuthConfig::resolve(&serve.auth, global)?,
+            keys: FieldKeys::resolve(global)?,
         })
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod areas;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -14,6 +15,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod protect;
+pub mod residents;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

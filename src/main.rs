@@ -2,8 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use fenghua_registry::cli::{Cli, Command, LogFormat};
+use fenghua_registry::cli::{Cli, Command, GlobalArgs, ImportCommand, LogFormat};
 use fenghua_registry::config::Config;
+use fenghua_registry::config::FieldKeys;
 use fenghua_registry::{startup, telemetry};
 
 fn main() -> ExitCode {
@@ -34,6 +35,9 @@ fn main() -> ExitCode {
                 }
                 Ok(())
             }),
+        Command::Import {
+            what: ImportCommand::Residents { file },
+        } => import_residents(&cli.global, &file),
         Command::CreateAdmin {
             username,
             password_stdin: _,
@@ -68,4 +72,31 @@ fn read_password_from_stdin() -> Result<String, Box<dyn std::error::Error>> {
         return Err("no password on standard input".into());
     }
     Ok(password)
+}
+
+fn import_residents(
+    global: &GlobalArgs,
+    file: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let url = Config::database_url(global)?;
+    let keys = FieldKeys::resolve(global)?;
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let report = startup::import_residents(&url, &keys, &bytes)?;
+    println!(
+        "rows {}: created {}, updated {}, unchanged {}, rejected {}",
+        report.rows,
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected.len()
+    );
+    for rejected in &report.rejected {
+        for error in &rejected.errors {
+            println!(
+                "line {}: {}: {} ({})",
+                rejected.row, error.field, error.message, error.code
+            );
+        }
+    }
+    Ok(())
 }

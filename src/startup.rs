@@ -7,15 +7,17 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
-use crate::api::{self, extract::BodyLimit};
+use crate::api::extract::{BodyLimit, ImportLimit};
+use crate::api::{self};
 use crate::auth::guard::{authorize, AuthSettings, RoutePolicies};
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::sessions::LoginPolicy;
 use crate::auth::token::TokenKeys;
-use crate::config::Config;
+use crate::config::{Config, FieldKeys};
 use crate::db::{self, migrate, Pool};
 use crate::error::AppError;
 use crate::http::{metrics::Metrics, observe::observe};
+use crate::protect::Protector;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -24,6 +26,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
     pub auth: Arc<AuthSettings>,
+    pub protector: Arc<Protector>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +52,7 @@ pub fn migrate_only(url: &db::DatabaseUrl) -> Result<Vec<String>, StartError> {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum CreateAdminError {
+pub enum CommandError {
     #[error(transparent)]
     Start(#[from] StartError),
     #[error("{0}")]
@@ -61,8 +64,8 @@ pub fn create_admin(
     url: &db::DatabaseUrl,
     username: &str,
     password: &str,
-) -> Result<&'static str, CreateAdminError> {
-    let refused = |e: AppError| CreateAdminError::Refused(describe(&e));
+) -> Result<&'static str, CommandError> {
+    let refused = |e: AppError| CommandError::Refused(describe(&e));
     let username = crate::accounts::check_new_credentials(username, password).map_err(refused)?;
     migrate_only(url)?;
     let password_hash = crate::auth::password::hash(password);
@@ -70,6 +73,34 @@ pub fn create_admin(
         .establish()
         .map_err(StartError::from)?;
     crate::accounts::create_or_reset_admin(&mut conn, &username, password_hash).map_err(refused)
+}
+
+/// `import residents FILE`: imports as the command line, with every town in scope.
+pub fn import_residents(
+    url: &db::DatabaseUrl,
+    keys: &FieldKeys,
+    bytes: &[u8],
+) -> Result<crate::residents::import::ImportReport, CommandError> {
+    let refused = |e: AppError| CommandError::Refused(describe(&e));
+    migrate_only(url)?;
+    let mut conn = db::ConnectionManager::new(url.clone())
+        .establish()
+        .map_err(StartError::from)?;
+    let protector = Protector::new(&keys.encryption.0, &keys.blind_index.0);
+    let ctx = crate::audit::AuditContext {
+        actor: crate::audit::Actor {
+            username: Some("(command line)".to_owned()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let who = crate::residents::Requester {
+        audit: &ctx,
+        scope: &crate::domain::role::Scope::All,
+        protector: &protector,
+        today: crate::domain::today(),
+    };
+    crate::residents::import::import(&mut conn, &who, bytes).map_err(refused)
 }
 
 /// An error in words for the command line.
@@ -95,6 +126,10 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
     warn_if_no_users(&pool);
     Ok(AppState {
         auth: Arc::new(auth_settings(&config)),
+        protector: Arc::new(Protector::new(
+            &config.keys.encryption.0,
+            &config.keys.blind_index.0,
+        )),
         pool,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::default()),
@@ -143,6 +178,7 @@ pub fn app(
     >,
 > {
     let body_limit = BodyLimit(state.config.body_limit_bytes);
+    let import_limit = ImportLimit(state.config.import_limit_bytes);
     let policies = RoutePolicies::new(
         api::endpoints()
             .into_iter()
@@ -152,6 +188,7 @@ pub fn app(
         .app_data(web::Data::new(Arc::new(policies)))
         .app_data(web::Data::new(state))
         .app_data(body_limit)
+        .app_data(import_limit)
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(
             web::QueryConfig::default()

@@ -24,55 +24,94 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<BodyLimit>()
-            .or_else(|| req.app_data::<web::Data<BodyLimit>>().map(|d| d.get_ref()))
-            .map_or(1024 * 1024, |l| l.0);
-        let content_type_ok = is_json(req);
-        let declared_length = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let payload = web::Payload::from_request(req, payload);
-        Box::pin(async move {
-            if !content_type_ok {
-                return Err(AppError::UnsupportedMediaType {
-                    expected: "application/json",
-                });
-            }
-            if declared_length.is_some_and(|n| n > limit) {
-                return Err(AppError::PayloadTooLarge { limit });
-            }
-            let payload = payload
-                .await
-                .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
-            let body = match payload.to_bytes_limited(limit).await {
-                Err(_) => return Err(AppError::PayloadTooLarge { limit }),
-                Ok(Err(e)) => return Err(AppError::bad_request("unreadable_body", e.to_string())),
-                Ok(Ok(body)) => body,
-            };
-            parse_json(&body).map(ApiJson)
-        })
+        let limit = req.app_data::<BodyLimit>().map_or(1024 * 1024, |l| l.0);
+        let body = read_body(req, payload, is_json(req), "application/json", limit);
+        Box::pin(async move { parse_json(&body.await?).map(ApiJson) })
     }
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    let Some(value) = req
+/// The largest CSV file accepted by an import, set from `IMPORT_LIMIT_BYTES`.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimit(pub usize);
+
+/// A CSV body (`text/csv`), read whole: 415 for another type, 413 over the import limit.
+#[derive(Debug)]
+pub struct CsvBody(pub web::Bytes);
+
+impl FromRequest for CsvBody {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<ImportLimit>()
+            .map_or(32 * 1024 * 1024, |l| l.0);
+        let is_csv = essence(req).as_deref() == Some("text/csv");
+        let body = read_body(req, payload, is_csv, "text/csv", limit);
+        Box::pin(async move { body.await.map(CsvBody) })
+    }
+}
+
+/// Reads a body of an accepted content type, up to `limit` bytes.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    content_type_ok: bool,
+    expected: &'static str,
+    limit: usize,
+) -> impl Future<Output = Result<web::Bytes, AppError>> {
+    let declared_length = req
         .headers()
-        .get(header::CONTENT_TYPE)
+        .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+        .and_then(|v| v.parse::<usize>().ok());
+    let payload = web::Payload::from_request(req, payload);
+    async move {
+        if !content_type_ok {
+            return Err(AppError::UnsupportedMediaType { expected });
+        }
+        if declared_length.is_some_and(|n| n > limit) {
+            return Err(AppError::PayloadTooLarge { limit });
+        }
+        let payload = payload
+            .await
+            .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+        match payload.to_bytes_limited(limit).await {
+            Err(_) => Err(AppError::PayloadTooLarge { limit }),
+            Ok(Err(e)) => Err(AppError::bad_request("unreadable_body", e.to_string())),
+            Ok(Ok(body)) => Ok(body),
+        }
+    }
+}
+
+/// The media type of the body, lower-case, without parameters.
+fn essence(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    essence(req).is_some_and(|essence| {
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json"))
+    })
+}
+
+/// For PATCH bodies: `Some(None)` for an explicit `null` (clear the field), `None` for an absent
+/// field (keep it). Use with `#[serde(default, deserialize_with = "explicit_null")]`.
+pub fn explicit_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
 /// A query string: 422 naming the parameter when one is unknown or of the wrong type.

@@ -6,12 +6,14 @@
 
 mod audit;
 mod auth;
+mod certificates;
 pub mod concurrency;
 pub mod extract;
 mod health;
 mod openapi;
 pub mod paging;
 mod reference;
+pub mod residents;
 mod users;
 
 use actix_web::http::Method;
@@ -42,6 +44,7 @@ where
 }
 
 /// Every route of the service with who may call it.
+#[rustfmt::skip]
 pub fn endpoints() -> Vec<Endpoint> {
     use Access::Public;
     use Method as M;
@@ -49,34 +52,41 @@ pub fn endpoints() -> Vec<Endpoint> {
     const ADMIN: Access = Access::ADMIN;
     const STAFF: Access = Access::STAFF;
     const OVERSIGHT: Access = Access::OVERSIGHT;
+    const READERS: Access = Access::FILE_READERS;
+    const WRITERS: Access = Access::FILE_WRITERS;
     vec![
-        endpoint(M::GET, "/healthz", Public, health::healthz),
-        endpoint(M::GET, "/readyz", Public, health::readyz),
-        endpoint(M::GET, "/metrics", Public, health::metrics),
-        endpoint(M::GET, "/api/v1/openapi.yaml", Public, openapi::spec),
-        endpoint(M::GET, "/api/v1/areas", ANY, reference::areas),
-        endpoint(M::GET, "/api/v1/codes", ANY, reference::codes),
-        endpoint(M::POST, "/api/v1/auth/login", Public, auth::login),
-        endpoint(M::POST, "/api/v1/auth/refresh", Public, auth::refresh),
-        endpoint(M::POST, "/api/v1/auth/logout", ANY, auth::logout),
-        endpoint(M::GET, "/api/v1/me", ANY, users::me),
-        endpoint(
-            M::POST,
-            "/api/v1/me/password",
-            STAFF,
-            users::change_password,
-        ),
-        endpoint(M::GET, "/api/v1/users", ADMIN, users::list),
-        endpoint(M::POST, "/api/v1/users", ADMIN, users::create),
-        endpoint(M::GET, "/api/v1/users/{id}", ADMIN, users::get),
+        endpoint(M::GET,   "/healthz", Public, health::healthz),
+        endpoint(M::GET,   "/readyz", Public, health::readyz),
+        endpoint(M::GET,   "/metrics", Public, health::metrics),
+        endpoint(M::GET,   "/api/v1/openapi.yaml", Public, openapi::spec),
+        endpoint(M::GET,   "/api/v1/areas", ANY, reference::areas),
+        endpoint(M::POST,  "/api/v1/areas", ADMIN, reference::create_village),
+        endpoint(M::GET,   "/api/v1/codes", ANY, reference::codes),
+        endpoint(M::POST,  "/api/v1/auth/login", Public, auth::login),
+        endpoint(M::POST,  "/api/v1/auth/refresh", Public, auth::refresh),
+        endpoint(M::POST,  "/api/v1/auth/logout", ANY, auth::logout),
+        endpoint(M::GET,   "/api/v1/me", ANY, users::me),
+        endpoint(M::POST,  "/api/v1/me/password", STAFF, users::change_password),
+        endpoint(M::GET,   "/api/v1/users", ADMIN, users::list),
+        endpoint(M::POST,  "/api/v1/users", ADMIN, users::create),
+        endpoint(M::GET,   "/api/v1/users/{id}", ADMIN, users::get),
         endpoint(M::PATCH, "/api/v1/users/{id}", ADMIN, users::update),
-        endpoint(M::GET, "/api/v1/audit-events", OVERSIGHT, audit::list),
-        endpoint(
-            M::GET,
-            "/api/v1/audit-events/verify",
-            OVERSIGHT,
-            audit::verify,
-        ),
+        endpoint(M::GET,   "/api/v1/audit-events", OVERSIGHT, audit::list),
+        endpoint(M::GET,   "/api/v1/audit-events/verify", OVERSIGHT, audit::verify),
+        endpoint(M::POST,  "/api/v1/residents", WRITERS, residents::create),
+        endpoint(M::GET,   "/api/v1/residents", READERS, residents::list),
+        endpoint(M::POST,  "/api/v1/residents/lookup", READERS, residents::lookup),
+        endpoint(M::GET,   "/api/v1/residents/{id}", READERS, residents::get),
+        endpoint(M::PATCH, "/api/v1/residents/{id}", WRITERS, residents::update),
+        endpoint(M::GET,   "/api/v1/residents/{id}/file", READERS, residents::file),
+        endpoint(M::GET,   "/api/v1/residents/{id}/history", READERS, residents::history),
+        endpoint(M::POST,  "/api/v1/residents/{id}/reveal", WRITERS, residents::reveal),
+        endpoint(M::POST,  "/api/v1/residents/{id}/certificates", WRITERS, certificates::issue),
+        endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/renew", WRITERS, certificates::renew),
+        endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/reissue", WRITERS, certificates::reissue),
+        endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/reassess", WRITERS, certificates::reassess),
+        endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/cancel", WRITERS, certificates::cancel),
+        endpoint(M::POST,  "/api/v1/imports/residents", WRITERS, residents::import_residents),
     ]
 }
 

@@ -40,3 +40,31 @@ pub async fn areas(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 pub async fn codes() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "items": codes::catalogue() }))
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewVillage {
+    code: String,
+    name: String,
+    parent_code: String,
+}
+
+/// Adds a village or community (村社区) under a town.
+pub async fn create_village(
+    state: web::Data<AppState>,
+    crate::auth::RequestContext(ctx): crate::auth::RequestContext,
+    super::extract::ApiJson(body): super::extract::ApiJson<NewVillage>,
+) -> AppResult<HttpResponse> {
+    let village = db::run(&state.pool, move |conn| {
+        crate::areas::create_village(conn, &ctx, &body.code, &body.name, &body.parent_code)
+    })
+    .await?;
+    let mut builder = HttpResponse::Created();
+    builder.insert_header(("Location", "/api/v1/areas"));
+    Ok(builder.json(AreaNode {
+        code: village.code,
+        name: village.name,
+        level: village.level,
+        children: Vec::new(),
+    }))
+}

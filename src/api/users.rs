@@ -2,10 +2,10 @@
 
 use super::extract::ApiQuery;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::concurrency::{etag, expected_version};
-use super::extract::ApiJson;
+use super::extract::{explicit_null, ApiJson};
 use super::paging::{self, Page};
 use crate::accounts::{self, NewUser, UserUpdate, UserView};
 use crate::auth::{password, Caller, RequestContext};
@@ -138,15 +138,6 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<uuid::Uuid>) -> AppRe
     let id = id.into_inner().to_string();
     let user = db::run(&state.pool, move |conn| accounts::load_view(conn, &id)).await?;
     Ok(with_etag(HttpResponse::Ok(), &user))
-}
-
-/// `Some(None)` for an explicit `null`, `None` for an absent field.
-fn explicit_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize)]

@@ -41,7 +41,33 @@ crate::code_enum! {
         UserCreate = "user_create", "创建用户";
         UserUpdate = "user_update", "修改用户";
         AccessDenied = "access_denied", "越权访问";
+        VillageCreate = "village_create", "新增村（社区）";
+        ResidentCreate = "resident_create", "新建档案";
+        ResidentUpdate = "resident_update", "修改档案";
+        ResidentRead = "resident_read", "查阅人员信息";
+        FileRead = "file_read", "查阅档案";
+        HistoryRead = "history_read", "查阅变更记录";
+        ResidentReveal = "resident_reveal", "查看敏感信息";
+        ResidentImport = "resident_import", "批量导入";
+        CertificateIssue = "certificate_issue", "发证";
+        CertificateRenew = "certificate_renew", "换证";
+        CertificateReissue = "certificate_reissue", "补证";
+        CertificateReassess = "certificate_reassess", "重新评定";
+        CertificateCancel = "certificate_cancel", "注销证件";
     }
+}
+
+impl Action {
+    /// The actions that change a resident's file: its history.
+    pub const CHANGES: &'static [Action] = &[
+        Action::ResidentCreate,
+        Action::ResidentUpdate,
+        Action::CertificateIssue,
+        Action::CertificateRenew,
+        Action::CertificateReissue,
+        Action::CertificateReassess,
+        Action::CertificateCancel,
+    ];
 }
 
 crate::code_enum! {

@@ -3,7 +3,7 @@
 //! Every endpoint declares its [`Access`] in the route table; the [`authorize`] middleware looks
 //! the matched route up, checks the bearer token and the live session behind it, checks the
 //! role, and leaves a [`Caller`] in the request for the handler. Object-level checks (a
-//! caseworker's towns) use [`Caller::can_access_town`] in the domain code and answer 404.
+//! caseworker's towns) use [`Caller::scope`] in the domain code and answer 404.
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
@@ -20,7 +20,7 @@ use super::sessions::LoginPolicy;
 use super::token::TokenKeys;
 use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
 use crate::db::{self, sessions as store, users};
-use crate::domain::role::{Access, Role};
+use crate::domain::role::{Access, Role, Scope};
 use crate::error::AppError;
 use crate::http::observe::RequestId;
 use crate::startup::AppState;
@@ -67,12 +67,12 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Whether the caller may see records of `town_code`.
-    pub fn can_access_town(&self, town_code: &str) -> bool {
+    /// The towns whose residents the caller may see.
+    pub fn scope(&self) -> Scope {
         match self.role {
-            Role::Admin | Role::Auditor => true,
-            Role::Caseworker => self.towns.iter().any(|t| t == town_code),
-            Role::Integration => false,
+            Role::Admin | Role::Auditor => Scope::All,
+            Role::Caseworker => Scope::Towns(self.towns.clone()),
+            Role::Integration => Scope::Towns(Vec::new()),
         }
     }
 

@@ -28,3 +28,16 @@ pub fn level_of(conn: &mut DbConn, code: &str) -> QueryResult<Option<String>> {
         .first(conn)
         .optional()
 }
+
+pub fn insert(conn: &mut DbConn, row: &AreaRow) -> QueryResult<()> {
+    diesel::insert_into(areas::table)
+        .values((
+            areas::code.eq(&row.code),
+            areas::name.eq(&row.name),
+            areas::level.eq(&row.level),
+            areas::parent_code.eq(&row.parent_code),
+            areas::created_at.eq(super::now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -89,3 +89,22 @@ pub fn search(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> QueryResul
         .select(AuditRow::as_select())
         .load(conn)
 }
+
+/// The events of the given actions about one resident, oldest first, after `after_seq`.
+pub fn changes_of_resident(
+    conn: &mut DbConn,
+    resident_id: &str,
+    actions: &[crate::audit::Action],
+    after_seq: i64,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    let actions: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    audit_events::table
+        .filter(audit_events::resident_id.eq(resident_id))
+        .filter(audit_events::action.eq_any(actions))
+        .filter(audit_events::seq.gt(after_seq))
+        .order(audit_events::seq.asc())
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
+}

@@ -7,7 +7,9 @@
 
 pub mod areas;
 pub mod audit;
+pub mod certificates;
 pub mod migrate;
+pub mod residents;
 pub mod schema;
 pub mod sessions;
 pub mod url;

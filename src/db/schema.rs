@@ -91,3 +91,62 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     audit_events,
 );
+
+diesel::table! {
+    residents (id) {
+        id -> BigInt,
+        public_id -> Text,
+        id_number_enc -> Text,
+        id_number_index -> Text,
+        name -> Text,
+        sex -> Text,
+        birth_date -> Date,
+        town_code -> Text,
+        village_code -> Nullable<Text>,
+        address -> Nullable<Text>,
+        phone_enc -> Nullable<Text>,
+        guardian_name -> Nullable<Text>,
+        guardian_phone_enc -> Nullable<Text>,
+        household_flags -> Text,
+        work_capacity -> Nullable<Bool>,
+        registered_on -> Date,
+        deceased_on -> Nullable<Date>,
+        moved_out_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    household_statuses (id) {
+        id -> BigInt,
+        resident_id -> BigInt,
+        status -> Text,
+        since -> Date,
+        until -> Nullable<Date>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certificates (id) {
+        id -> BigInt,
+        public_id -> Text,
+        resident_id -> BigInt,
+        category -> Text,
+        components -> Nullable<Text>,
+        grade -> Integer,
+        reissue -> Integer,
+        issued_on -> Date,
+        valid_until -> Date,
+        status -> Text,
+        cancelled_on -> Nullable<Date>,
+        cancel_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(household_statuses -> residents (resident_id));
+diesel::joinable!(certificates -> residents (resident_id));
+diesel::allow_tables_to_appear_in_same_query!(residents, household_statuses, certificates, areas);

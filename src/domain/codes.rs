@@ -64,16 +64,29 @@ pub struct CodeSet {
 
 /// Every code set the API uses, in a stable order.
 pub fn catalogue() -> Vec<CodeSet> {
-    use crate::domain::{area::AreaLevel, role::Role};
-    vec![
-        CodeSet {
-            set: AreaLevel::SET,
-            codes: AreaLevel::entries(),
-        },
-        CodeSet {
-            set: Role::SET,
-            codes: Role::entries(),
-        },
+    use crate::audit::{Action, Outcome};
+    use crate::domain::area::AreaLevel;
+    use crate::domain::certificate::{CancelReason, Category, CertificateStatus};
+    use crate::domain::resident::{
+        HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus, Sex,
+    };
+    use crate::domain::role::Role;
+    macro_rules! sets {
+        ($($t:ty),+ $(,)?) => { vec![$(CodeSet { set: <$t>::SET, codes: <$t>::entries() }),+] };
+    }
+    sets![
+        AreaLevel,
+        Role,
+        Sex,
+        HouseholdStatus,
+        HouseholdFlag,
+        ResidentStatus,
+        ProtectedField,
+        Category,
+        CertificateStatus,
+        CancelReason,
+        Action,
+        Outcome,
     ]
 }
 

@@ -2,5 +2,14 @@
 
 pub mod account;
 pub mod area;
+pub mod certificate;
 pub mod codes;
+pub mod id_number;
+pub mod resident;
 pub mod role;
+
+/// Today in the district (China Standard Time, UTC+8): the day that "not in the future" means.
+pub fn today() -> chrono::NaiveDate {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("a valid offset");
+    chrono::Utc::now().with_timezone(&offset).date_naive()
+}

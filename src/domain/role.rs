@@ -33,3 +33,34 @@ impl Access {
         }
     }
 }
+
+impl Access {
+    /// Who reads resident files (auditors read them masked).
+    pub const FILE_READERS: Access = Access::Roles(&[Role::Admin, Role::Caseworker, Role::Auditor]);
+    /// Who writes resident files.
+    pub const FILE_WRITERS: Access = Access::Roles(&[Role::Admin, Role::Caseworker]);
+}
+
+/// The towns whose residents a caller may see: all of them, or a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Towns(Vec<String>),
+}
+
+impl Scope {
+    pub fn allows(&self, town_code: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Towns(towns) => towns.iter().any(|t| t == town_code),
+        }
+    }
+
+    /// The towns to restrict a query to, or `None` for no restriction.
+    pub fn towns(&self) -> Option<Vec<String>> {
+        match self {
+            Scope::All => None,
+            Scope::Towns(towns) => Some(towns.clone()),
+        }
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE certificates;
+DROP TABLE household_statuses;
+DROP TABLE residents;

@@ -1,0 +1,396 @@
+//! Resident files: register, read, search, change, reveal, history, import.
+
+use std::future::{ready, Ready};
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::concurrency::{etag, expected_version};
+use super::extract::{explicit_null, ApiJson, ApiQuery, CsvBody};
+use super::paging::{self, Page};
+use crate::audit::AuditContext;
+use crate::auth::{Caller, RequestContext};
+use crate::db::{self, residents::ResidentFilter};
+use crate::domain::certificate::Category;
+use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus};
+use crate::domain::role::Scope;
+use crate::error::{AppError, AppResult};
+use crate::protect::Protector;
+use crate::residents::fields::ResidentFields;
+use crate::residents::{self, import, NewResident, Requester, ResidentPatch, ResidentView};
+use crate::startup::AppState;
+
+const LIST: &str = "residents";
+const HISTORY: &str = "resident_history";
+
+/// Everything a resident operation needs from the request, owned so it can move to the
+/// blocking pool.
+pub struct Asker {
+    audit: AuditContext,
+    scope: Scope,
+    protector: Arc<Protector>,
+    today: NaiveDate,
+}
+
+impl Asker {
+    pub fn requester(&self) -> Requester<'_> {
+        Requester {
+            audit: &self.audit,
+            scope: &self.scope,
+            protector: &self.protector,
+            today: self.today,
+        }
+    }
+}
+
+impl FromRequest for Asker {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let asker = (|| {
+            let caller = Caller::from_request(req, payload).into_inner()?;
+            let RequestContext(audit) = RequestContext::from_request(req, payload).into_inner()?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or_else(|| AppError::internal("application state missing"))?;
+            Ok(Asker {
+                audit,
+                scope: caller.scope(),
+                protector: state.protector.clone(),
+                today: crate::domain::today(),
+            })
+        })();
+        ready(asker)
+    }
+}
+
+fn with_etag(
+    mut builder: actix_web::HttpResponseBuilder,
+    version: i32,
+    body: &impl Serialize,
+) -> HttpResponse {
+    builder.insert_header(("ETag", etag(version))).json(body)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateResident {
+    id_number: String,
+    name: String,
+    town_code: String,
+    village_code: Option<String>,
+    address: Option<String>,
+    phone: Option<String>,
+    guardian_name: Option<String>,
+    guardian_phone: Option<String>,
+    household_status: Option<HouseholdStatus>,
+    household_status_since: Option<NaiveDate>,
+    #[serde(default)]
+    household_flags: Vec<HouseholdFlag>,
+    work_capacity: Option<bool>,
+    registered_on: Option<NaiveDate>,
+    deceased_on: Option<NaiveDate>,
+    moved_out_on: Option<NaiveDate>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    asker: Asker,
+    ApiJson(body): ApiJson<CreateResident>,
+) -> AppResult<HttpResponse> {
+    let new = NewResident {
+        id_number: body.id_number,
+        fields: ResidentFields {
+            name: body.name,
+            town_code: body.town_code,
+            village_code: body.village_code,
+            address: body.address,
+            phone: body.phone,
+            guardian_name: body.guardian_name,
+            guardian_phone: body.guardian_phone,
+            household_flags: body.household_flags,
+            work_capacity: body.work_capacity,
+            registered_on: body.registered_on.unwrap_or(asker.today),
+            deceased_on: body.deceased_on,
+            moved_out_on: body.moved_out_on,
+        },
+        household_status: body.household_status.unwrap_or(HouseholdStatus::None),
+        household_status_since: body.household_status_since,
+    };
+    let resident = db::run(&state.pool, move |conn| {
+        residents::create(conn, &asker.requester(), new)
+    })
+    .await?;
+    let mut builder = HttpResponse::Created();
+    builder.insert_header(("Location", format!("/api/v1/residents/{}", resident.id)));
+    Ok(with_etag(builder, resident.version, &resident))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    q: Option<String>,
+    town: Option<String>,
+    village: Option<String>,
+    category: Option<Category>,
+    grade: Option<i32>,
+    status: Option<ResidentStatus>,
+    household_status: Option<HouseholdStatus>,
+    certificate_expiring_before: Option<NaiveDate>,
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    asker: Asker,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> AppResult<HttpResponse> {
+    let limit = paging::limit(query.limit)?;
+    if query.grade.is_some_and(|g| !(1..=4).contains(&g)) {
+        return Err(AppError::field(
+            "grade",
+            "out_of_range",
+            "a grade is 1 to 4",
+        ));
+    }
+    let name_prefix = query
+        .q
+        .map(|q| q.trim().to_owned())
+        .filter(|q| !q.is_empty());
+    let filter = ResidentFilter {
+        towns: None,
+        name_prefix,
+        town: query.town,
+        village: query.village,
+        category: query.category.map(|c| c.as_str().to_owned()),
+        grade: query.grade,
+        status: query.status.map(|s| s.as_str().to_owned()),
+        household_status: query.household_status.map(|s| s.as_str().to_owned()),
+        certificate_expiring_before: query.certificate_expiring_before,
+        after_id: match &query.cursor {
+            Some(cursor) => paging::decode_cursor::<i64>(LIST, cursor)?,
+            None => 0,
+        },
+    };
+    let (items, next) = db::run(&state.pool, move |conn| {
+        residents::search(conn, &asker.requester(), filter, limit)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: next.map(|id| paging::encode_cursor(LIST, &id)),
+    }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    asker: Asker,
+    id: web::Path<uuid::Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let resident = db::run(&state.pool, move |conn| {
+        residents::read(conn, &asker.requester(), &id)
+    })
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), resident.version, &resident))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lookup {
+    id_number: String,
+}
+
+pub async fn lookup(
+    state: web::Data<AppState>,
+    asker: Asker,
+    ApiJson(body): ApiJson<Lookup>,
+) -> AppResult<HttpResponse> {
+    let resident: ResidentView = db::run(&state.pool, move |conn| {
+        residents::lookup(conn, &asker.requester(), &body.id_number)
+    })
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), resident.version, &resident))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchResident {
+    /// Present only to be refused with a clear message.
+    id_number: Option<serde_json::Value>,
+    name: Option<String>,
+    town_code: Option<String>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    village_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    guardian_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    guardian_phone: Option<Option<String>>,
+    household_flags: Option<Vec<HouseholdFlag>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    work_capacity: Option<Option<bool>>,
+    registered_on: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    deceased_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    moved_out_on: Option<Option<NaiveDate>>,
+    household_status: Option<HouseholdStatus>,
+    household_status_since: Option<NaiveDate>,
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    asker: Asker,
+    id: web::Path<uuid::Uuid>,
+    ApiJson(body): ApiJson<PatchResident>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let expected = expected_version(&req)?;
+    if body.id_number.is_some() {
+        return Err(AppError::field(
+            "id_number",
+            "immutable",
+            "the ID number cannot be changed; a wrongly registered person is corrected by an admin",
+        ));
+    }
+    let patch = ResidentPatch {
+        name: body.name,
+        town_code: body.town_code,
+        village_code: body.village_code,
+        address: body.address,
+        phone: body.phone,
+        guardian_name: body.guardian_name,
+        guardian_phone: body.guardian_phone,
+        household_flags: body.household_flags,
+        work_capacity: body.work_capacity,
+        registered_on: body.registered_on,
+        deceased_on: body.deceased_on,
+        moved_out_on: body.moved_out_on,
+        household_status: body.household_status,
+        household_status_since: body.household_status_since,
+    };
+    let resident = db::run(&state.pool, move |conn| {
+        residents::update(conn, &asker.requester(), &id, expected, patch)
+    })
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), resident.version, &resident))
+}
+
+pub async fn file(
+    state: web::Data<AppState>,
+    asker: Asker,
+    id: web::Path<uuid::Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let file = db::run(&state.pool, move |conn| {
+        residents::file(conn, &asker.requester(), &id)
+    })
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), file.resident.version, &file))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct HistoryEntry {
+    seq: i64,
+    occurred_at: String,
+    actor_id: Option<String>,
+    actor_username: Option<String>,
+    action: String,
+    entity_type: Option<String>,
+    entity_id: Option<String>,
+    changes: Option<serde_json::Value>,
+}
+
+pub async fn history(
+    state: web::Data<AppState>,
+    asker: Asker,
+    id: web::Path<uuid::Uuid>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let limit = paging::limit(query.limit)?;
+    let after = match &query.cursor {
+        Some(cursor) => paging::decode_cursor::<i64>(HISTORY, cursor)?,
+        None => 0,
+    };
+    let events = db::run(&state.pool, move |conn| {
+        residents::history(conn, &asker.requester(), &id, after, limit + 1)
+    })
+    .await?;
+    let more = events.len() as i64 > limit;
+    let items: Vec<HistoryEntry> = events
+        .into_iter()
+        .take(limit as usize)
+        .map(|e| HistoryEntry {
+            seq: e.seq,
+            occurred_at: e
+                .occurred_at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            actor_id: e.actor_user_id,
+            actor_username: e.actor_username,
+            action: e.action,
+            entity_type: e.entity_type,
+            entity_id: e.entity_id,
+            changes: e.changes.and_then(|c| serde_json::from_str(&c).ok()),
+        })
+        .collect();
+    let next_cursor = if more {
+        items.last().map(|e| paging::encode_cursor(HISTORY, &e.seq))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reveal {
+    field: ProtectedField,
+}
+
+pub async fn reveal(
+    state: web::Data<AppState>,
+    asker: Asker,
+    id: web::Path<uuid::Uuid>,
+    ApiJson(body): ApiJson<Reveal>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let field = body.field;
+    let value = db::run(&state.pool, move |conn| {
+        residents::reveal(conn, &asker.requester(), &id, field)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({ "field": field, "value": value })))
+}
+
+pub async fn import_residents(
+    state: web::Data<AppState>,
+    asker: Asker,
+    CsvBody(bytes): CsvBody,
+) -> AppResult<HttpResponse> {
+    let report = db::run(&state.pool, move |conn| {
+        import::import(conn, &asker.requester(), &bytes)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -1,0 +1,96 @@
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::certificates;
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = certificates)]
+pub struct CertificateRow {
+    pub id: i64,
+    pub public_id: String,
+    pub resident_id: i64,
+    pub category: String,
+    pub components: Option<String>,
+    pub grade: i32,
+    pub reissue: i32,
+    pub issued_on: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status: String,
+    pub cancelled_on: Option<NaiveDate>,
+    pub cancel_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = certificates)]
+pub struct NewCertificateRow {
+    pub public_id: String,
+    pub resident_id: i64,
+    pub category: String,
+    pub components: Option<String>,
+    pub grade: i32,
+    pub reissue: i32,
+    pub issued_on: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, row: &NewCertificateRow) -> QueryResult<i64> {
+    diesel::insert_into(certificates::table)
+        .values(row)
+        .returning(certificates::id)
+        .get_result(conn)
+}
+
+/// A resident's certificates, newest first.
+pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<CertificateRow>> {
+    certificates::table
+        .filter(certificates::resident_id.eq(resident_id))
+        .order((certificates::issued_on.desc(), certificates::id.desc()))
+        .select(CertificateRow::as_select())
+        .load(conn)
+}
+
+/// The active certificates of several residents.
+pub fn active_of(conn: &mut DbConn, resident_ids: &[i64]) -> QueryResult<Vec<CertificateRow>> {
+    certificates::table
+        .filter(certificates::resident_id.eq_any(resident_ids))
+        .filter(certificates::status.eq("active"))
+        .select(CertificateRow::as_select())
+        .load(conn)
+}
+
+pub fn active(conn: &mut DbConn, resident_id: i64) -> QueryResult<Option<CertificateRow>> {
+    certificates::table
+        .filter(certificates::resident_id.eq(resident_id))
+        .filter(certificates::status.eq("active"))
+        .select(CertificateRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_public_id(
+    conn: &mut DbConn,
+    resident_id: i64,
+    public_id: &str,
+) -> QueryResult<Option<CertificateRow>> {
+    certificates::table
+        .filter(certificates::resident_id.eq(resident_id))
+        .filter(certificates::public_id.eq(public_id))
+        .select(CertificateRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn cancel(conn: &mut DbConn, id: i64, on: NaiveDate, reason: &str) -> QueryResult<()> {
+    diesel::update(certificates::table.find(id))
+        .set((
+            certificates::status.eq("cancelled"),
+            certificates::cancelled_on.eq(Some(on)),
+            certificates::cancel_reason.eq(Some(reason)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

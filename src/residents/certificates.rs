@@ -1,0 +1,429 @@
+//! The certificate's life: issue, renew, reissue (`B1`…`B9`), re-assess, cancel. At most one
+//! certificate is active; every earlier one stays in the file, cancelled with its reason.
+
+use chrono::{Months, NaiveDate};
+use serde_json::json;
+
+use super::view::{self, CertificateView};
+use super::{load_in_scope, Requester};
+use crate::audit::{self, Action, Event};
+use crate::db::certificates::{self as store, CertificateRow, NewCertificateRow};
+use crate::db::residents::{self as residents, ResidentRow};
+use crate::db::{self, DbConn};
+use crate::domain::certificate::{valid_grade, CancelReason, Category, CertificateNumber};
+use crate::domain::id_number::IdNumber;
+use crate::domain::resident::{status, ResidentStatus};
+use crate::error::{AppError, FieldError};
+
+/// How long a certificate is valid unless another date is given.
+const VALIDITY_YEARS: u32 = 10;
+
+/// What a new certificate says: category, its parts if multiple, grade, dates.
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub category: Category,
+    pub components: Vec<Category>,
+    pub grade: i32,
+    pub issued_on: NaiveDate,
+    pub valid_until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone)]
+pub enum CertificateAction {
+    Renew {
+        issued_on: NaiveDate,
+        valid_until: Option<NaiveDate>,
+    },
+    Reissue {
+        issued_on: NaiveDate,
+    },
+    Reassess(Assessment),
+    Cancel {
+        reason: CancelReason,
+        cancelled_on: NaiveDate,
+    },
+}
+
+fn default_validity(issued_on: NaiveDate) -> NaiveDate {
+    issued_on
+        .checked_add_months(Months::new(12 * VALIDITY_YEARS))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// Checks an assessment against the holder; returns the validity end.
+fn check_assessment(
+    a: &Assessment,
+    birth: NaiveDate,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) -> NaiveDate {
+    if !valid_grade(a.grade) {
+        errors.push(FieldError::new(
+            "grade",
+            "out_of_range",
+            "a grade is 1 (most severe) to 4",
+        ));
+    }
+    match a.category {
+        Category::Multiple => {
+            let mut parts = a.components.clone();
+            parts.sort();
+            parts.dedup();
+            if parts.len() < 2
+                || parts.contains(&Category::Multiple)
+                || parts.len() != a.components.len()
+            {
+                errors.push(FieldError::new(
+                    "components",
+                    "invalid",
+                    "a multiple disability lists two or more different single categories",
+                ));
+            }
+        }
+        _ if !a.components.is_empty() => errors.push(FieldError::new(
+            "components",
+            "not_allowed",
+            "only a multiple disability has components",
+        )),
+        _ => {}
+    }
+    super::fields::check_life_date(errors, "issued_on", a.issued_on, birth, today);
+    let valid_until = a
+        .valid_until
+        .unwrap_or_else(|| default_validity(a.issued_on));
+    if valid_until <= a.issued_on {
+        errors.push(FieldError::new(
+            "valid_until",
+            "not_after_issue",
+            "must be after the issue date",
+        ));
+    }
+    valid_until
+}
+
+fn insert(
+    conn: &mut DbConn,
+    resident: &ResidentRow,
+    a: &Assessment,
+    valid_until: NaiveDate,
+    reissue: i32,
+) -> Result<CertificateRow, AppError> {
+    let public_id = uuid::Uuid::new_v4().to_string();
+    let components = (!a.components.is_empty()).then(|| {
+        serde_json::to_string(&a.components.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+            .expect("codes serialise")
+    });
+    store::insert(
+        conn,
+        &NewCertificateRow {
+            public_id: public_id.clone(),
+            resident_id: resident.id,
+            category: a.category.as_str().to_owned(),
+            components,
+            grade: a.grade,
+            reissue,
+            issued_on: a.issued_on,
+            valid_until,
+            status: "active".to_owned(),
+            created_at: db::now(),
+        },
+    )
+    .map_err(|e| match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => active_exists(),
+        other => other.into(),
+    })?;
+    store::by_public_id(conn, resident.id, &public_id)?
+        .ok_or_else(|| AppError::internal("the new certificate vanished"))
+}
+
+fn active_exists() -> AppError {
+    AppError::Conflict {
+        code: "active_certificate_exists",
+        detail: "the resident already holds an active certificate; renew, reissue, re-assess or cancel it"
+            .to_owned(),
+        extra: None,
+    }
+}
+
+fn must_be_active_resident(resident: &ResidentRow) -> Result<(), AppError> {
+    if status(resident.deceased_on, resident.moved_out_on) != ResidentStatus::Active {
+        return Err(AppError::Conflict {
+            code: "resident_not_active",
+            detail: "the resident is recorded as deceased or moved out".to_owned(),
+            extra: None,
+        });
+    }
+    Ok(())
+}
+
+/// What the audit trail keeps of a certificate: never the number, which holds the ID number.
+fn audit_image(row: &CertificateRow) -> serde_json::Value {
+    json!({
+        "category": row.category,
+        "components": row.components,
+        "grade": row.grade,
+        "reissue": row.reissue,
+        "issued_on": row.issued_on,
+        "valid_until": row.valid_until,
+        "status": row.status,
+        "cancelled_on": row.cancelled_on,
+        "cancel_reason": row.cancel_reason,
+    })
+}
+
+fn record(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident: &ResidentRow,
+    action: Action,
+    certificate: &CertificateRow,
+    before: Option<&CertificateRow>,
+) -> Result<(), AppError> {
+    let before = before.map_or(json!({}), audit_image);
+    audit::append(
+        conn,
+        who.audit,
+        Event::new(action)
+            .entity("certificate", certificate.public_id.clone())
+            .resident(resident.public_id.clone())
+            .changes(audit::diff(&before, &audit_image(certificate))),
+    )?;
+    Ok(())
+}
+
+/// Cancels a stored certificate (for a death or move-out recorded on the resident, or an
+/// action), audited.
+pub(crate) fn cancel_stored(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident: &ResidentRow,
+    cert: &CertificateRow,
+    reason: CancelReason,
+    on: NaiveDate,
+) -> Result<CertificateRow, AppError> {
+    store::cancel(conn, cert.id, on, reason.as_str())?;
+    let after =
+        store::by_public_id(conn, resident.id, &cert.public_id)?.ok_or(AppError::NotFound)?;
+    record(
+        conn,
+        who,
+        resident,
+        Action::CertificateCancel,
+        &after,
+        Some(cert),
+    )?;
+    Ok(after)
+}
+
+/// Checks a submitted certificate number against the holder and the assessment.
+fn check_number(
+    number: &str,
+    holder: &IdNumber,
+    a: &Assessment,
+    errors: &mut Vec<FieldError>,
+) -> i32 {
+    let Some(parsed) = CertificateNumber::parse(number) else {
+        errors.push(FieldError::new(
+            "number",
+            "invalid_format",
+            "a certificate number is the 18-character ID number, the category digit (1-7), the grade digit (1-4) and optionally B1-B9",
+        ));
+        return 0;
+    };
+    if parsed.holder_prefix != holder.as_str() {
+        errors.push(FieldError::new(
+            "number",
+            "holder_mismatch",
+            "the first 18 characters must be the holder's ID number",
+        ));
+    }
+    if parsed.category != a.category {
+        errors.push(FieldError::new(
+            "number",
+            "category_mismatch",
+            "the category digit does not match the category",
+        ));
+    }
+    if parsed.grade != a.grade {
+        errors.push(FieldError::new(
+            "number",
+            "grade_mismatch",
+            "the grade digit does not match the grade",
+        ));
+    }
+    i32::from(parsed.reissue)
+}
+
+/// Issues a first (or, after a cancellation, a new) certificate, inside the caller's write
+/// transaction.
+pub(crate) fn issue_stored(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident: &ResidentRow,
+    number: &str,
+    a: &Assessment,
+) -> Result<CertificateRow, AppError> {
+    must_be_active_resident(resident)?;
+    let holder = view::id_number(who.protector, resident)?;
+    let mut errors = Vec::new();
+    let reissue = check_number(number, &holder, a, &mut errors);
+    let valid_until = check_assessment(a, resident.birth_date, who.today, &mut errors);
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if store::active(conn, resident.id)?.is_some() {
+        return Err(active_exists());
+    }
+    let cert = insert(conn, resident, a, valid_until, reissue)?;
+    record(conn, who, resident, Action::CertificateIssue, &cert, None)?;
+    residents::touch(conn, resident.id, db::now())?;
+    Ok(cert)
+}
+
+pub fn issue(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    number: &str,
+    a: Assessment,
+) -> Result<CertificateView, AppError> {
+    db::write_transaction(conn, |conn| {
+        let resident = load_in_scope(conn, who, resident_id)?;
+        let cert = issue_stored(conn, who, &resident, number, &a)?;
+        Ok(view::certificate(
+            &view::id_number(who.protector, &resident)?,
+            &cert,
+        ))
+    })
+}
+
+fn not_active() -> AppError {
+    AppError::Conflict {
+        code: "certificate_not_active",
+        detail: "only the active certificate can be renewed, reissued, re-assessed or cancelled"
+            .to_owned(),
+        extra: None,
+    }
+}
+
+/// Applies an action to the active certificate; returns the certificate that results (the new
+/// one, or the cancelled one).
+pub fn act(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    certificate_id: &str,
+    action: CertificateAction,
+) -> Result<CertificateView, AppError> {
+    db::write_transaction(conn, |conn| {
+        let resident = load_in_scope(conn, who, resident_id)?;
+        let cert =
+            store::by_public_id(conn, resident.id, certificate_id)?.ok_or(AppError::NotFound)?;
+        if cert.status != "active" {
+            return Err(not_active());
+        }
+        let holder = view::id_number(who.protector, &resident)?;
+        let current = Assessment {
+            category: Category::parse(&cert.category).unwrap_or(Category::Multiple),
+            components: view::components(cert.components.as_deref()),
+            grade: cert.grade,
+            issued_on: cert.issued_on,
+            valid_until: Some(cert.valid_until),
+        };
+        let mut errors = Vec::new();
+        let result = match action {
+            CertificateAction::Cancel {
+                reason,
+                cancelled_on,
+            } => {
+                if !reason.is_manual() {
+                    errors.push(FieldError::new(
+                        "reason",
+                        "not_allowed",
+                        "renewed, reissued and reassessed are set by those actions",
+                    ));
+                }
+                if cancelled_on < cert.issued_on {
+                    errors.push(FieldError::new(
+                        "cancelled_on",
+                        "before_issue",
+                        "the certificate was not yet issued",
+                    ));
+                } else if cancelled_on > who.today {
+                    errors.push(FieldError::new(
+                        "cancelled_on",
+                        "in_future",
+                        "the date is in the future",
+                    ));
+                }
+                if !errors.is_empty() {
+                    return Err(AppError::Validation(errors));
+                }
+                cancel_stored(conn, who, &resident, &cert, reason, cancelled_on)?
+            }
+            other => {
+                must_be_active_resident(&resident)?;
+                let (next, reissue, reason, action) = match other {
+                    CertificateAction::Renew {
+                        issued_on,
+                        valid_until,
+                    } => (
+                        Assessment {
+                            issued_on,
+                            valid_until,
+                            ..current.clone()
+                        },
+                        cert.reissue,
+                        CancelReason::Renewed,
+                        Action::CertificateRenew,
+                    ),
+                    CertificateAction::Reissue { issued_on } => {
+                        if cert.reissue >= 9 {
+                            return Err(AppError::Conflict {
+                                code: "reissue_limit",
+                                detail: "a certificate can be reissued at most nine times (B1-B9)"
+                                    .to_owned(),
+                                extra: None,
+                            });
+                        }
+                        (
+                            Assessment {
+                                issued_on,
+                                valid_until: Some(cert.valid_until),
+                                ..current.clone()
+                            },
+                            cert.reissue + 1,
+                            CancelReason::Reissued,
+                            Action::CertificateReissue,
+                        )
+                    }
+                    CertificateAction::Reassess(a) => {
+                        (a, 0, CancelReason::Reassessed, Action::CertificateReassess)
+                    }
+                    CertificateAction::Cancel { .. } => unreachable!("handled above"),
+                };
+                let valid_until =
+                    check_assessment(&next, resident.birth_date, who.today, &mut errors);
+                if next.issued_on < cert.issued_on {
+                    errors.push(FieldError::new(
+                        "issued_on",
+                        "before_current",
+                        "the new certificate cannot be issued before the current one",
+                    ));
+                }
+                if !errors.is_empty() {
+                    return Err(AppError::Validation(errors));
+                }
+                cancel_stored(conn, who, &resident, &cert, reason, next.issued_on)?;
+                let new = insert(conn, &resident, &next, valid_until, reissue)?;
+                record(conn, who, &resident, action, &new, None)?;
+                new
+            }
+        };
+        residents::touch(conn, resident.id, db::now())?;
+        Ok(view::certificate(&holder, &result))
+    })
+}

@@ -1,0 +1,494 @@
+//! Bulk import of residents from CSV (UTF-8 with or without BOM, or GBK as Excel in Chinese
+//! saves it). Each row is checked like the API; a row whose ID number is registered updates that
+//! resident; running the same file again changes nothing. A file that cannot be read as a whole
+//! (encoding, CSV syntax, columns) is refused before anything is written.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::json;
+
+use super::certificates::{issue_stored, Assessment};
+use super::fields::{Areas, ResidentFields, Rules, StatusChange};
+use super::{apply_patch, check_new, insert_new, NewResident, Requester, ResidentPatch};
+use crate::audit::{self, Action, Event};
+use crate::db::certificates as certs;
+use crate::db::residents::{self as store, ResidentRow};
+use crate::db::{self, DbConn};
+use crate::domain::certificate::CertificateNumber;
+use crate::domain::id_number::IdNumber;
+use crate::domain::resident::{HouseholdFlag, HouseholdStatus};
+use crate::error::{AppError, FieldError};
+
+/// Rows written per transaction: long enough to be fast, short enough not to hold the write
+/// lock for seconds.
+const BATCH_ROWS: usize = 500;
+
+pub const COLUMNS: &[&str] = &[
+    "id_number",
+    "name",
+    "town_code",
+    "village_code",
+    "address",
+    "phone",
+    "guardian_name",
+    "guardian_phone",
+    "household_status",
+    "household_status_since",
+    "household_flags",
+    "work_capacity",
+    "registered_on",
+    "deceased_on",
+    "moved_out_on",
+    "certificate_number",
+    "certificate_issued_on",
+    "certificate_valid_until",
+];
+const REQUIRED: &[&str] = &["id_number", "name", "town_code"];
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// The line in the file, the header being line 1.
+    pub row: usize,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// Decodes the file: UTF-8 (a BOM is dropped) or, failing that, GB18030 (a superset of GBK).
+fn decode(bytes: &[u8]) -> Result<String, AppError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(text.to_owned());
+    }
+    let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+    if had_errors {
+        return Err(AppError::bad_request(
+            "unreadable_file",
+            "the file is neither UTF-8 nor GBK text",
+        ));
+    }
+    Ok(text.into_owned())
+}
+
+/// One data row: its line number and its cells by column name.
+struct Row {
+    line: usize,
+    cells: HashMap<&'static str, String>,
+}
+
+impl Row {
+    fn get(&self, column: &str) -> Option<String> {
+        self.cells
+            .get(column)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn malformed(detail: String) -> AppError {
+    AppError::bad_request("malformed_csv", detail)
+}
+
+/// Reads the whole file, or refuses it.
+fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, AppError> {
+    let text = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| malformed(format!("the header line cannot be read: {e}")))?
+        .clone();
+    let mut columns: Vec<&'static str> = Vec::new();
+    for header in headers.iter() {
+        let name = header.trim().to_ascii_lowercase();
+        match COLUMNS.iter().find(|c| **c == name) {
+            Some(column) if !columns.contains(column) => columns.push(column),
+            Some(_) => return Err(malformed(format!("the column {name} appears twice"))),
+            None => {
+                return Err(malformed(format!(
+                    "unknown column `{name}`; the columns are {}",
+                    COLUMNS.join(", ")
+                )))
+            }
+        }
+    }
+    for required in REQUIRED {
+        if !columns.contains(required) {
+            return Err(malformed(format!("the column {required} is missing")));
+        }
+    }
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        // The line of the record, counting the header as line 1.
+        let line = i + 2;
+        let record = record.map_err(|e| malformed(format!("line {line}: {e}")))?;
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
+        let cells = columns
+            .iter()
+            .copied()
+            .zip(record.iter().map(str::to_owned))
+            .collect();
+        rows.push(Row { line, cells });
+    }
+    Ok(rows)
+}
+
+fn parse_date(row: &Row, column: &'static str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+    let raw = row.get(column)?;
+    let normalised = raw.replace('/', "-");
+    NaiveDate::parse_from_str(&normalised, "%Y-%m-%d")
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                column,
+                "invalid_date",
+                "write dates as YYYY-MM-DD",
+            ))
+        })
+        .ok()
+}
+
+fn parse_bool(row: &Row, column: &'static str, errors: &mut Vec<FieldError>) -> Option<bool> {
+    let raw = row.get(column)?;
+    match raw.to_lowercase().as_str() {
+        "true" | "1" | "yes" | "是" | "有" => Some(true),
+        "false" | "0" | "no" | "否" | "无" => Some(false),
+        _ => {
+            errors.push(FieldError::new(
+                column,
+                "invalid_boolean",
+                "write true or false (是 or 否)",
+            ));
+            None
+        }
+    }
+}
+
+/// A row as a new resident and an optional certificate, with the errors of its cells.
+struct ParsedRow {
+    new: NewResident,
+    certificate: Option<(String, Option<NaiveDate>, Option<NaiveDate>)>,
+}
+
+fn parse_row(row: &Row, today: NaiveDate, errors: &mut Vec<FieldError>) -> ParsedRow {
+    let household_status = match row.get("household_status") {
+        None => HouseholdStatus::None,
+        Some(code) => HouseholdStatus::parse(&code).unwrap_or_else(|| {
+            errors.push(FieldError::new(
+                "household_status",
+                "unknown_code",
+                "none, dibao, dibian or tekun",
+            ));
+            HouseholdStatus::None
+        }),
+    };
+    let household_flags = row
+        .get("household_flags")
+        .map(|flags| {
+            flags
+                .split([';', '；', ','])
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .filter_map(|f| {
+                    HouseholdFlag::parse(f).or_else(|| {
+                        errors.push(FieldError::new(
+                            "household_flags",
+                            "unknown_code",
+                            "see the household_flag codes",
+                        ));
+                        None
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = ResidentFields {
+        name: row.get("name").unwrap_or_default(),
+        town_code: row.get("town_code").unwrap_or_default(),
+        village_code: row.get("village_code"),
+        address: row.get("address"),
+        phone: row.get("phone"),
+        guardian_name: row.get("guardian_name"),
+        guardian_phone: row.get("guardian_phone"),
+        household_flags,
+        work_capacity: parse_bool(row, "work_capacity", errors),
+        registered_on: parse_date(row, "registered_on", errors).unwrap_or(today),
+        deceased_on: parse_date(row, "deceased_on", errors),
+        moved_out_on: parse_date(row, "moved_out_on", errors),
+    };
+    let certificate = row.get("certificate_number").map(|number| {
+        (
+            number,
+            parse_date(row, "certificate_issued_on", errors),
+            parse_date(row, "certificate_valid_until", errors),
+        )
+    });
+    ParsedRow {
+        new: NewResident {
+            id_number: row.get("id_number").unwrap_or_default(),
+            fields,
+            household_status,
+            household_status_since: parse_date(row, "household_status_since", errors),
+        },
+        certificate,
+    }
+}
+
+enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// A row that passed every check of its own.
+struct CheckedRow {
+    id_number: IdNumber,
+    fields: ResidentFields,
+    status: StatusChange,
+    /// Whether the file gave a household status (an empty cell leaves the stored one).
+    status_given: bool,
+    certificate: Option<(String, Option<NaiveDate>, Option<NaiveDate>)>,
+}
+
+/// Writes one checked row: creates, updates or leaves the resident, and issues its certificate
+/// when the file gives one and the resident holds none.
+fn write_row(
+    conn: &mut DbConn,
+    who: &Requester,
+    existing: Option<ResidentRow>,
+    row: CheckedRow,
+) -> Result<Outcome, AppError> {
+    let CheckedRow {
+        id_number,
+        fields,
+        status,
+        status_given,
+        certificate,
+    } = row;
+    let id_number = &id_number;
+    let (resident, mut outcome) = match existing {
+        None => (
+            insert_new(conn, who, id_number, &fields, status)?,
+            Outcome::Created,
+        ),
+        Some(existing) => {
+            let patch = ResidentPatch {
+                name: Some(fields.name),
+                town_code: Some(fields.town_code),
+                village_code: Some(fields.village_code),
+                address: Some(fields.address),
+                phone: Some(fields.phone),
+                guardian_name: Some(fields.guardian_name),
+                guardian_phone: Some(fields.guardian_phone),
+                household_flags: Some(fields.household_flags),
+                work_capacity: Some(fields.work_capacity),
+                registered_on: Some(fields.registered_on),
+                deceased_on: Some(fields.deceased_on),
+                moved_out_on: Some(fields.moved_out_on),
+                household_status: status_given.then_some(status.status),
+                household_status_since: None,
+            };
+            let changed = apply_patch(conn, who, &existing, &patch)?;
+            let row = store::by_public_id(conn, &existing.public_id)?.ok_or(AppError::NotFound)?;
+            (
+                row,
+                if changed {
+                    Outcome::Updated
+                } else {
+                    Outcome::Unchanged
+                },
+            )
+        }
+    };
+    if let Some((number, issued_on, valid_until)) = &certificate {
+        let parsed = CertificateNumber::parse(number).ok_or_else(|| {
+            AppError::field(
+                "certificate_number",
+                "invalid_format",
+                "not a certificate number",
+            )
+        })?;
+        let active = certs::active(conn, resident.id)?;
+        let same = active.as_ref().is_some_and(|c| {
+            c.category == parsed.category.as_str()
+                && c.grade == parsed.grade
+                && c.reissue == i32::from(parsed.reissue)
+        });
+        match active {
+            Some(_) if same => {}
+            Some(_) => {
+                return Err(AppError::field(
+                    "certificate_number",
+                    "differs_from_active",
+                    "the resident holds another active certificate; use the certificate actions",
+                ))
+            }
+            None => {
+                let issued_on = issued_on.ok_or_else(|| {
+                    AppError::field(
+                        "certificate_issued_on",
+                        "required",
+                        "give the certificate's issue date",
+                    )
+                })?;
+                let assessment = Assessment {
+                    category: parsed.category,
+                    components: Vec::new(),
+                    grade: parsed.grade,
+                    issued_on,
+                    valid_until: *valid_until,
+                };
+                issue_stored(conn, who, &resident, number, &assessment).map_err(|e| match e {
+                    AppError::Validation(errors) => AppError::Validation(
+                        errors
+                            .into_iter()
+                            .map(|f| {
+                                let field = match f.field.as_str() {
+                                    "number" => "certificate_number".to_owned(),
+                                    other => format!("certificate_{other}"),
+                                };
+                                f.renamed(field)
+                            })
+                            .collect(),
+                    ),
+                    other => other,
+                })?;
+                if matches!(outcome, Outcome::Unchanged) {
+                    outcome = Outcome::Updated;
+                }
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// The errors of a refused row, as field errors.
+fn row_errors(error: AppError) -> Result<Vec<FieldError>, AppError> {
+    match error {
+        AppError::Validation(errors) => Ok(errors),
+        AppError::Conflict { code, detail, .. } => {
+            Ok(vec![FieldError::new("id_number", code, detail)])
+        }
+        other => Err(other),
+    }
+}
+
+/// Imports a file. Rows that break a rule are reported and skipped; the others are written in
+/// batches, each batch one transaction.
+pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<ImportReport, AppError> {
+    let rows = read_rows(bytes)?;
+    let areas = Areas::load(conn)?;
+    let rules = Rules {
+        areas: &areas,
+        scope: who.scope,
+        today: who.today,
+    };
+    let mut report = ImportReport {
+        rows: rows.len(),
+        ..Default::default()
+    };
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for batch in rows.chunks(BATCH_ROWS) {
+        db::write_transaction(conn, |conn| {
+            for row in batch {
+                let mut errors = Vec::new();
+                let parsed = parse_row(row, who.today, &mut errors);
+                let status_given = row.get("household_status").is_some();
+                let checked = check_new(&rules, parsed.new);
+                let (id_number, fields, status) = match checked {
+                    Ok(ok) if errors.is_empty() => ok,
+                    Ok(_) => {
+                        report.rejected.push(RejectedRow {
+                            row: row.line,
+                            errors,
+                        });
+                        continue;
+                    }
+                    Err(more) => {
+                        errors.extend(more);
+                        report.rejected.push(RejectedRow {
+                            row: row.line,
+                            errors,
+                        });
+                        continue;
+                    }
+                };
+                if let Some(first) = seen.insert(id_number.as_str().to_owned(), row.line) {
+                    report.rejected.push(RejectedRow {
+                        row: row.line,
+                        errors: vec![FieldError::new(
+                            "id_number",
+                            "repeated_in_file",
+                            format!("the same ID number is on line {first}"),
+                        )],
+                    });
+                    continue;
+                }
+                let existing = store::by_index(conn, &who.protector.index.of(id_number.as_str()))?;
+                if let Some(other) = existing
+                    .as_ref()
+                    .filter(|r| !who.scope.allows(&r.town_code))
+                {
+                    let event = Event::new(Action::AccessDenied)
+                        .outcome(crate::audit::Outcome::Denied)
+                        .resident(other.public_id.clone())
+                        .changes(json!({ "reason": "import row outside the caller's towns", "row": row.line }));
+                    audit::append(conn, who.audit, event)?;
+                    report.rejected.push(RejectedRow {
+                        row: row.line,
+                        errors: vec![FieldError::new(
+                            "id_number",
+                            "out_of_scope",
+                            "this resident is registered in a town you do not work in",
+                        )],
+                    });
+                    continue;
+                }
+                // A row that fails while writing leaves nothing behind: it runs in a savepoint.
+                let checked = CheckedRow {
+                    id_number,
+                    fields,
+                    status,
+                    status_given,
+                    certificate: parsed.certificate,
+                };
+                let written =
+                    db::write_transaction(conn, |conn| write_row(conn, who, existing, checked));
+                match written {
+                    Ok(Outcome::Created) => report.created += 1,
+                    Ok(Outcome::Updated) => report.updated += 1,
+                    Ok(Outcome::Unchanged) => report.unchanged += 1,
+                    Err(e) => report.rejected.push(RejectedRow {
+                        row: row.line,
+                        errors: row_errors(e)?,
+                    }),
+                }
+            }
+            Ok::<_, AppError>(())
+        })?;
+    }
+    let summary = json!({
+        "rows": report.rows,
+        "created": report.created,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": report.rejected.len(),
+    });
+    audit::append_alone(
+        conn,
+        who.audit,
+        Event::new(Action::ResidentImport).changes(summary),
+    )?;
+    Ok(report)
+}

@@ -1,0 +1,593 @@
+//! One person, one file (一人一档): registering residents, keeping their records, reading and
+//! searching files, within the caller's towns, every step audited.
+//!
+//! Handlers call these functions with a [`Requester`]: who asks (for the audit trail), which
+//! towns they may see, the keys, and what "today" is.
+
+pub mod certificates;
+pub mod fields;
+pub mod import;
+pub mod view;
+
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+
+use crate::audit::{self, Action, AuditContext, Event, Outcome};
+use crate::db::residents::{
+    self as store, NewResidentRow, ResidentChanges, ResidentFilter, ResidentRow,
+};
+use crate::db::{self, certificates as certs, DbConn};
+use crate::domain::certificate::CancelReason;
+use crate::domain::id_number::IdNumber;
+use crate::domain::resident::{HouseholdStatus, ProtectedField};
+use crate::domain::role::Scope;
+use crate::error::{AppError, FieldError};
+use crate::protect::Protector;
+use fields::{check_life_date, Areas, ResidentFields, Rules, StatusChange};
+pub use view::{CertificateView, FileView, ResidentView};
+
+/// Who asks, and with what.
+pub struct Requester<'a> {
+    pub audit: &'a AuditContext,
+    pub scope: &'a Scope,
+    pub protector: &'a Protector,
+    pub today: NaiveDate,
+}
+
+/// A new resident as submitted (by the API or an import row), before validation.
+#[derive(Debug, Clone)]
+pub struct NewResident {
+    pub id_number: String,
+    pub fields: ResidentFields,
+    pub household_status: HouseholdStatus,
+    /// Defaults to the registration date.
+    pub household_status_since: Option<NaiveDate>,
+}
+
+/// Changes to a resident. `None` keeps a field; for optional fields `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ResidentPatch {
+    pub name: Option<String>,
+    pub town_code: Option<String>,
+    pub village_code: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub guardian_name: Option<Option<String>>,
+    pub guardian_phone: Option<Option<String>>,
+    pub household_flags: Option<Vec<crate::domain::resident::HouseholdFlag>>,
+    pub work_capacity: Option<Option<bool>>,
+    pub registered_on: Option<NaiveDate>,
+    pub deceased_on: Option<Option<NaiveDate>>,
+    pub moved_out_on: Option<Option<NaiveDate>>,
+    pub household_status: Option<HouseholdStatus>,
+    /// When the new household status takes effect (default today).
+    pub household_status_since: Option<NaiveDate>,
+}
+
+impl ResidentPatch {
+    fn apply(&self, current: &ResidentFields) -> ResidentFields {
+        fn pick<T: Clone>(change: &Option<T>, current: &T) -> T {
+            change.clone().unwrap_or_else(|| current.clone())
+        }
+        ResidentFields {
+            name: pick(&self.name, &current.name),
+            town_code: pick(&self.town_code, &current.town_code),
+            village_code: pick(&self.village_code, &current.village_code),
+            address: pick(&self.address, &current.address),
+            phone: pick(&self.phone, &current.phone),
+            guardian_name: pick(&self.guardian_name, &current.guardian_name),
+            guardian_phone: pick(&self.guardian_phone, &current.guardian_phone),
+            household_flags: pick(&self.household_flags, &current.household_flags),
+            work_capacity: pick(&self.work_capacity, &current.work_capacity),
+            registered_on: pick(&self.registered_on, &current.registered_on),
+            deceased_on: pick(&self.deceased_on, &current.deceased_on),
+            moved_out_on: pick(&self.moved_out_on, &current.moved_out_on),
+        }
+    }
+}
+
+fn encrypt(
+    protector: &Protector,
+    column: &str,
+    public_id: &str,
+    value: Option<&String>,
+) -> Option<String> {
+    value.map(|v| {
+        protector
+            .cipher
+            .encrypt(v, &view::context(column, public_id))
+    })
+}
+
+/// The stored fields of a resident, decrypted.
+fn current_fields(protector: &Protector, row: &ResidentRow) -> Result<ResidentFields, AppError> {
+    Ok(ResidentFields {
+        name: row.name.clone(),
+        town_code: row.town_code.clone(),
+        village_code: row.village_code.clone(),
+        address: row.address.clone(),
+        phone: view::protected(protector, row, "phone", row.phone_enc.as_ref())?,
+        guardian_name: row.guardian_name.clone(),
+        guardian_phone: view::protected(
+            protector,
+            row,
+            "guardian_phone",
+            row.guardian_phone_enc.as_ref(),
+        )?,
+        household_flags: serde_json::from_str::<Vec<String>>(&row.household_flags)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| crate::domain::resident::HouseholdFlag::parse(f))
+            .collect(),
+        work_capacity: row.work_capacity,
+        registered_on: row.registered_on,
+        deceased_on: row.deceased_on,
+        moved_out_on: row.moved_out_on,
+    })
+}
+
+/// What the audit trail records of a resident: every field by name; the sensitive ones are
+/// redacted by the trail itself.
+fn audit_image(
+    id_number: &str,
+    fields: &ResidentFields,
+    household_status: HouseholdStatus,
+) -> Value {
+    let mut image = serde_json::to_value(fields).expect("fields serialise");
+    image["id_number"] = json!(id_number);
+    image["household_status"] = json!(household_status);
+    image
+}
+
+fn flags_json(fields: &ResidentFields) -> String {
+    serde_json::to_string(&fields.household_flags).expect("flags serialise")
+}
+
+/// A resident the requester may see, or 404. An attempt on a resident outside the requester's
+/// towns is audited as denied, and answered exactly like a resident that does not exist.
+pub fn load_in_scope(
+    conn: &mut DbConn,
+    who: &Requester,
+    public_id: &str,
+) -> Result<ResidentRow, AppError> {
+    let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+    if !who.scope.allows(&row.town_code) {
+        let event = Event::new(Action::AccessDenied)
+            .outcome(Outcome::Denied)
+            .resident(row.public_id.clone())
+            .changes(json!({ "reason": "outside the caller's towns" }));
+        audit::append_alone(conn, who.audit, event)?;
+        return Err(AppError::NotFound);
+    }
+    Ok(row)
+}
+
+fn duplicate(existing: &ResidentRow, who: &Requester) -> AppError {
+    let visible = who.scope.allows(&existing.town_code);
+    AppError::Conflict {
+        code: "duplicate_id_number",
+        detail: "a resident with this ID number is already registered".to_owned(),
+        extra: visible.then(|| json!({ "existing_id": existing.public_id })),
+    }
+}
+
+/// Validates a new resident: the ID number, every field rule, and the status date.
+fn check_new(
+    rules: &Rules,
+    new: NewResident,
+) -> Result<(IdNumber, ResidentFields, StatusChange), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let id_number = IdNumber::parse(&new.id_number)
+        .map_err(|e| errors.push(FieldError::new("id_number", e.code(), e.message())))
+        .ok();
+    let birth = id_number
+        .as_ref()
+        .map_or(NaiveDate::MIN, IdNumber::birth_date);
+    let fields = rules.check(new.fields, birth, &mut errors);
+    let since = new.household_status_since.unwrap_or(fields.registered_on);
+    check_life_date(
+        &mut errors,
+        "household_status_since",
+        since,
+        birth,
+        rules.today,
+    );
+    match id_number {
+        Some(id) if errors.is_empty() => Ok((
+            id,
+            fields,
+            StatusChange {
+                status: new.household_status,
+                since,
+            },
+        )),
+        _ => Err(errors),
+    }
+}
+
+/// Registers a resident; inside the caller's write transaction (the import) or its own.
+pub(crate) fn insert_new(
+    conn: &mut DbConn,
+    who: &Requester,
+    id_number: &IdNumber,
+    fields: &ResidentFields,
+    status: StatusChange,
+) -> Result<ResidentRow, AppError> {
+    let index = who.protector.index.of(id_number.as_str());
+    if let Some(existing) = store::by_index(conn, &index)? {
+        return Err(duplicate(&existing, who));
+    }
+    let now = db::now();
+    let public_id = uuid::Uuid::new_v4().to_string();
+    let row = NewResidentRow {
+        id_number_enc: who
+            .protector
+            .cipher
+            .encrypt(id_number.as_str(), &view::context("id_number", &public_id)),
+        id_number_index: index,
+        name: fields.name.clone(),
+        sex: id_number.sex().as_str().to_owned(),
+        birth_date: id_number.birth_date(),
+        town_code: fields.town_code.clone(),
+        village_code: fields.village_code.clone(),
+        address: fields.address.clone(),
+        phone_enc: encrypt(who.protector, "phone", &public_id, fields.phone.as_ref()),
+        guardian_name: fields.guardian_name.clone(),
+        guardian_phone_enc: encrypt(
+            who.protector,
+            "guardian_phone",
+            &public_id,
+            fields.guardian_phone.as_ref(),
+        ),
+        household_flags: flags_json(fields),
+        work_capacity: fields.work_capacity,
+        registered_on: fields.registered_on,
+        deceased_on: fields.deceased_on,
+        moved_out_on: fields.moved_out_on,
+        created_at: now,
+        updated_at: now,
+        public_id: public_id.clone(),
+    };
+    let id = store::insert(conn, &row)?;
+    store::change_household_status(conn, id, status.status.as_str(), status.since, now)?;
+    audit::append(
+        conn,
+        who.audit,
+        Event::new(Action::ResidentCreate)
+            .entity("resident", public_id.clone())
+            .resident(public_id.clone())
+            .changes(audit::diff(
+                &json!({}),
+                &audit_image(id_number.as_str(), fields, status.status),
+            )),
+    )?;
+    store::by_public_id(conn, &public_id)?
+        .ok_or_else(|| AppError::internal("the new resident vanished"))
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    who: &Requester,
+    new: NewResident,
+) -> Result<ResidentView, AppError> {
+    db::write_transaction(conn, |conn| {
+        let areas = Areas::load(conn)?;
+        let rules = Rules {
+            areas: &areas,
+            scope: who.scope,
+            today: who.today,
+        };
+        let (id_number, fields, status) = check_new(&rules, new).map_err(AppError::Validation)?;
+        let row = insert_new(conn, who, &id_number, &fields, status)?;
+        let history = store::household_history(conn, row.id)?;
+        view::resident(who.protector, &row, &history)
+    })
+}
+
+/// Applies a patch to a stored resident (already checked to be in scope and at the expected
+/// version). Returns whether anything changed. A recorded death or move-out cancels the active
+/// certificate the same day.
+pub(crate) fn apply_patch(
+    conn: &mut DbConn,
+    who: &Requester,
+    row: &ResidentRow,
+    patch: &ResidentPatch,
+) -> Result<bool, AppError> {
+    let areas = Areas::load(conn)?;
+    let rules = Rules {
+        areas: &areas,
+        scope: who.scope,
+        today: who.today,
+    };
+    let id_number = view::id_number(who.protector, row)?;
+    let before = current_fields(who.protector, row)?;
+    let mut errors = Vec::new();
+    let after = rules.check(patch.apply(&before), row.birth_date, &mut errors);
+
+    let history = store::household_history(conn, row.id)?;
+    let current_status = history
+        .iter()
+        .find(|h| h.until.is_none())
+        .and_then(|h| HouseholdStatus::parse(&h.status).map(|s| (s, h.since)));
+    let status_change = match patch.household_status {
+        Some(status)
+            if Some(status) != current_status.map(|(s, _)| s)
+                || patch.household_status_since.is_some() =>
+        {
+            let since = patch.household_status_since.unwrap_or(who.today);
+            check_life_date(
+                &mut errors,
+                "household_status_since",
+                since,
+                row.birth_date,
+                who.today,
+            );
+            if let Some((_, current_since)) = current_status {
+                if since <= current_since {
+                    errors.push(FieldError::new(
+                        "household_status_since",
+                        "not_after_current",
+                        "a new household status must start after the current one",
+                    ));
+                }
+            }
+            Some(StatusChange { status, since })
+        }
+        Some(_) => None,
+        None if patch.household_status_since.is_some() => {
+            errors.push(FieldError::new(
+                "household_status",
+                "required",
+                "give the new household status with its start date",
+            ));
+            None
+        }
+        None => None,
+    };
+
+    let active = certs::active(conn, row.id)?;
+    let ended = match (after.deceased_on, after.moved_out_on) {
+        (Some(day), _) if before.deceased_on.is_none() => {
+            Some((day, CancelReason::Deceased, "deceased_on"))
+        }
+        (None, Some(day)) if before.moved_out_on.is_none() => {
+            Some((day, CancelReason::MovedOut, "moved_out_on"))
+        }
+        _ => None,
+    };
+    if let (Some((day, _, field)), Some(cert)) = (ended, &active) {
+        if day < cert.issued_on {
+            errors.push(FieldError::new(
+                field,
+                "before_certificate",
+                "the date is before the active certificate was issued",
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if after == before && status_change.is_none() {
+        return Ok(false);
+    }
+
+    let now = db::now();
+    let changes = ResidentChanges {
+        name: Some(after.name.clone()),
+        town_code: Some(after.town_code.clone()),
+        village_code: Some(after.village_code.clone()),
+        address: Some(after.address.clone()),
+        phone_enc: Some(encrypt(
+            who.protector,
+            "phone",
+            &row.public_id,
+            after.phone.as_ref(),
+        )),
+        guardian_name: Some(after.guardian_name.clone()),
+        guardian_phone_enc: Some(encrypt(
+            who.protector,
+            "guardian_phone",
+            &row.public_id,
+            after.guardian_phone.as_ref(),
+        )),
+        household_flags: Some(flags_json(&after)),
+        work_capacity: Some(after.work_capacity),
+        registered_on: Some(after.registered_on),
+        deceased_on: Some(after.deceased_on),
+        moved_out_on: Some(after.moved_out_on),
+    };
+    if !store::update_versioned(conn, row.id, row.version, &changes, now)? {
+        return Err(AppError::PreconditionFailed);
+    }
+    if let Some(change) = status_change {
+        store::change_household_status(conn, row.id, change.status.as_str(), change.since, now)?;
+    }
+    let old_status = current_status.map_or(HouseholdStatus::None, |(s, _)| s);
+    let new_status = status_change.map_or(old_status, |c| c.status);
+    let mut diff = audit::diff(
+        &audit_image(id_number.as_str(), &before, old_status),
+        &audit_image(id_number.as_str(), &after, new_status),
+    );
+    if let (Some(change), Some(map)) = (status_change, diff.as_object_mut()) {
+        map.insert("household_status_since".into(), json!(change.since));
+    }
+    audit::append(
+        conn,
+        who.audit,
+        Event::new(Action::ResidentUpdate)
+            .entity("resident", row.public_id.clone())
+            .resident(row.public_id.clone())
+            .changes(diff),
+    )?;
+    if let (Some((day, reason, _)), Some(cert)) = (ended, active) {
+        certificates::cancel_stored(conn, who, row, &cert, reason, day)?;
+    }
+    Ok(true)
+}
+
+pub fn update(
+    conn: &mut DbConn,
+    who: &Requester,
+    public_id: &str,
+    expected_version: i32,
+    patch: ResidentPatch,
+) -> Result<ResidentView, AppError> {
+    db::write_transaction(conn, |conn| {
+        let row = load_in_scope(conn, who, public_id)?;
+        if row.version != expected_version {
+            return Err(AppError::PreconditionFailed);
+        }
+        apply_patch(conn, who, &row, &patch)?;
+        let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+        let history = store::household_history(conn, row.id)?;
+        view::resident(who.protector, &row, &history)
+    })
+}
+
+fn audit_read(
+    conn: &mut DbConn,
+    who: &Requester,
+    action: Action,
+    row: &ResidentRow,
+    detail: Option<Value>,
+) -> Result<(), AppError> {
+    let mut event = Event::new(action)
+        .entity("resident", row.public_id.clone())
+        .resident(row.public_id.clone());
+    if let Some(detail) = detail {
+        event = event.changes(detail);
+    }
+    audit::append_alone(conn, who.audit, event)?;
+    Ok(())
+}
+
+pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<ResidentView, AppError> {
+    let row = load_in_scope(conn, who, public_id)?;
+    let history = store::household_history(conn, row.id)?;
+    let view = view::resident(who.protector, &row, &history)?;
+    audit_read(conn, who, Action::ResidentRead, &row, None)?;
+    Ok(view)
+}
+
+/// Finds a resident by ID number (sent in a body, never a URL).
+pub fn lookup(
+    conn: &mut DbConn,
+    who: &Requester,
+    id_number: &str,
+) -> Result<ResidentView, AppError> {
+    let id_number = IdNumber::parse(id_number)
+        .map_err(|e| AppError::field("id_number", e.code(), e.message()))?;
+    let index = who.protector.index.of(id_number.as_str());
+    let row = store::by_index(conn, &index)?.ok_or(AppError::NotFound)?;
+    let row = load_in_scope(conn, who, &row.public_id)?;
+    let history = store::household_history(conn, row.id)?;
+    let view = view::resident(who.protector, &row, &history)?;
+    audit_read(
+        conn,
+        who,
+        Action::ResidentRead,
+        &row,
+        Some(json!({ "via": "lookup" })),
+    )?;
+    Ok(view)
+}
+
+pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileView, AppError> {
+    let row = load_in_scope(conn, who, public_id)?;
+    let history = store::household_history(conn, row.id)?;
+    let resident = view::resident(who.protector, &row, &history)?;
+    let holder = view::id_number(who.protector, &row)?;
+    let certificates = certs::of_resident(conn, row.id)?
+        .iter()
+        .map(|c| view::certificate(&holder, c))
+        .collect();
+    audit_read(conn, who, Action::FileRead, &row, None)?;
+    Ok(FileView {
+        resident,
+        certificates,
+    })
+}
+
+/// One unmasked value, for an admin or a caseworker in scope. Audited with the field's name.
+pub fn reveal(
+    conn: &mut DbConn,
+    who: &Requester,
+    public_id: &str,
+    field: ProtectedField,
+) -> Result<Option<String>, AppError> {
+    let row = load_in_scope(conn, who, public_id)?;
+    let value = match field {
+        ProtectedField::IdNumber => Some(view::id_number(who.protector, &row)?.as_str().to_owned()),
+        ProtectedField::Phone => {
+            view::protected(who.protector, &row, "phone", row.phone_enc.as_ref())?
+        }
+        ProtectedField::GuardianPhone => view::protected(
+            who.protector,
+            &row,
+            "guardian_phone",
+            row.guardian_phone_enc.as_ref(),
+        )?,
+    };
+    audit_read(
+        conn,
+        who,
+        Action::ResidentReveal,
+        &row,
+        Some(json!({ "field": field })),
+    )?;
+    Ok(value)
+}
+
+/// The changes to a resident's file, oldest first, from the audit trail.
+pub fn history(
+    conn: &mut DbConn,
+    who: &Requester,
+    public_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<crate::db::audit::AuditRow>, AppError> {
+    let row = load_in_scope(conn, who, public_id)?;
+    let events = crate::db::audit::changes_of_resident(
+        conn,
+        &row.public_id,
+        Action::CHANGES,
+        after_seq,
+        limit,
+    )?;
+    audit_read(conn, who, Action::HistoryRead, &row, None)?;
+    Ok(events)
+}
+
+/// A page of residents the requester may see, in a stable order.
+pub fn search(
+    conn: &mut DbConn,
+    who: &Requester,
+    mut filter: ResidentFilter,
+    limit: i64,
+) -> Result<(Vec<ResidentView>, Option<i64>), AppError> {
+    filter.towns = who.scope.towns();
+    let rows = store::search(conn, &filter, limit + 1)?;
+    let more = rows.len() as i64 > limit;
+    let rows: Vec<ResidentRow> = rows.into_iter().take(limit as usize).collect();
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let histories = store::household_histories(conn, &ids)?;
+    let views = rows
+        .iter()
+        .map(|row| {
+            let mine: Vec<_> = histories
+                .iter()
+                .filter(|h| h.resident_id == row.id)
+                .cloned()
+                .collect();
+            view::resident(who.protector, row, &mine)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((
+        views,
+        if more {
+            rows.last().map(|r| r.id)
+        } else {
+            None
+        },
+    ))
+}

@@ -1,0 +1,182 @@
+//! How a resident's file is shown: sensitive values masked, codes as codes.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::db::certificates::CertificateRow;
+use crate::db::residents::{HouseholdStatusRow, ResidentRow};
+use crate::domain::certificate::{CancelReason, Category, CertificateNumber, CertificateStatus};
+use crate::domain::id_number::{mask_id_number, IdNumber};
+use crate::domain::resident::{
+    self, mask_phone, HouseholdFlag, HouseholdStatus, ResidentStatus, Sex,
+};
+use crate::error::AppError;
+use crate::protect::Protector;
+
+/// The AAD context of an encrypted column of a resident.
+pub fn context(column: &str, resident_public_id: &str) -> String {
+    format!("residents.{column}:{resident_public_id}")
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HouseholdPeriod {
+    pub status: HouseholdStatus,
+    pub since: NaiveDate,
+    pub until: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResidentView {
+    pub id: String,
+    pub id_number: String,
+    pub name: String,
+    pub sex: Sex,
+    pub birth_date: NaiveDate,
+    pub town_code: String,
+    pub village_code: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub guardian_name: Option<String>,
+    pub guardian_phone: Option<String>,
+    pub household_status: HouseholdStatus,
+    pub household_status_since: Option<NaiveDate>,
+    pub household_status_history: Vec<HouseholdPeriod>,
+    pub household_flags: Vec<HouseholdFlag>,
+    pub work_capacity: Option<bool>,
+    pub registered_on: NaiveDate,
+    pub deceased_on: Option<NaiveDate>,
+    pub moved_out_on: Option<NaiveDate>,
+    pub status: ResidentStatus,
+    pub version: i32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateView {
+    pub id: String,
+    pub number: String,
+    pub category: Category,
+    pub components: Vec<Category>,
+    pub grade: i32,
+    pub issued_on: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub status: CertificateStatus,
+    pub cancelled_on: Option<NaiveDate>,
+    pub cancel_reason: Option<CancelReason>,
+}
+
+/// The whole file: the resident and every section that exists.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileView {
+    pub resident: ResidentView,
+    pub certificates: Vec<CertificateView>,
+}
+
+fn corrupt(what: &str) -> AppError {
+    AppError::internal(format!("stored {what} is not readable"))
+}
+
+/// Decrypts the ID number of a stored resident.
+pub fn id_number(protector: &Protector, row: &ResidentRow) -> Result<IdNumber, AppError> {
+    let plain = protector
+        .cipher
+        .decrypt(&row.id_number_enc, &context("id_number", &row.public_id))
+        .map_err(|_| corrupt("ID number"))?;
+    IdNumber::parse(&plain).map_err(|_| corrupt("ID number"))
+}
+
+/// Decrypts an optional protected column.
+pub fn protected(
+    protector: &Protector,
+    row: &ResidentRow,
+    column: &str,
+    stored: Option<&String>,
+) -> Result<Option<String>, AppError> {
+    stored
+        .map(|value| {
+            protector
+                .cipher
+                .decrypt(value, &context(column, &row.public_id))
+                .map_err(|_| corrupt(column))
+        })
+        .transpose()
+}
+
+pub fn household_periods(rows: &[HouseholdStatusRow]) -> Vec<HouseholdPeriod> {
+    rows.iter()
+        .map(|r| HouseholdPeriod {
+            status: HouseholdStatus::parse(&r.status).unwrap_or(HouseholdStatus::None),
+            since: r.since,
+            until: r.until,
+        })
+        .collect()
+}
+
+pub fn resident(
+    protector: &Protector,
+    row: &ResidentRow,
+    history: &[HouseholdStatusRow],
+) -> Result<ResidentView, AppError> {
+    let id_number = id_number(protector, row)?;
+    let phone = protected(protector, row, "phone", row.phone_enc.as_ref())?;
+    let guardian_phone = protected(
+        protector,
+        row,
+        "guardian_phone",
+        row.guardian_phone_enc.as_ref(),
+    )?;
+    let periods = household_periods(history);
+    let current = periods.iter().find(|p| p.until.is_none());
+    Ok(ResidentView {
+        id: row.public_id.clone(),
+        id_number: id_number.masked(),
+        name: row.name.clone(),
+        sex: Sex::parse(&row.sex).unwrap_or(id_number.sex()),
+        birth_date: row.birth_date,
+        town_code: row.town_code.clone(),
+        village_code: row.village_code.clone(),
+        address: row.address.clone(),
+        phone: phone.as_deref().map(mask_phone),
+        guardian_name: row.guardian_name.clone(),
+        guardian_phone: guardian_phone.as_deref().map(mask_phone),
+        household_status: current.map_or(HouseholdStatus::None, |p| p.status),
+        household_status_since: current.map(|p| p.since),
+        household_flags: serde_json::from_str::<Vec<String>>(&row.household_flags)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|f| HouseholdFlag::parse(f))
+            .collect(),
+        work_capacity: row.work_capacity,
+        registered_on: row.registered_on,
+        deceased_on: row.deceased_on,
+        moved_out_on: row.moved_out_on,
+        status: resident::status(row.deceased_on, row.moved_out_on),
+        household_status_history: periods,
+        version: row.version,
+    })
+}
+
+pub fn components(stored: Option<&str>) -> Vec<Category> {
+    stored
+        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|c| Category::parse(c))
+        .collect()
+}
+
+pub fn certificate(holder: &IdNumber, row: &CertificateRow) -> CertificateView {
+    let category = Category::parse(&row.category).unwrap_or(Category::Multiple);
+    let number = CertificateNumber::compose(holder, category, row.grade, row.reissue as u8);
+    CertificateView {
+        id: row.public_id.clone(),
+        number: mask_id_number(&number),
+        category,
+        components: components(row.components.as_deref()),
+        grade: row.grade,
+        issued_on: row.issued_on,
+        valid_until: row.valid_until,
+        status: CertificateStatus::parse(&row.status).unwrap_or(CertificateStatus::Cancelled),
+        cancelled_on: row.cancelled_on,
+        cancel_reason: row.cancel_reason.as_deref().and_then(CancelReason::parse),
+    }
+}
