@@ -15,7 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::Value;
 
-use fenghua_registry::config::{AuthConfig, Config};
+use fenghua_registry::config::{AuthConfig, Config, FieldKeys, Secret};
 use fenghua_registry::db::{DatabaseUrl, PoolSettings};
 use fenghua_registry::secrets::AppEnv;
 use fenghua_registry::startup::{self, AppState};
@@ -88,9 +88,14 @@ pub fn test_config(db: &TestDb) -> Config {
             checkout_timeout: Duration::from_secs(5),
         },
         body_limit_bytes: 1024 * 1024,
+        import_limit_bytes: 32 * 1024 * 1024,
         shutdown_timeout: Duration::from_secs(1),
         app_env: AppEnv::Embedded,
         auth: AuthConfig::with_secret(b"test-signing-secret-0123456789-abcdefghij".to_vec()),
+        keys: FieldKeys {
+            encryption: Secret(b"test-field-encryption-key-0123456789-abcdef".to_vec()),
+            blind_index: Secret(b"test-blind-index-key-0123456789-abcdefghijk".to_vec()),
+        },
     }
 }
 
