@@ -7,6 +7,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::{AppError, FieldError};
 
@@ -170,6 +171,14 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     })?;
     deserializer.end().map_err(malformed)?;
     Ok(value)
+}
+
+/// Reads a JSON value into `T`, naming the field at fault (for merged PATCH bodies).
+pub fn parse_json_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        AppError::Validation(vec![field_error(&path, &error.into_inner())])
+    })
 }
 
 /// Turns serde's message into a field error. A missing field is reported at the path of the

@@ -8,12 +8,16 @@ mod audit;
 mod auth;
 mod certificates;
 pub mod concurrency;
+mod district;
 pub mod extract;
 mod health;
+mod home_modifications;
 mod openapi;
 pub mod paging;
 mod reference;
 pub mod residents;
+mod sections;
+mod subsidies;
 mod users;
 
 use actix_web::http::Method;
@@ -54,6 +58,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     const OVERSIGHT: Access = Access::OVERSIGHT;
     const READERS: Access = Access::FILE_READERS;
     const WRITERS: Access = Access::FILE_WRITERS;
+    use crate::sections::kinds::*;
     vec![
         endpoint(M::GET,   "/healthz", Public, health::healthz),
         endpoint(M::GET,   "/readyz", Public, health::readyz),
@@ -87,6 +92,43 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/reassess", WRITERS, certificates::reassess),
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/cancel", WRITERS, certificates::cancel),
         endpoint(M::POST,  "/api/v1/imports/residents", WRITERS, residents::import_residents),
+        endpoint(M::GET,   "/api/v1/facilities", STAFF, district::facilities),
+        endpoint(M::POST,  "/api/v1/facilities", ADMIN, district::create_facility),
+        endpoint(M::PATCH, "/api/v1/facilities/{id}", ADMIN, district::update_facility),
+        endpoint(M::GET,   "/api/v1/gdp-growth", STAFF, district::gdp_growth),
+        endpoint(M::PUT,   "/api/v1/gdp-growth/{year}", ADMIN, district::set_gdp_growth),
+        endpoint(M::POST,  "/api/v1/residents/{id}/home-modifications", WRITERS, home_modifications::apply),
+        endpoint(M::POST,  "/api/v1/residents/{id}/home-modifications/{case_id}/assess", WRITERS, home_modifications::assess),
+        endpoint(M::POST,  "/api/v1/residents/{id}/home-modifications/{case_id}/start", WRITERS, home_modifications::start),
+        endpoint(M::POST,  "/api/v1/residents/{id}/home-modifications/{case_id}/complete", WRITERS, home_modifications::complete),
+        endpoint(M::POST,  "/api/v1/residents/{id}/home-modifications/{case_id}/cancel", WRITERS, home_modifications::cancel),
+        endpoint(M::GET,   "/api/v1/subsidy-policies", ADMIN, subsidies::policies),
+        endpoint(M::POST,  "/api/v1/subsidy-policies", ADMIN, subsidies::create_policy),
+        endpoint(M::GET,   "/api/v1/residents/{id}/eligibility", READERS, subsidies::eligibility),
+        endpoint(M::POST,  "/api/v1/residents/{id}/subsidies", WRITERS, subsidies::grant),
+        endpoint(M::POST,  "/api/v1/residents/{id}/subsidies/{grant_id}/suspend", WRITERS, subsidies::suspend),
+        endpoint(M::POST,  "/api/v1/residents/{id}/subsidies/{grant_id}/resume", WRITERS, subsidies::resume),
+        endpoint(M::POST,  "/api/v1/residents/{id}/subsidies/{grant_id}/terminate", WRITERS, subsidies::terminate),
+        endpoint(M::POST,  "/api/v1/residents/{id}/rehab-needs", WRITERS, sections::create::<RehabNeed>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/rehab-needs/{record_id}", WRITERS, sections::update::<RehabNeed>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/rehab-services", WRITERS, sections::create::<RehabService>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/rehab-services/{record_id}", WRITERS, sections::update::<RehabService>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/assistive-devices", WRITERS, sections::create::<AssistiveDevice>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/assistive-devices/{record_id}", WRITERS, sections::update::<AssistiveDevice>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/employment", WRITERS, sections::create::<Employment>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/employment/{record_id}", WRITERS, sections::update::<Employment>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/trainings", WRITERS, sections::create::<Training>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/trainings/{record_id}", WRITERS, sections::update::<Training>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/education", WRITERS, sections::create::<Education>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/education/{record_id}", WRITERS, sections::update::<Education>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/insurance", WRITERS, sections::create::<Insurance>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/insurance/{record_id}", WRITERS, sections::update::<Insurance>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/culture-services", WRITERS, sections::create::<CultureService>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/culture-services/{record_id}", WRITERS, sections::update::<CultureService>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/incomes", WRITERS, sections::create::<Income>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/incomes/{record_id}", WRITERS, sections::update::<Income>),
+        endpoint(M::POST,  "/api/v1/residents/{id}/other-benefits", WRITERS, sections::create::<OtherBenefit>),
+        endpoint(M::PATCH, "/api/v1/residents/{id}/other-benefits/{record_id}", WRITERS, sections::update::<OtherBenefit>),
     ]
 }
 

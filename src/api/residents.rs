@@ -36,6 +36,11 @@ pub struct Asker {
 }
 
 impl Asker {
+    /// Today in the district.
+    pub fn today(&self) -> NaiveDate {
+        self.today
+    }
+
     pub fn requester(&self) -> Requester<'_> {
         Requester {
             audit: &self.audit,

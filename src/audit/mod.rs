@@ -54,6 +54,19 @@ crate::code_enum! {
         CertificateReissue = "certificate_reissue", "补证";
         CertificateReassess = "certificate_reassess", "重新评定";
         CertificateCancel = "certificate_cancel", "注销证件";
+        RecordCreate = "record_create", "新增档案记录";
+        RecordUpdate = "record_update", "修改档案记录";
+        PolicyCreate = "policy_create", "新增补贴政策";
+        SubsidyGrant = "subsidy_grant", "补贴发放";
+        SubsidyGrantOverride = "subsidy_grant_override", "不符合条件的补贴发放（特批）";
+        SubsidySuspend = "subsidy_suspend", "补贴暂停";
+        SubsidyResume = "subsidy_resume", "补贴恢复";
+        SubsidyTerminate = "subsidy_terminate", "补贴终止";
+        HomeModificationApply = "home_modification_apply", "无障碍改造申请";
+        HomeModificationStep = "home_modification_step", "无障碍改造进度";
+        FacilityCreate = "facility_create", "新增设施";
+        FacilityUpdate = "facility_update", "修改设施";
+        GdpGrowthSet = "gdp_growth_set", "设置GDP增速";
     }
 }
 
@@ -67,6 +80,15 @@ impl Action {
         Action::CertificateReissue,
         Action::CertificateReassess,
         Action::CertificateCancel,
+        Action::RecordCreate,
+        Action::RecordUpdate,
+        Action::SubsidyGrant,
+        Action::SubsidyGrantOverride,
+        Action::SubsidySuspend,
+        Action::SubsidyResume,
+        Action::SubsidyTerminate,
+        Action::HomeModificationApply,
+        Action::HomeModificationStep,
     ];
 }
 

@@ -8,10 +8,14 @@
 pub mod areas;
 pub mod audit;
 pub mod certificates;
+pub mod district;
+pub mod file_records;
+pub mod home_modifications;
 pub mod migrate;
 pub mod residents;
 pub mod schema;
 pub mod sessions;
+pub mod subsidies;
 pub mod url;
 pub mod users;
 

@@ -150,3 +150,113 @@ diesel::table! {
 diesel::joinable!(household_statuses -> residents (resident_id));
 diesel::joinable!(certificates -> residents (resident_id));
 diesel::allow_tables_to_appear_in_same_query!(residents, household_statuses, certificates, areas);
+
+diesel::table! {
+    subsidy_policies (id) {
+        id -> BigInt,
+        public_id -> Text,
+        kind -> Text,
+        effective_from -> Date,
+        monthly_amount_fen -> BigInt,
+        rules -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subsidy_grants (id) {
+        id -> BigInt,
+        public_id -> Text,
+        resident_id -> BigInt,
+        kind -> Text,
+        start_month -> Date,
+        monthly_amount_fen -> BigInt,
+        eligible_at_start -> Bool,
+        override_reason -> Nullable<Text>,
+        terminated_on -> Nullable<Date>,
+        terminate_reason -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    grant_suspensions (id) {
+        id -> BigInt,
+        grant_id -> BigInt,
+        resident_id -> BigInt,
+        suspended_on -> Date,
+        resumed_on -> Nullable<Date>,
+        reason -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    file_records (id) {
+        id -> BigInt,
+        public_id -> Text,
+        resident_id -> BigInt,
+        section -> Text,
+        kind -> Text,
+        start_on -> Date,
+        end_on -> Nullable<Date>,
+        natural_key -> Nullable<Text>,
+        data -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    home_modifications (id) {
+        id -> BigInt,
+        public_id -> Text,
+        resident_id -> BigInt,
+        status -> Text,
+        applied_on -> Date,
+        assessed_on -> Nullable<Date>,
+        assessment -> Nullable<Text>,
+        started_on -> Nullable<Date>,
+        completed_on -> Nullable<Date>,
+        cancelled_on -> Nullable<Date>,
+        cancel_reason -> Nullable<Text>,
+        items -> Text,
+        cost_fen -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    facilities (id) {
+        id -> BigInt,
+        public_id -> Text,
+        kind -> Text,
+        name -> Text,
+        town_code -> Text,
+        standardized -> Bool,
+        opened_on -> Date,
+        closed_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    gdp_growth (year) {
+        year -> Integer,
+        growth_bp -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(subsidy_grants -> residents (resident_id));
+diesel::joinable!(grant_suspensions -> subsidy_grants (grant_id));
+diesel::joinable!(file_records -> residents (resident_id));
+diesel::joinable!(home_modifications -> residents (resident_id));

@@ -65,12 +65,19 @@ pub struct CodeSet {
 /// Every code set the API uses, in a stable order.
 pub fn catalogue() -> Vec<CodeSet> {
     use crate::audit::{Action, Outcome};
+    use crate::district::FacilityKind;
     use crate::domain::area::AreaLevel;
     use crate::domain::certificate::{CancelReason, Category, CertificateStatus};
+    use crate::domain::eligibility::{GrantStatus, Reason, SubsidyKind};
+    use crate::domain::home_modification::{Assessment, CaseStatus};
     use crate::domain::resident::{
         HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus, Sex,
     };
     use crate::domain::role::Role;
+    use crate::sections::kinds::{
+        CultureKind, DeviceMode, DeviceType, EducationStage, EmploymentKind, InsuranceKind,
+        OtherBenefitKind, RehabType,
+    };
     macro_rules! sets {
         ($($t:ty),+ $(,)?) => { vec![$(CodeSet { set: <$t>::SET, codes: <$t>::entries() }),+] };
     }
@@ -85,6 +92,20 @@ pub fn catalogue() -> Vec<CodeSet> {
         Category,
         CertificateStatus,
         CancelReason,
+        SubsidyKind,
+        GrantStatus,
+        Reason,
+        RehabType,
+        DeviceType,
+        DeviceMode,
+        EmploymentKind,
+        EducationStage,
+        InsuranceKind,
+        CultureKind,
+        OtherBenefitKind,
+        CaseStatus,
+        Assessment,
+        FacilityKind,
         Action,
         Outcome,
     ]

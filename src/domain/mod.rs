@@ -4,6 +4,8 @@ pub mod account;
 pub mod area;
 pub mod certificate;
 pub mod codes;
+pub mod eligibility;
+pub mod home_modification;
 pub mod id_number;
 pub mod resident;
 pub mod role;

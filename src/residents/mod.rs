@@ -501,10 +501,16 @@ pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileV
         .iter()
         .map(|c| view::certificate(&holder, c))
         .collect();
+    let subsidies = crate::subsidies::grants_of(conn, row.id, who.today)?;
+    let home_modifications = crate::home_modifications::of_resident(conn, row.id)?;
+    let sections = crate::sections::of_resident(conn, row.id)?;
     audit_read(conn, who, Action::FileRead, &row, None)?;
     Ok(FileView {
         resident,
         certificates,
+        subsidies,
+        home_modifications,
+        sections,
     })
 }
 

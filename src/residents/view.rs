@@ -69,6 +69,11 @@ pub struct CertificateView {
 pub struct FileView {
     pub resident: ResidentView,
     pub certificates: Vec<CertificateView>,
+    pub subsidies: Vec<crate::subsidies::GrantView>,
+    pub home_modifications: Vec<crate::home_modifications::CaseView>,
+    /// The dated records of the other sections, by section name.
+    #[serde(flatten)]
+    pub sections: serde_json::Map<String, serde_json::Value>,
 }
 
 fn corrupt(what: &str) -> AppError {

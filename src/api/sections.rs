@@ -1,0 +1,60 @@
+//! The simpler file sections, one generic pair of handlers for all of them.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
+
+use super::concurrency::{etag, expected_version};
+use super::extract::ApiJson;
+use super::residents::Asker;
+use crate::db;
+use crate::error::AppResult;
+use crate::sections::{self, Section};
+use crate::startup::AppState;
+
+#[derive(serde::Deserialize)]
+pub struct RecordPath {
+    id: uuid::Uuid,
+    record_id: uuid::Uuid,
+}
+
+pub async fn create<S: Section>(
+    state: web::Data<AppState>,
+    asker: Asker,
+    id: web::Path<uuid::Uuid>,
+    ApiJson(record): ApiJson<S>,
+) -> AppResult<HttpResponse> {
+    let resident_id = id.into_inner().to_string();
+    let created = db::run(&state.pool, move |conn| {
+        sections::create(conn, &asker.requester(), &resident_id, record)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("ETag", etag(sections::version_of(&created))))
+        .json(created))
+}
+
+pub async fn update<S: Section>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    asker: Asker,
+    path: web::Path<RecordPath>,
+    ApiJson(changes): ApiJson<Map<String, Value>>,
+) -> AppResult<HttpResponse> {
+    let expected = expected_version(&req)?;
+    let path = path.into_inner();
+    let (resident_id, record_id) = (path.id.to_string(), path.record_id.to_string());
+    let updated = db::run(&state.pool, move |conn| {
+        sections::update::<S>(
+            conn,
+            &asker.requester(),
+            &resident_id,
+            &record_id,
+            expected,
+            changes,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(sections::version_of(&updated))))
+        .json(updated))
+}

@@ -1,0 +1,129 @@
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::file_records;
+use super::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = file_records)]
+pub struct FileRecordRow {
+    pub id: i64,
+    pub public_id: String,
+    pub resident_id: i64,
+    pub section: String,
+    pub kind: String,
+    pub start_on: NaiveDate,
+    pub end_on: Option<NaiveDate>,
+    pub natural_key: Option<String>,
+    pub data: String,
+    pub version: i32,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = file_records)]
+pub struct NewFileRecordRow {
+    pub public_id: String,
+    pub resident_id: i64,
+    pub section: String,
+    pub kind: String,
+    pub start_on: NaiveDate,
+    pub end_on: Option<NaiveDate>,
+    pub natural_key: Option<String>,
+    pub data: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = file_records, treat_none_as_null = true)]
+pub struct FileRecordChanges {
+    pub kind: String,
+    pub start_on: NaiveDate,
+    pub end_on: Option<NaiveDate>,
+    pub natural_key: Option<String>,
+    pub data: String,
+}
+
+pub fn insert(conn: &mut DbConn, row: &NewFileRecordRow) -> QueryResult<()> {
+    diesel::insert_into(file_records::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn by_public_id(
+    conn: &mut DbConn,
+    resident_id: i64,
+    section: &str,
+    public_id: &str,
+) -> QueryResult<Option<FileRecordRow>> {
+    file_records::table
+        .filter(file_records::resident_id.eq(resident_id))
+        .filter(file_records::section.eq(section))
+        .filter(file_records::public_id.eq(public_id))
+        .select(FileRecordRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_natural_key(
+    conn: &mut DbConn,
+    resident_id: i64,
+    section: &str,
+    key: &str,
+) -> QueryResult<Option<FileRecordRow>> {
+    file_records::table
+        .filter(file_records::resident_id.eq(resident_id))
+        .filter(file_records::section.eq(section))
+        .filter(file_records::natural_key.eq(key))
+        .select(FileRecordRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A resident's records of one section, oldest first.
+pub fn of_section(
+    conn: &mut DbConn,
+    resident_id: i64,
+    section: &str,
+) -> QueryResult<Vec<FileRecordRow>> {
+    file_records::table
+        .filter(file_records::resident_id.eq(resident_id))
+        .filter(file_records::section.eq(section))
+        .order((file_records::start_on.asc(), file_records::id.asc()))
+        .select(FileRecordRow::as_select())
+        .load(conn)
+}
+
+/// All of a resident's records, by section, oldest first.
+pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<FileRecordRow>> {
+    file_records::table
+        .filter(file_records::resident_id.eq(resident_id))
+        .order((
+            file_records::section.asc(),
+            file_records::start_on.asc(),
+            file_records::id.asc(),
+        ))
+        .select(FileRecordRow::as_select())
+        .load(conn)
+}
+
+pub fn update_versioned(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i32,
+    changes: &FileRecordChanges,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = file_records::table
+        .filter(file_records::id.eq(id))
+        .filter(file_records::version.eq(expected_version));
+    let updated = diesel::update(target)
+        .set((
+            changes,
+            file_records::updated_at.eq(now),
+            file_records::version.eq(file_records::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}

@@ -1,0 +1,297 @@
+//! Barrier-free home modification cases: applied, assessed, in progress, completed or
+//! cancelled, each step by its own action, dated and audited.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::audit::{self, Action, Event};
+use crate::db::home_modifications::{self as store, CaseRow, StepChanges};
+use crate::db::residents as residents_store;
+use crate::db::{self, DbConn};
+use crate::domain::home_modification::{next, Assessment, CaseState, CaseStatus, Step, StepError};
+use crate::error::{AppError, FieldError};
+use crate::residents::{load_in_scope, Requester};
+use crate::sections::Life;
+
+/// One item of the work (a ramp, grab bars…), with its cost in fen when known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub name: String,
+    pub cost_fen: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub id: String,
+    pub status: CaseStatus,
+    pub applied_on: NaiveDate,
+    pub assessed_on: Option<NaiveDate>,
+    pub assessment: Option<Assessment>,
+    pub started_on: Option<NaiveDate>,
+    pub completed_on: Option<NaiveDate>,
+    pub cancelled_on: Option<NaiveDate>,
+    pub cancel_reason: Option<String>,
+    pub items: Vec<Item>,
+    pub cost_fen: Option<i64>,
+    pub version: i32,
+}
+
+fn view(row: &CaseRow) -> CaseView {
+    CaseView {
+        id: row.public_id.clone(),
+        status: CaseStatus::parse(&row.status).unwrap_or(CaseStatus::Applied),
+        applied_on: row.applied_on,
+        assessed_on: row.assessed_on,
+        assessment: row.assessment.as_deref().and_then(Assessment::parse),
+        started_on: row.started_on,
+        completed_on: row.completed_on,
+        cancelled_on: row.cancelled_on,
+        cancel_reason: row.cancel_reason.clone(),
+        items: serde_json::from_str(&row.items).unwrap_or_default(),
+        cost_fen: row.cost_fen,
+        version: row.version,
+    }
+}
+
+pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> Result<Vec<CaseView>, AppError> {
+    Ok(store::of_resident(conn, resident_id)?
+        .iter()
+        .map(view)
+        .collect())
+}
+
+fn check_items(items: &[Item], errors: &mut Vec<FieldError>) {
+    for (i, item) in items.iter().enumerate() {
+        let n = item.name.trim().chars().count();
+        if n == 0 || n > 100 {
+            errors.push(FieldError::new(
+                format!("items[{i}].name"),
+                "invalid",
+                "1 to 100 characters",
+            ));
+        }
+        if item
+            .cost_fen
+            .is_some_and(|c| !(0..=100_000_000_00).contains(&c))
+        {
+            errors.push(FieldError::new(
+                format!("items[{i}].cost_fen"),
+                "out_of_range",
+                "0 or more, in fen",
+            ));
+        }
+    }
+}
+
+fn check_day(field: &str, on: NaiveDate, life: &Life, errors: &mut Vec<FieldError>) {
+    if on < life.birth {
+        errors.push(FieldError::new(
+            field,
+            "before_birth",
+            "the date is before the resident's birth",
+        ));
+    } else if on > life.today {
+        errors.push(FieldError::new(
+            field,
+            "in_future",
+            "the date is in the future",
+        ));
+    }
+}
+
+pub fn apply(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    applied_on: NaiveDate,
+    items: Vec<Item>,
+) -> Result<CaseView, AppError> {
+    db::write_transaction(conn, |conn| {
+        let resident = load_in_scope(conn, who, resident_id)?;
+        let life = Life::of(&resident, who.today);
+        let mut errors = Vec::new();
+        check_day("applied_on", applied_on, &life, &mut errors);
+        if life.left_on.is_some_and(|left| applied_on > left) {
+            errors.push(FieldError::new(
+                "applied_on",
+                "after_departure",
+                "the resident has died or moved out",
+            ));
+        }
+        check_items(&items, &mut errors);
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let now = db::now();
+        let public_id = uuid::Uuid::new_v4().to_string();
+        store::insert(
+            conn,
+            &public_id,
+            resident.id,
+            applied_on,
+            &serde_json::to_string(&items).expect("items serialise"),
+            now,
+        )?;
+        residents_store::touch(conn, resident.id, now)?;
+        let row = store::by_public_id(conn, resident.id, &public_id)?.ok_or(AppError::NotFound)?;
+        let case = view(&row);
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(Action::HomeModificationApply)
+                .entity("home_modification", public_id)
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(
+                    &json!({}),
+                    &serde_json::to_value(&case).expect("serialises"),
+                )),
+        )?;
+        Ok(case)
+    })
+}
+
+/// A step requested on a case.
+#[derive(Debug, Clone)]
+pub enum CaseAction {
+    Assess {
+        on: NaiveDate,
+        outcome: Assessment,
+    },
+    Start {
+        on: NaiveDate,
+    },
+    Complete {
+        on: NaiveDate,
+        cost_fen: Option<i64>,
+        items: Option<Vec<Item>>,
+    },
+    Cancel {
+        on: NaiveDate,
+        reason: String,
+    },
+}
+
+pub fn act(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    case_id: &str,
+    action: CaseAction,
+) -> Result<CaseView, AppError> {
+    db::write_transaction(conn, |conn| {
+        let resident = load_in_scope(conn, who, resident_id)?;
+        let row = store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?;
+        let before = view(&row);
+        let last_step_on = [row.applied_on]
+            .into_iter()
+            .chain(row.assessed_on)
+            .chain(row.started_on)
+            .max()
+            .unwrap_or(row.applied_on);
+        let state = CaseState {
+            status: before.status,
+            assessment: before.assessment,
+            last_step_on,
+        };
+        let (step, on, field) = match &action {
+            CaseAction::Assess { on, outcome } => (Step::Assess(*outcome), *on, "assessed_on"),
+            CaseAction::Start { on } => (Step::Start, *on, "started_on"),
+            CaseAction::Complete { on, .. } => (Step::Complete, *on, "completed_on"),
+            CaseAction::Cancel { on, .. } => (Step::Cancel, *on, "cancelled_on"),
+        };
+        let status = match next(state, step, on) {
+            Ok(status) => status,
+            Err(StepError::Illegal) => {
+                return Err(AppError::Conflict {
+                    code: "illegal_transition",
+                    detail: format!(
+                        "a case that is {} cannot take this step",
+                        before.status.as_str()
+                    ),
+                    extra: None,
+                })
+            }
+            Err(StepError::BeforePrevious) => {
+                return Err(AppError::field(
+                    field,
+                    "before_previous_step",
+                    "the date is before the case's previous step",
+                ))
+            }
+        };
+        let mut errors = Vec::new();
+        if on > who.today {
+            errors.push(FieldError::new(
+                field,
+                "in_future",
+                "the date is in the future",
+            ));
+        }
+        let mut changes = StepChanges {
+            status: Some(status.as_str().to_owned()),
+            ..Default::default()
+        };
+        match action {
+            CaseAction::Assess { on, outcome } => {
+                changes.assessed_on = Some(Some(on));
+                changes.assessment = Some(Some(outcome.as_str().to_owned()));
+            }
+            CaseAction::Start { on } => changes.started_on = Some(Some(on)),
+            CaseAction::Complete {
+                on,
+                cost_fen,
+                items,
+            } => {
+                changes.completed_on = Some(Some(on));
+                if let Some(items) = items {
+                    check_items(&items, &mut errors);
+                    changes.items = Some(serde_json::to_string(&items).expect("items serialise"));
+                }
+                if cost_fen.is_some_and(|c| c < 0) {
+                    errors.push(FieldError::new(
+                        "cost_fen",
+                        "out_of_range",
+                        "0 or more, in fen",
+                    ));
+                }
+                changes.cost_fen = Some(cost_fen);
+            }
+            CaseAction::Cancel { on, reason } => {
+                let reason = reason.trim().to_owned();
+                if reason.is_empty() || reason.chars().count() > 200 {
+                    errors.push(FieldError::new(
+                        "reason",
+                        "invalid",
+                        "give a reason of 1 to 200 characters",
+                    ));
+                }
+                changes.cancelled_on = Some(Some(on));
+                changes.cancel_reason = Some(Some(reason));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let now = db::now();
+        if !store::apply(conn, row.id, row.version, &changes, now)? {
+            return Err(AppError::PreconditionFailed);
+        }
+        residents_store::touch(conn, resident.id, now)?;
+        let after =
+            view(&store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?);
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(Action::HomeModificationStep)
+                .entity("home_modification", row.public_id.clone())
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(
+                    &serde_json::to_value(&before).expect("serialises"),
+                    &serde_json::to_value(&after).expect("serialises"),
+                )),
+        )?;
+        Ok(after)
+    })
+}

@@ -1,0 +1,322 @@
+//! The dated records of the simpler file sections (rehabilitation, employment, training,
+//! education, insurance, culture and sports, income, other benefits), kept in one table with
+//! one code path: each section is a type implementing [`Section`], which says how its record is
+//! indexed (kind, start, end) and which rules it keeps beyond the ones every record keeps.
+
+pub mod kinds;
+
+use chrono::NaiveDate;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::api::extract::parse_json_value;
+use crate::audit::{self, Action, Event};
+use crate::db::residents::{self as residents_store, ResidentRow};
+use crate::db::{self, file_records as store, DbConn};
+use crate::error::{AppError, FieldError};
+use crate::residents::{load_in_scope, Requester};
+
+/// What every report filters a record on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    pub kind: String,
+    pub start_on: NaiveDate,
+    pub end_on: Option<NaiveDate>,
+    /// Makes a record unique per resident and section (insurance per year and kind).
+    pub natural_key: Option<String>,
+}
+
+impl Index {
+    /// A record of one day.
+    pub fn event(kind: &str, on: NaiveDate) -> Self {
+        Index {
+            kind: kind.to_owned(),
+            start_on: on,
+            end_on: None,
+            natural_key: None,
+        }
+    }
+
+    /// A record of a period (`end` the last day; `None` while it runs).
+    pub fn span(kind: &str, start: NaiveDate, end: Option<NaiveDate>) -> Self {
+        Index {
+            kind: kind.to_owned(),
+            start_on: start,
+            end_on: end,
+            natural_key: None,
+        }
+    }
+}
+
+/// The resident's life, which every record's dates must fit in.
+#[derive(Debug, Clone, Copy)]
+pub struct Life {
+    pub birth: NaiveDate,
+    /// The first day the resident is no longer here (death or move-out), if any.
+    pub left_on: Option<NaiveDate>,
+    pub today: NaiveDate,
+}
+
+impl Life {
+    pub fn of(row: &ResidentRow, today: NaiveDate) -> Self {
+        let left_on = match (row.deceased_on, row.moved_out_on) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Life {
+            birth: row.birth_date,
+            left_on,
+            today,
+        }
+    }
+}
+
+pub trait Section: Serialize + DeserializeOwned + Clone + PartialEq + Send + 'static {
+    /// The section's name in the file and the audit trail.
+    const NAME: &'static str;
+    /// The field that holds the record's start, for error messages.
+    const START_FIELD: &'static str;
+
+    fn index(&self) -> Index;
+
+    /// Rules beyond the dates every record keeps.
+    fn check(&self, _life: &Life, _errors: &mut Vec<FieldError>) {}
+
+    /// Rules against the resident's other records of the same section.
+    fn check_against(&self, _others: &[Self], _errors: &mut Vec<FieldError>) {}
+
+    /// Whether the start date is an event of the resident's life (checked against birth,
+    /// today, death and move-out). Per-year records check their year instead.
+    fn dated_by_life(&self) -> bool {
+        true
+    }
+}
+
+/// The rules every record keeps: it starts within the resident's life, not in the future.
+/// A record may end (be closed) after the resident's death or move-out.
+fn check_dates<S: Section>(record: &S, life: &Life, errors: &mut Vec<FieldError>) {
+    if !record.dated_by_life() {
+        return;
+    }
+    let start = record.index().start_on;
+    let field = S::START_FIELD;
+    if start < life.birth {
+        errors.push(FieldError::new(
+            field,
+            "before_birth",
+            "the date is before the resident's birth",
+        ));
+    } else if start > life.today {
+        errors.push(FieldError::new(
+            field,
+            "in_future",
+            "the date is in the future",
+        ));
+    } else if life.left_on.is_some_and(|left| start > left) {
+        errors.push(FieldError::new(
+            field,
+            "after_departure",
+            "the date is after the resident's death or move-out",
+        ));
+    }
+}
+
+fn check<S: Section>(record: &S, life: &Life, others: &[S]) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    check_dates(record, life, &mut errors);
+    record.check(life, &mut errors);
+    record.check_against(others, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// A record as the file shows it: its id and version with its own fields.
+fn shown(row: &store::FileRecordRow) -> Value {
+    let mut value: Value = serde_json::from_str(&row.data).unwrap_or_else(|_| json!({}));
+    if let Some(map) = value.as_object_mut() {
+        map.insert("id".into(), json!(row.public_id));
+        map.insert("version".into(), json!(row.version));
+    }
+    value
+}
+
+fn others_of<S: Section>(
+    conn: &mut DbConn,
+    resident_id: i64,
+    except: Option<i64>,
+) -> Result<Vec<S>, AppError> {
+    Ok(store::of_section(conn, resident_id, S::NAME)?
+        .into_iter()
+        .filter(|r| Some(r.id) != except)
+        .filter_map(|r| serde_json::from_str(&r.data).ok())
+        .collect())
+}
+
+fn duplicate_key() -> AppError {
+    AppError::Conflict {
+        code: "record_exists",
+        detail: "the resident already has a record for this year and kind; change that one"
+            .to_owned(),
+        extra: None,
+    }
+}
+
+fn map_unique(e: diesel::result::Error) -> AppError {
+    match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => duplicate_key(),
+        other => other.into(),
+    }
+}
+
+/// Adds a record to a resident's file.
+pub fn create<S: Section>(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    record: S,
+) -> Result<Value, AppError> {
+    db::write_transaction(conn, |conn| {
+        let resident = load_in_scope(conn, who, resident_id)?;
+        let others = others_of::<S>(conn, resident.id, None)?;
+        check(&record, &Life::of(&resident, who.today), &others)?;
+        let index = record.index();
+        if let Some(key) = &index.natural_key {
+            if store::by_natural_key(conn, resident.id, S::NAME, key)?.is_some() {
+                return Err(duplicate_key());
+            }
+        }
+        let now = db::now();
+        let public_id = uuid::Uuid::new_v4().to_string();
+        let data = serde_json::to_value(&record).expect("records serialise");
+        store::insert(
+            conn,
+            &store::NewFileRecordRow {
+                public_id: public_id.clone(),
+                resident_id: resident.id,
+                section: S::NAME.to_owned(),
+                kind: index.kind,
+                start_on: index.start_on,
+                end_on: index.end_on,
+                natural_key: index.natural_key,
+                data: data.to_string(),
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .map_err(map_unique)?;
+        residents_store::touch(conn, resident.id, now)?;
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(Action::RecordCreate)
+                .entity(S::NAME, public_id.clone())
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(&json!({}), &data)),
+        )?;
+        let row = store::by_public_id(conn, resident.id, S::NAME, &public_id)?
+            .ok_or(AppError::NotFound)?;
+        Ok(shown(&row))
+    })
+}
+
+/// Changes a record: the fields sent replace the stored ones (`null` clears an optional
+/// field), and the result must keep every rule. Needs the record's current version.
+pub fn update<S: Section>(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    record_id: &str,
+    expected_version: i32,
+    changes: Map<String, Value>,
+) -> Result<Value, AppError> {
+    db::write_transaction(conn, |conn| {
+        let resident = load_in_scope(conn, who, resident_id)?;
+        let row = store::by_public_id(conn, resident.id, S::NAME, record_id)?
+            .ok_or(AppError::NotFound)?;
+        if row.version != expected_version {
+            return Err(AppError::PreconditionFailed);
+        }
+        let before: Value =
+            serde_json::from_str(&row.data).map_err(|e| AppError::internal(e.to_string()))?;
+        let mut merged = before.as_object().cloned().unwrap_or_default();
+        for (field, value) in changes {
+            if value.is_null() {
+                merged.remove(&field);
+            } else {
+                merged.insert(field, value);
+            }
+        }
+        let record: S = parse_json_value(Value::Object(merged))?;
+        let others = others_of::<S>(conn, resident.id, Some(row.id))?;
+        check(&record, &Life::of(&resident, who.today), &others)?;
+        let index = record.index();
+        if let Some(key) = &index.natural_key {
+            if store::by_natural_key(conn, resident.id, S::NAME, key)?
+                .is_some_and(|other| other.id != row.id)
+            {
+                return Err(duplicate_key());
+            }
+        }
+        let after = serde_json::to_value(&record).expect("records serialise");
+        if after == before {
+            return Ok(shown(&row));
+        }
+        let now = db::now();
+        let updated = store::update_versioned(
+            conn,
+            row.id,
+            expected_version,
+            &store::FileRecordChanges {
+                kind: index.kind,
+                start_on: index.start_on,
+                end_on: index.end_on,
+                natural_key: index.natural_key,
+                data: after.to_string(),
+            },
+            now,
+        )
+        .map_err(map_unique)?;
+        if !updated {
+            return Err(AppError::PreconditionFailed);
+        }
+        residents_store::touch(conn, resident.id, now)?;
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(Action::RecordUpdate)
+                .entity(S::NAME, row.public_id.clone())
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(&before, &after)),
+        )?;
+        let row = store::by_public_id(conn, resident.id, S::NAME, record_id)?
+            .ok_or(AppError::NotFound)?;
+        Ok(shown(&row))
+    })
+}
+
+/// Every section of a resident's file, each a list of records oldest first.
+pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> Result<Map<String, Value>, AppError> {
+    let rows = store::of_resident(conn, resident_id)?;
+    let mut sections: Map<String, Value> = kinds::SECTION_NAMES
+        .iter()
+        .map(|name| ((*name).to_owned(), Value::Array(Vec::new())))
+        .collect();
+    for row in &rows {
+        if let Some(Value::Array(list)) = sections.get_mut(&row.section) {
+            list.push(shown(row));
+        }
+    }
+    Ok(sections)
+}
+
+/// The stored version of a record, for the ETag.
+pub fn version_of(value: &Value) -> i32 {
+    value["version"].as_i64().unwrap_or(0) as i32
+}

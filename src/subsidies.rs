@@ -1,0 +1,626 @@
+//! The two subsidies (两项补贴): policy versions, eligibility on a day, and grants with their
+//! suspensions and termination.
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Action, AuditContext, Event};
+use crate::db::residents::{self as residents_store, ResidentRow};
+use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
+use crate::db::{self, certificates as certs, file_records, DbConn};
+use crate::domain::certificate::Category;
+use crate::domain::eligibility::{
+    decide, policy_on, CertificateFact, Decision, GrantFact, GrantStatus, Policy, Reason,
+    ResidentFacts, Rules, Span, SubsidyKind,
+};
+use crate::domain::resident::HouseholdStatus;
+use crate::error::{AppError, FieldError};
+use crate::residents::{load_in_scope, view, Requester};
+use crate::sections::kinds::OtherBenefitKind;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyView {
+    pub id: String,
+    pub kind: SubsidyKind,
+    pub effective_from: NaiveDate,
+    pub monthly_amount_fen: i64,
+    pub rules: Rules,
+}
+
+impl From<&Policy> for PolicyView {
+    fn from(p: &Policy) -> Self {
+        PolicyView {
+            id: p.id.clone(),
+            kind: p.kind,
+            effective_from: p.effective_from,
+            monthly_amount_fen: p.monthly_amount_fen,
+            rules: p.rules.clone(),
+        }
+    }
+}
+
+/// Every policy version, by kind and date.
+pub fn policies(conn: &mut DbConn) -> Result<Vec<Policy>, AppError> {
+    store::policies(conn)?
+        .into_iter()
+        .map(|row| {
+            let kind = SubsidyKind::parse(&row.kind)
+                .ok_or_else(|| AppError::internal("unknown subsidy kind stored"))?;
+            let value =
+                serde_json::from_str(&row.rules).map_err(|e| AppError::internal(e.to_string()))?;
+            let rules = Rules::parse(kind, value).map_err(|e| AppError::internal(e.to_string()))?;
+            Ok(Policy {
+                id: row.public_id,
+                kind,
+                effective_from: row.effective_from,
+                monthly_amount_fen: row.monthly_amount_fen,
+                rules,
+            })
+        })
+        .collect()
+}
+
+const MAX_MONTHLY_FEN: i64 = 100_000_000;
+
+/// Adds a policy version, in force from `effective_from` until the next one.
+pub fn create_policy(
+    conn: &mut DbConn,
+    ctx: &AuditContext,
+    kind: SubsidyKind,
+    effective_from: NaiveDate,
+    monthly_amount_fen: i64,
+    rules: serde_json::Value,
+) -> Result<PolicyView, AppError> {
+    let mut errors = Vec::new();
+    let rules = match Rules::parse(kind, rules) {
+        Ok(rules) => {
+            errors.extend(rules.grade_errors());
+            Some(rules)
+        }
+        Err(e) => {
+            let path = e.path().to_string();
+            errors.push(FieldError::new(
+                if path == "." {
+                    "rules".to_owned()
+                } else {
+                    format!("rules.{path}")
+                },
+                "invalid",
+                e.into_inner().to_string(),
+            ));
+            None
+        }
+    };
+    if !(1..=MAX_MONTHLY_FEN).contains(&monthly_amount_fen) {
+        errors.push(FieldError::new(
+            "monthly_amount_fen",
+            "out_of_range",
+            "a positive amount in fen",
+        ));
+    }
+    let Some(rules) = rules.filter(|_| errors.is_empty()) else {
+        return Err(AppError::Validation(errors));
+    };
+    db::write_transaction(conn, |conn| {
+        if policies(conn)?
+            .iter()
+            .any(|p| p.kind == kind && p.effective_from == effective_from)
+        {
+            return Err(AppError::Conflict {
+                code: "policy_exists",
+                detail: "a version of this subsidy already takes effect on that day".to_owned(),
+                extra: None,
+            });
+        }
+        let public_id = uuid::Uuid::new_v4().to_string();
+        let rules_json = serde_json::to_string(&rules).expect("rules serialise");
+        store::insert_policy(
+            conn,
+            &public_id,
+            kind.as_str(),
+            effective_from,
+            monthly_amount_fen,
+            &rules_json,
+        )?;
+        let view = PolicyView {
+            id: public_id.clone(),
+            kind,
+            effective_from,
+            monthly_amount_fen,
+            rules,
+        };
+        audit::append(
+            conn,
+            ctx,
+            Event::new(Action::PolicyCreate)
+                .entity("subsidy_policy", public_id)
+                .changes(audit::diff(
+                    &json!({}),
+                    &serde_json::to_value(&view).expect("serialises"),
+                )),
+        )?;
+        Ok(view)
+    })
+}
+
+/// The facts eligibility depends on, read from the resident's file.
+pub fn facts_of(conn: &mut DbConn, resident: &ResidentRow) -> Result<ResidentFacts, AppError> {
+    let certificates = certs::of_resident(conn, resident.id)?
+        .into_iter()
+        .map(|c| CertificateFact {
+            category: Category::parse(&c.category).unwrap_or(Category::Multiple),
+            components: view::components(c.components.as_deref()),
+            grade: c.grade,
+            issued_on: c.issued_on,
+            valid_until: c.valid_until,
+            cancelled_on: c.cancelled_on,
+        })
+        .collect();
+    let household = residents_store::household_history(conn, resident.id)?
+        .into_iter()
+        .map(|h| {
+            (
+                HouseholdStatus::parse(&h.status).unwrap_or(HouseholdStatus::None),
+                Span {
+                    start: h.since,
+                    end: h.until,
+                },
+            )
+        })
+        .collect();
+    let work_injury_nursing = file_records::of_section(conn, resident.id, "other_benefits")?
+        .into_iter()
+        .filter(|r| r.kind == OtherBenefitKind::WorkInjuryNursing.as_str())
+        .map(|r| Span {
+            start: r.start_on,
+            end: r.end_on,
+        })
+        .collect();
+    Ok(ResidentFacts {
+        deceased_on: resident.deceased_on,
+        moved_out_on: resident.moved_out_on,
+        certificates,
+        household,
+        work_injury_nursing,
+    })
+}
+
+fn grant_fact(grant: &GrantRow, suspensions: &[SuspensionRow]) -> GrantFact {
+    GrantFact {
+        kind: SubsidyKind::parse(&grant.kind).unwrap_or(SubsidyKind::Living),
+        start_month: grant.start_month,
+        terminated_on: grant.terminated_on,
+        suspensions: suspensions
+            .iter()
+            .filter(|s| s.grant_id == grant.id)
+            .map(|s| Span {
+                start: s.suspended_on,
+                end: s.resumed_on.and_then(|r| r.pred_opt()),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SuspensionView {
+    pub suspended_on: NaiveDate,
+    pub resumed_on: Option<NaiveDate>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GrantView {
+    pub id: String,
+    pub kind: SubsidyKind,
+    /// `YYYY-MM`.
+    pub start_month: String,
+    pub monthly_amount_fen: i64,
+    /// As of today.
+    pub status: GrantStatus,
+    pub eligible_at_start: bool,
+    pub override_reason: Option<String>,
+    pub terminated_on: Option<NaiveDate>,
+    pub terminate_reason: Option<String>,
+    pub suspensions: Vec<SuspensionView>,
+    pub decided_by: Option<String>,
+    pub version: i32,
+}
+
+fn grant_view(grant: &GrantRow, suspensions: &[SuspensionRow], today: NaiveDate) -> GrantView {
+    GrantView {
+        id: grant.public_id.clone(),
+        kind: SubsidyKind::parse(&grant.kind).unwrap_or(SubsidyKind::Living),
+        start_month: grant.start_month.format("%Y-%m").to_string(),
+        monthly_amount_fen: grant.monthly_amount_fen,
+        status: grant_fact(grant, suspensions).status_on(today),
+        eligible_at_start: grant.eligible_at_start,
+        override_reason: grant.override_reason.clone(),
+        terminated_on: grant.terminated_on,
+        terminate_reason: grant.terminate_reason.clone(),
+        suspensions: suspensions
+            .iter()
+            .filter(|s| s.grant_id == grant.id)
+            .map(|s| SuspensionView {
+                suspended_on: s.suspended_on,
+                resumed_on: s.resumed_on,
+                reason: s.reason.clone(),
+            })
+            .collect(),
+        decided_by: grant.decided_by.clone(),
+        version: grant.version,
+    }
+}
+
+/// A resident's grants, newest first, for the file.
+pub fn grants_of(
+    conn: &mut DbConn,
+    resident_id: i64,
+    today: NaiveDate,
+) -> Result<Vec<GrantView>, AppError> {
+    let grants = store::grants_of(conn, resident_id)?;
+    let suspensions = store::suspensions_of(conn, resident_id)?;
+    Ok(grants
+        .iter()
+        .map(|g| grant_view(g, &suspensions, today))
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReasonView {
+    pub code: Reason,
+    pub label: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubsidyEligibility {
+    pub kind: SubsidyKind,
+    pub eligible: bool,
+    pub reasons: Vec<ReasonView>,
+    pub policy: Option<PolicyView>,
+    /// Whether a grant of this kind is active on the day.
+    pub granted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EligibilityView {
+    pub resident_id: String,
+    pub as_of: NaiveDate,
+    pub subsidies: Vec<SubsidyEligibility>,
+}
+
+fn explain(decision: &Decision) -> Vec<ReasonView> {
+    decision
+        .reasons
+        .iter()
+        .map(|r| ReasonView {
+            code: *r,
+            label: r.label(),
+        })
+        .collect()
+}
+
+/// Each subsidy on `as_of`: eligible or not and why, under the policy then in force.
+pub fn eligibility(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    as_of: NaiveDate,
+) -> Result<EligibilityView, AppError> {
+    let resident = load_in_scope(conn, who, resident_id)?;
+    let facts = facts_of(conn, &resident)?;
+    let all = policies(conn)?;
+    let grants = store::grants_of(conn, resident.id)?;
+    let suspensions = store::suspensions_of(conn, resident.id)?;
+    let subsidies = SubsidyKind::ALL
+        .iter()
+        .map(|kind| {
+            let policy = policy_on(&all, *kind, as_of);
+            let decision = decide(&facts, *kind, policy, as_of);
+            SubsidyEligibility {
+                kind: *kind,
+                eligible: decision.eligible,
+                reasons: explain(&decision),
+                policy: policy.map(PolicyView::from),
+                granted: grants
+                    .iter()
+                    .filter(|g| g.kind == kind.as_str())
+                    .any(|g| grant_fact(g, &suspensions).status_on(as_of) == GrantStatus::Active),
+            }
+        })
+        .collect();
+    audit::append_alone(
+        conn,
+        who.audit,
+        Event::new(Action::ResidentRead)
+            .entity("resident", resident.public_id.clone())
+            .resident(resident.public_id.clone())
+            .changes(json!({ "via": "eligibility", "as_of": as_of })),
+    )?;
+    Ok(EligibilityView {
+        resident_id: resident.public_id,
+        as_of,
+        subsidies,
+    })
+}
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).expect("every month has a first day")
+}
+
+fn check_reason(field: &str, reason: &str, errors: &mut Vec<FieldError>) -> String {
+    let reason = reason.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 200 {
+        errors.push(FieldError::new(
+            field,
+            "invalid",
+            "give a reason of 1 to 200 characters",
+        ));
+    }
+    reason
+}
+
+/// A new grant as requested.
+pub struct GrantRequest {
+    pub kind: SubsidyKind,
+    pub start_month: NaiveDate,
+    pub monthly_amount_fen: Option<i64>,
+    /// Needed when the resident is not eligible on the first day of the start month.
+    pub override_reason: Option<String>,
+}
+
+pub fn grant(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    request: GrantRequest,
+) -> Result<GrantView, AppError> {
+    db::write_transaction(conn, |conn| {
+        let resident = load_in_scope(conn, who, resident_id)?;
+        let start = first_of_month(request.start_month);
+        let mut errors = Vec::new();
+        if start < first_of_month(resident.birth_date) {
+            errors.push(FieldError::new(
+                "start_month",
+                "before_birth",
+                "the month is before the resident's birth",
+            ));
+        }
+        let latest = first_of_month(who.today)
+            .checked_add_months(chrono::Months::new(1))
+            .unwrap_or(start);
+        if start > latest {
+            errors.push(FieldError::new(
+                "start_month",
+                "too_far_ahead",
+                "a grant may start at the latest next month",
+            ));
+        }
+        if let Some(left) = resident.deceased_on.or(resident.moved_out_on) {
+            if start > left {
+                errors.push(FieldError::new(
+                    "start_month",
+                    "after_departure",
+                    "the resident has died or moved out",
+                ));
+            }
+        }
+        let all = policies(conn)?;
+        let policy = policy_on(&all, request.kind, start);
+        let amount = request
+            .monthly_amount_fen
+            .or(policy.map(|p| p.monthly_amount_fen));
+        match amount {
+            None => errors.push(FieldError::new(
+                "monthly_amount_fen",
+                "required",
+                "no policy gives an amount for that month",
+            )),
+            Some(a) if !(1..=MAX_MONTHLY_FEN).contains(&a) => errors.push(FieldError::new(
+                "monthly_amount_fen",
+                "out_of_range",
+                "a positive amount in fen",
+            )),
+            Some(_) => {}
+        }
+        let facts = facts_of(conn, &resident)?;
+        let decision = decide(&facts, request.kind, policy, start);
+        let override_reason = request
+            .override_reason
+            .as_deref()
+            .map(|r| check_reason("override_reason", r, &mut errors));
+        if !decision.eligible && override_reason.is_none() {
+            let why: Vec<&str> = decision.reasons.iter().map(|r| r.label()).collect();
+            errors.push(FieldError::new(
+                "override_reason",
+                "required_when_ineligible",
+                format!("the resident is not eligible on {start} ({}); give an override reason to grant anyway", why.join("；")),
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        if store::running(conn, resident.id, request.kind.as_str())?.is_some() {
+            return Err(AppError::Conflict {
+                code: "grant_exists",
+                detail: "the resident already has a grant of this subsidy that is not terminated"
+                    .to_owned(),
+                extra: None,
+            });
+        }
+        let now = db::now();
+        let public_id = uuid::Uuid::new_v4().to_string();
+        let overridden = !decision.eligible;
+        store::insert_grant(
+            conn,
+            &store::NewGrantRow {
+                public_id: public_id.clone(),
+                resident_id: resident.id,
+                kind: request.kind.as_str().to_owned(),
+                start_month: start,
+                monthly_amount_fen: amount.expect("checked above"),
+                eligible_at_start: decision.eligible,
+                override_reason: if overridden { override_reason } else { None },
+                decided_by: who.audit.actor.username.clone(),
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => AppError::Conflict {
+                code: "grant_exists",
+                detail: "the resident already has a grant of this subsidy that is not terminated"
+                    .to_owned(),
+                extra: None,
+            },
+            other => other.into(),
+        })?;
+        residents_store::touch(conn, resident.id, now)?;
+        let grants = grants_of(conn, resident.id, who.today)?;
+        let view = grants
+            .into_iter()
+            .find(|g| g.id == public_id)
+            .ok_or(AppError::NotFound)?;
+        let mut changes = audit::diff(
+            &json!({}),
+            &serde_json::to_value(&view).expect("serialises"),
+        );
+        changes["eligibility_reasons"] = json!(decision.reasons);
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(if overridden {
+                Action::SubsidyGrantOverride
+            } else {
+                Action::SubsidyGrant
+            })
+            .entity("subsidy_grant", public_id)
+            .resident(resident.public_id.clone())
+            .changes(changes),
+        )?;
+        Ok(view)
+    })
+}
+
+#[derive(Debug, Clone)]
+pub enum GrantAction {
+    Suspend { on: NaiveDate, reason: String },
+    Resume { on: NaiveDate },
+    Terminate { on: NaiveDate, reason: String },
+}
+
+fn illegal(detail: &str) -> AppError {
+    AppError::Conflict {
+        code: "illegal_transition",
+        detail: detail.to_owned(),
+        extra: None,
+    }
+}
+
+pub fn act(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    grant_id: &str,
+    action: GrantAction,
+) -> Result<GrantView, AppError> {
+    db::write_transaction(conn, |conn| {
+        let resident = load_in_scope(conn, who, resident_id)?;
+        let grant = store::grant(conn, resident.id, grant_id)?.ok_or(AppError::NotFound)?;
+        let suspensions = store::suspensions_of(conn, resident.id)?;
+        let open = suspensions
+            .iter()
+            .find(|s| s.grant_id == grant.id && s.resumed_on.is_none());
+        let before = grant_view(&grant, &suspensions, who.today);
+        if grant.terminated_on.is_some() {
+            return Err(illegal("the grant is terminated"));
+        }
+        let mut errors = Vec::new();
+        let date_check =
+            |field: &str, on: NaiveDate, not_before: NaiveDate, errors: &mut Vec<FieldError>| {
+                if on < not_before {
+                    errors.push(FieldError::new(
+                        field,
+                        "too_early",
+                        format!("must be on or after {not_before}"),
+                    ));
+                } else if on > who.today {
+                    errors.push(FieldError::new(
+                        field,
+                        "in_future",
+                        "the date is in the future",
+                    ));
+                }
+            };
+        let now = db::now();
+        let audit_action = match &action {
+            GrantAction::Suspend { on, reason } => {
+                if open.is_some() {
+                    return Err(illegal("the grant is already suspended"));
+                }
+                let last_resume = suspensions
+                    .iter()
+                    .filter(|s| s.grant_id == grant.id)
+                    .filter_map(|s| s.resumed_on)
+                    .max()
+                    .unwrap_or(grant.start_month);
+                date_check(
+                    "suspended_on",
+                    *on,
+                    last_resume.max(grant.start_month),
+                    &mut errors,
+                );
+                let reason = check_reason("reason", reason, &mut errors);
+                if !errors.is_empty() {
+                    return Err(AppError::Validation(errors));
+                }
+                store::suspend(conn, grant.id, resident.id, *on, &reason, now)?;
+                Action::SubsidySuspend
+            }
+            GrantAction::Resume { on } => {
+                let Some(open) = open else {
+                    return Err(illegal("the grant is not suspended"));
+                };
+                let day_after = open.suspended_on.succ_opt().unwrap_or(open.suspended_on);
+                date_check("resumed_on", *on, day_after, &mut errors);
+                if !errors.is_empty() {
+                    return Err(AppError::Validation(errors));
+                }
+                store::resume(conn, open.id, *on)?;
+                Action::SubsidyResume
+            }
+            GrantAction::Terminate { on, reason } => {
+                date_check("terminated_on", *on, grant.start_month, &mut errors);
+                let reason = check_reason("reason", reason, &mut errors);
+                if !errors.is_empty() {
+                    return Err(AppError::Validation(errors));
+                }
+                store::terminate(conn, grant.id, *on, &reason, now)?;
+                Action::SubsidyTerminate
+            }
+        };
+        if !matches!(action, GrantAction::Terminate { .. }) {
+            store::touch_grant(conn, grant.id, now)?;
+        }
+        residents_store::touch(conn, resident.id, now)?;
+        let after = grants_of(conn, resident.id, who.today)?
+            .into_iter()
+            .find(|g| g.id == grant.public_id)
+            .ok_or(AppError::NotFound)?;
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(audit_action)
+                .entity("subsidy_grant", grant.public_id.clone())
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(
+                    &serde_json::to_value(&before).expect("serialises"),
+                    &serde_json::to_value(&after).expect("serialises"),
+                )),
+        )?;
+        Ok(after)
+    })
+}
