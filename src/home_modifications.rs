@@ -74,7 +74,7 @@ fn check_items(items: &[Item], errors: &mut Vec<FieldError>) {
         }
         if item
             .cost_fen
-            .is_some_and(|c| !(0..=100_000_000_00).contains(&c))
+            .is_some_and(|c| !(0..=10_000_000_000).contains(&c))
         {
             errors.push(FieldError::new(
                 format!("items[{i}].cost_fen"),

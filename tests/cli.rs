@@ -1081,3 +1081,252 @@ fn production_refuses_to_start_without_a_signing_secret() {
         "production generates nothing"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. import residents FILE.csv.
+// ---------------------------------------------------------------------------------------------
+
+/// A valid ID number (GB 11643: region, birth date `YYYYMMDD`, three-digit sequence, ISO 7064
+/// MOD 11-2 check character).
+fn valid_id_number(region: &str, birth: &str, sequence: u16) -> String {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let first17 = format!("{region}{birth}{sequence:03}");
+    let sum: u32 = first17
+        .bytes()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{first17}{check}")
+}
+
+/// `SELECT COUNT(*) FROM table` on a SQLite file; 0 when the file does not exist.
+fn sqlite_rows(db: &Path, table: &str) -> i64 {
+    use diesel::{Connection, RunQueryDsl};
+    if !db.exists() {
+        return 0;
+    }
+    let mut conn = diesel::SqliteConnection::establish(&db.display().to_string())
+        .expect("open the SQLite database");
+    diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+        .get_result::<RowCount>(&mut conn)
+        .expect("count rows")
+        .n
+}
+
+#[derive(diesel::QueryableByName)]
+struct RowCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Runs `import residents file` with `DATA_DIR=data_dir` and the extra variables.
+fn import_residents(dir: &TempDir, data_dir: &Path, file: &Path, env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = command(dir.path());
+    cmd.env("DATA_DIR", data_dir)
+        .arg("import")
+        .arg("residents")
+        .arg(file);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    run(cmd, ONE_SHOT_WITHIN)
+}
+
+#[track_caller]
+fn assert_no_id_number(out: &Outcome, ids: &[&str]) {
+    for id in ids {
+        for text in [&out.stdout, &out.stderr] {
+            assert!(
+                !text.contains(id) && !text.contains(&id[..14]),
+                "the output shows an ID number:\n{text}"
+            );
+        }
+    }
+}
+
+/// A file of three good rows (one with a certificate) and two bad ones (lines 5 and 6); the
+/// ID numbers of all five.
+fn roster(dir: &TempDir) -> (PathBuf, Vec<String>) {
+    let ids: Vec<String> = (0..5)
+        .map(|i| valid_id_number("330283", &format!("19{}0101", 50 + i), 100 + i as u16))
+        .collect();
+    let mut bad_check = ids[4].clone();
+    let wrong = if bad_check.ends_with('0') { "1" } else { "0" };
+    bad_check.replace_range(17..18, wrong);
+    let text = format!(
+        "id_number,name,town_code,phone,registered_on,certificate_number,certificate_issued_on\n\
+         {a},张三,330213001,13800001111,2015-01-01,{a}42,2016-01-01\n\
+         {b},李四,330213100,,2015-01-01,,\n\
+         {c},王五,330213001,,2015-01-01,,\n\
+         {d},赵六,330213001,12345,2015-01-01,,\n\
+         {bad_check},钱七,330213001,,2015-01-01,,\n",
+        a = ids[0],
+        b = ids[1],
+        c = ids[2],
+        d = ids[3],
+    );
+    let path = dir.path().join("roster.csv");
+    std::fs::write(&path, text).unwrap();
+    let mut all = ids;
+    all.push(bad_check);
+    (path, all)
+}
+
+/// The whole import flow against one database: first run, its report, a second run.
+fn import_twice(dir: &TempDir, env: &[(&str, &str)], count: &dyn Fn(&str) -> i64) {
+    let data_dir = dir.path().join("data");
+    let (file, ids) = roster(dir);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+
+    let first = import_residents(dir, &data_dir, &file, env);
+    assert!(
+        first.status.success(),
+        "first import: {}\n--- stdout:\n{}\n--- stderr:\n{}",
+        first.status,
+        first.stdout,
+        first.stderr
+    );
+    assert!(
+        first
+            .stdout
+            .contains("rows 5: created 3, updated 0, unchanged 0, rejected 2"),
+        "{}",
+        first.stdout
+    );
+    let rejected: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    assert_eq!(rejected.len(), 2, "{}", first.stdout);
+    assert!(
+        rejected[0].starts_with("line 5: phone: ") && rejected[0].ends_with("(invalid_format)"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        rejected[1].starts_with("line 6: id_number: ")
+            && rejected[1].ends_with("(invalid_check_digit)"),
+        "{}",
+        first.stdout
+    );
+    assert_no_id_number(&first, &ids);
+    assert_eq!(count("residents"), 3);
+    assert_eq!(count("certificates"), 1);
+    eprintln!("first import took {:?}", first.took);
+
+    let second = import_residents(dir, &data_dir, &file, env);
+    assert!(second.status.success(), "second import: {}", second.stderr);
+    assert!(
+        second
+            .stdout
+            .contains("rows 5: created 0, updated 0, unchanged 3, rejected 2"),
+        "the second run changes nothing:\n{}",
+        second.stdout
+    );
+    assert_no_id_number(&second, &ids);
+    assert_eq!(count("residents"), 3);
+    assert_eq!(count("certificates"), 1);
+}
+
+#[test]
+fn import_residents_reports_counts_and_a_second_run_changes_nothing() {
+    let dir = TempDir::new();
+    let db = dir.path().join("data").join("registry.db");
+    import_twice(&dir, &[], &|table| sqlite_rows(&db, table));
+}
+
+#[test]
+fn import_residents_into_postgres_when_test_database_url_is_set() {
+    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("TEST_DATABASE_URL is not set: skipped");
+        return;
+    };
+    let schema = PgSchema::create(&admin_url);
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{admin_url}{separator}options=-csearch_path%3D{}",
+        schema.name
+    );
+    let dir = TempDir::new();
+    let count = |table: &str| {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::PgConnection::establish(&admin_url).unwrap();
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {}.{table}", schema.name))
+            .get_result::<RowCount>(&mut conn)
+            .unwrap()
+            .n
+    };
+    import_twice(&dir, &[("DATABASE_URL", &url)], &count);
+}
+
+#[test]
+fn import_residents_refuses_a_malformed_file_and_writes_nothing() {
+    let dir = TempDir::new();
+    let data_dir = dir.path().join("data");
+    let db = data_dir.join("registry.db");
+    let one = valid_id_number("330283", "19700101", 201);
+    let two = valid_id_number("330283", "19710101", 202);
+    let cases = [
+        (
+            "too_many.csv",
+            format!("id_number,name,town_code\n{one},张三,330213001\n{two},李四,330213001,多余\n"),
+            "line 3",
+        ),
+        (
+            "unknown_column.csv",
+            format!("id_number,name,town_code,nickname\n{one},张三,330213001,小张\n"),
+            "nickname",
+        ),
+        (
+            "no_id_number.csv",
+            "name,town_code\n张三,330213001\n".to_owned(),
+            "id_number",
+        ),
+    ];
+    for (name, text, names) in cases {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = import_residents(&dir, &data_dir, &file, &[]);
+        assert!(
+            !out.status.success(),
+            "{name}: a malformed file is refused\n{}",
+            out.stdout
+        );
+        assert!(
+            out.stderr.contains("error") && out.stderr.contains(names),
+            "{name}: the message should say what is wrong ({names}):\n{}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains("created"), "{name}: {}", out.stdout);
+        assert_no_id_number(&out, &[&one, &two]);
+        assert_eq!(
+            sqlite_rows(&db, "residents"),
+            0,
+            "{name}: rows were written"
+        );
+    }
+    // Bytes that are neither UTF-8 nor GBK.
+    let file = dir.path().join("binary.csv");
+    let mut bytes = format!("id_number,name,town_code\n{one},").into_bytes();
+    bytes.extend_from_slice(&[0xFF, 0xFE, 0xFF]);
+    bytes.extend_from_slice(b",330213001\n");
+    std::fs::write(&file, bytes).unwrap();
+    let out = import_residents(&dir, &data_dir, &file, &[]);
+    assert!(!out.status.success());
+    assert!(
+        out.stderr.contains("UTF-8") || out.stderr.contains("GBK"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sqlite_rows(&db, "residents"), 0);
+
+    // A file that is not there.
+    let out = import_residents(&dir, &data_dir, &dir.path().join("missing.csv"), &[]);
+    assert!(!out.status.success());
+    assert!(out.stderr.contains("missing.csv"), "{}", out.stderr);
+}

@@ -379,7 +379,7 @@ impl Section for Income {
     }
     fn check(&self, life: &Life, errors: &mut Vec<FieldError>) {
         year_check(errors, self.year, life);
-        if !(0..=100_000_000_00).contains(&self.per_capita_income_fen) {
+        if !(0..=10_000_000_000).contains(&self.per_capita_income_fen) {
             errors.push(FieldError::new(
                 "per_capita_income_fen",
                 "out_of_range",

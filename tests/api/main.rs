@@ -4,8 +4,10 @@
 mod access;
 mod audit;
 mod auth;
+mod certificates;
 mod contract;
 mod foundation;
 mod helpers;
+mod imports;
 mod session;
 mod users;

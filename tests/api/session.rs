@@ -95,3 +95,40 @@ impl TestApp {
         .unwrap()
     }
 }
+
+/// A valid ID number (GB 11643) of `region`, born on `birth` (`YYYY-MM-DD`), with a three-digit
+/// sequence whose parity gives the sex (odd: male, even: female).
+pub fn id_number(region: &str, birth: &str, sequence: u16) -> String {
+    let birth = chrono::NaiveDate::parse_from_str(birth, "%Y-%m-%d").expect("a YYYY-MM-DD date");
+    fenghua_registry::domain::id_number::compose(region, birth, sequence)
+        .as_str()
+        .to_owned()
+}
+
+/// The `ETag` of an answer.
+#[track_caller]
+pub fn etag(answer: &Answer) -> String {
+    answer
+        .header("etag")
+        .unwrap_or_else(|| panic!("no ETag; status {}: {}", answer.status, answer.text()))
+        .to_owned()
+}
+
+impl TestApp {
+    /// `POST /api/v1/residents` as `session`.
+    pub async fn create_resident(&self, session: &Session, body: &Value) -> Answer {
+        self.post_as(session, "/api/v1/residents", body).await
+    }
+
+    /// Adds a village (12-digit code) under a town, as an admin.
+    pub async fn create_village(&self, admin: &Session, code: &str, name: &str, town: &str) {
+        let answer = self
+            .post_as(
+                admin,
+                "/api/v1/areas",
+                &json!({ "code": code, "name": name, "parent_code": town }),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "village {code}: {}", answer.text());
+    }
+}
