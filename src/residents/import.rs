@@ -258,6 +258,9 @@ struct CheckedRow {
     status: StatusChange,
     /// Whether the file gave a household status (an empty cell leaves the stored one).
     status_given: bool,
+    /// Whether the file gave a registration date (an empty cell leaves the stored one; a new
+    /// resident is registered today).
+    registered_given: bool,
     certificate: Option<(String, Option<NaiveDate>, Option<NaiveDate>)>,
 }
 
@@ -266,6 +269,7 @@ struct CheckedRow {
 fn write_row(
     conn: &mut DbConn,
     who: &Requester,
+    rules: &Rules,
     existing: Option<ResidentRow>,
     row: CheckedRow,
 ) -> Result<Outcome, AppError> {
@@ -274,6 +278,7 @@ fn write_row(
         fields,
         status,
         status_given,
+        registered_given,
         certificate,
     } = row;
     let id_number = &id_number;
@@ -293,13 +298,13 @@ fn write_row(
                 guardian_phone: Some(fields.guardian_phone),
                 household_flags: Some(fields.household_flags),
                 work_capacity: Some(fields.work_capacity),
-                registered_on: Some(fields.registered_on),
+                registered_on: registered_given.then_some(fields.registered_on),
                 deceased_on: Some(fields.deceased_on),
                 moved_out_on: Some(fields.moved_out_on),
                 household_status: status_given.then_some(status.status),
                 household_status_since: None,
             };
-            let changed = apply_patch(conn, who, &existing, &patch)?;
+            let changed = apply_patch(conn, who, rules, &existing, &patch)?;
             let row = store::by_public_id(conn, &existing.public_id)?.ok_or(AppError::NotFound)?;
             (
                 row,
@@ -461,10 +466,11 @@ pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<Import
                     fields,
                     status,
                     status_given,
+                    registered_given: row.get("registered_on").is_some(),
                     certificate: parsed.certificate,
                 };
                 let written =
-                    db::write_transaction(conn, |conn| write_row(conn, who, existing, checked));
+                    db::write_transaction(conn, |conn| write_row(conn, who, &rules, existing, checked));
                 match written {
                     Ok(Outcome::Created) => report.created += 1,
                     Ok(Outcome::Updated) => report.updated += 1,

@@ -290,15 +290,10 @@ pub fn create(
 pub(crate) fn apply_patch(
     conn: &mut DbConn,
     who: &Requester,
+    rules: &Rules,
     row: &ResidentRow,
     patch: &ResidentPatch,
 ) -> Result<bool, AppError> {
-    let areas = Areas::load(conn)?;
-    let rules = Rules {
-        areas: &areas,
-        scope: who.scope,
-        today: who.today,
-    };
     let id_number = view::id_number(who.protector, row)?;
     let before = current_fields(who.protector, row)?;
     let mut errors = Vec::new();
@@ -437,7 +432,13 @@ pub fn update(
         if row.version != expected_version {
             return Err(AppError::PreconditionFailed);
         }
-        apply_patch(conn, who, &row, &patch)?;
+        let areas = Areas::load(conn)?;
+        let rules = Rules {
+            areas: &areas,
+            scope: who.scope,
+            today: who.today,
+        };
+        apply_patch(conn, who, &rules, &row, &patch)?;
         let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
         let history = store::household_history(conn, row.id)?;
         view::resident(who.protector, &row, &history)
