@@ -149,20 +149,7 @@ pub fn update(
         }
         let id = row.id;
         let before = view(row);
-        let mut merged = serde_json::to_value(&before.facility)
-            .expect("serialises")
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        for (field, value) in changes {
-            if value.is_null() {
-                merged.remove(&field);
-            } else {
-                merged.insert(field, value);
-            }
-        }
-        let facility: Facility =
-            crate::api::extract::parse_json_value(serde_json::Value::Object(merged))?;
+        let facility: Facility = crate::api::extract::merge_patch(&before.facility, changes)?;
         let f = check(conn, &facility, today)?;
         let now = db::now();
         let changed = store::update_facility(

@@ -181,6 +181,26 @@ pub fn parse_json_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError
     })
 }
 
+/// Applies a JSON merge patch (RFC 7396, top level) to `current`: a field sent replaces the
+/// stored one, `null` clears it, and the result must read as a `T` again.
+pub fn merge_patch<T: serde::Serialize + DeserializeOwned>(
+    current: &T,
+    changes: serde_json::Map<String, Value>,
+) -> Result<T, AppError> {
+    let mut merged = match serde_json::to_value(current) {
+        Ok(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    for (field, value) in changes {
+        if value.is_null() {
+            merged.remove(&field);
+        } else {
+            merged.insert(field, value);
+        }
+    }
+    parse_json_value(Value::Object(merged))
+}
+
 /// Turns serde's message into a field error. A missing field is reported at the path of the
 /// object that should hold it, so its own name is taken from the message.
 fn field_error(path: &str, error: &serde_json::Error) -> FieldError {

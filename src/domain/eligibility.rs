@@ -209,11 +209,7 @@ pub struct Policy {
 }
 
 /// The version of `kind` in force on `day`: the latest that took effect on or before it.
-pub fn policy_on(
-    policies: &[Policy],
-    kind: SubsidyKind,
-    day: NaiveDate,
-) -> Option<&Policy> {
+pub fn policy_on(policies: &[Policy], kind: SubsidyKind, day: NaiveDate) -> Option<&Policy> {
     policies
         .iter()
         .filter(|p| p.kind == kind && p.effective_from <= day)

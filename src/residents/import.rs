@@ -469,8 +469,9 @@ pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<Import
                     registered_given: row.get("registered_on").is_some(),
                     certificate: parsed.certificate,
                 };
-                let written =
-                    db::write_transaction(conn, |conn| write_row(conn, who, &rules, existing, checked));
+                let written = db::write_transaction(conn, |conn| {
+                    write_row(conn, who, &rules, existing, checked)
+                });
                 match written {
                     Ok(Outcome::Created) => report.created += 1,
                     Ok(Outcome::Updated) => report.updated += 1,

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::api::extract::parse_json_value;
+use crate::api::extract::merge_patch;
 use crate::audit::{self, Action, Event};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::{self, file_records as store, DbConn};
@@ -243,17 +243,10 @@ pub fn update<S: Section>(
         if row.version != expected_version {
             return Err(AppError::PreconditionFailed);
         }
-        let before: Value =
+        let stored: S =
             serde_json::from_str(&row.data).map_err(|e| AppError::internal(e.to_string()))?;
-        let mut merged = before.as_object().cloned().unwrap_or_default();
-        for (field, value) in changes {
-            if value.is_null() {
-                merged.remove(&field);
-            } else {
-                merged.insert(field, value);
-            }
-        }
-        let record: S = parse_json_value(Value::Object(merged))?;
+        let before = serde_json::to_value(&stored).expect("records serialise");
+        let record: S = merge_patch(&stored, changes)?;
         let others = others_of::<S>(conn, resident.id, Some(row.id))?;
         check(&record, &Life::of(&resident, who.today), &others)?;
         let index = record.index();
