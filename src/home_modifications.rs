@@ -11,7 +11,7 @@ use crate::db::residents as residents_store;
 use crate::db::{self, DbConn};
 use crate::domain::home_modification::{next, Assessment, CaseState, CaseStatus, Step, StepError};
 use crate::error::{AppError, FieldError};
-use crate::residents::{load_in_scope, Requester};
+use crate::residents::{write_in_scope, Requester};
 use crate::sections::Life;
 
 /// One item of the work (a ramp, grab bars…), with its cost in fen when known.
@@ -108,8 +108,7 @@ pub fn apply(
     applied_on: NaiveDate,
     items: Vec<Item>,
 ) -> Result<CaseView, AppError> {
-    db::write_transaction(conn, |conn| {
-        let resident = load_in_scope(conn, who, resident_id)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
         let life = Life::of(&resident, who.today);
         let mut errors = Vec::new();
         check_day("applied_on", applied_on, &life, &mut errors);
@@ -180,8 +179,7 @@ pub fn act(
     case_id: &str,
     action: CaseAction,
 ) -> Result<CaseView, AppError> {
-    db::write_transaction(conn, |conn| {
-        let resident = load_in_scope(conn, who, resident_id)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
         let row = store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?;
         let before = view(&row);
         let last_step_on = [row.applied_on]

@@ -16,7 +16,7 @@ use crate::domain::eligibility::{
 };
 use crate::domain::resident::HouseholdStatus;
 use crate::error::{AppError, FieldError};
-use crate::residents::{load_in_scope, view, Requester};
+use crate::residents::{load_in_scope, view, write_in_scope, Requester};
 use crate::sections::kinds::OtherBenefitKind;
 
 #[derive(Debug, Clone, Serialize)]
@@ -375,8 +375,7 @@ pub fn grant(
     resident_id: &str,
     request: GrantRequest,
 ) -> Result<GrantView, AppError> {
-    db::write_transaction(conn, |conn| {
-        let resident = load_in_scope(conn, who, resident_id)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
         let start = first_of_month(request.start_month);
         let mut errors = Vec::new();
         if start < first_of_month(resident.birth_date) {
@@ -527,8 +526,7 @@ pub fn act(
     grant_id: &str,
     action: GrantAction,
 ) -> Result<GrantView, AppError> {
-    db::write_transaction(conn, |conn| {
-        let resident = load_in_scope(conn, who, resident_id)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
         let grant = store::grant(conn, resident.id, grant_id)?.ok_or(AppError::NotFound)?;
         let suspensions = store::suspensions_of(conn, resident.id)?;
         let open = suspensions

@@ -17,7 +17,7 @@ use crate::db::{self, residents::ResidentFilter};
 use crate::domain::certificate::Category;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus};
 use crate::domain::role::Scope;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldError};
 use crate::protect::Protector;
 use crate::residents::fields::ResidentFields;
 use crate::residents::{self, import, NewResident, Requester, ResidentPatch, ResidentView};
@@ -228,8 +228,10 @@ pub async fn lookup(
 pub struct PatchResident {
     /// Present only to be refused with a clear message.
     id_number: Option<serde_json::Value>,
-    name: Option<String>,
-    town_code: Option<String>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    town_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "explicit_null")]
     village_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "explicit_null")]
@@ -243,7 +245,8 @@ pub struct PatchResident {
     household_flags: Option<Vec<HouseholdFlag>>,
     #[serde(default, deserialize_with = "explicit_null")]
     work_capacity: Option<Option<bool>>,
-    registered_on: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "explicit_null")]
+    registered_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "explicit_null")]
     deceased_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "explicit_null")]
@@ -268,9 +271,23 @@ pub async fn update(
             "the ID number cannot be changed; a wrongly registered person is corrected by an admin",
         ));
     }
+    let required = |field: &str, cleared: bool| {
+        cleared.then(|| FieldError::new(field, "required", "this field cannot be cleared"))
+    };
+    let cleared: Vec<FieldError> = [
+        required("name", matches!(body.name, Some(None))),
+        required("town_code", matches!(body.town_code, Some(None))),
+        required("registered_on", matches!(body.registered_on, Some(None))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !cleared.is_empty() {
+        return Err(AppError::Validation(cleared));
+    }
     let patch = ResidentPatch {
-        name: body.name,
-        town_code: body.town_code,
+        name: body.name.flatten(),
+        town_code: body.town_code.flatten(),
         village_code: body.village_code,
         address: body.address,
         phone: body.phone,
@@ -278,7 +295,7 @@ pub async fn update(
         guardian_phone: body.guardian_phone,
         household_flags: body.household_flags,
         work_capacity: body.work_capacity,
-        registered_on: body.registered_on,
+        registered_on: body.registered_on.flatten(),
         deceased_on: body.deceased_on,
         moved_out_on: body.moved_out_on,
         household_status: body.household_status,

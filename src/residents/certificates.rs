@@ -5,7 +5,7 @@ use chrono::{Months, NaiveDate};
 use serde_json::json;
 
 use super::view::{self, CertificateView};
-use super::{load_in_scope, Requester};
+use super::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
 use crate::db::certificates::{self as store, CertificateRow, NewCertificateRow};
 use crate::db::residents::{self as residents, ResidentRow};
@@ -290,8 +290,7 @@ pub fn issue(
     number: &str,
     a: Assessment,
 ) -> Result<CertificateView, AppError> {
-    db::write_transaction(conn, |conn| {
-        let resident = load_in_scope(conn, who, resident_id)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
         let cert = issue_stored(conn, who, &resident, number, &a)?;
         Ok(view::certificate(
             &view::id_number(who.protector, &resident)?,
@@ -318,8 +317,7 @@ pub fn act(
     certificate_id: &str,
     action: CertificateAction,
 ) -> Result<CertificateView, AppError> {
-    db::write_transaction(conn, |conn| {
-        let resident = load_in_scope(conn, who, resident_id)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
         let cert =
             store::by_public_id(conn, resident.id, certificate_id)?.ok_or(AppError::NotFound)?;
         if cert.status != "active" {

@@ -98,8 +98,8 @@ fn malformed(detail: String) -> AppError {
     AppError::bad_request("malformed_csv", detail)
 }
 
-/// Reads the whole file, or refuses it.
-fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, AppError> {
+/// Reads the whole file, or refuses it. Returns the columns the file has and its rows.
+fn read_rows(bytes: &[u8]) -> Result<(Vec<&'static str>, Vec<Row>), AppError> {
     let text = decode(bytes)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -128,10 +128,16 @@ fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, AppError> {
         }
     }
     let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        // The line of the record, counting the header as line 1.
-        let line = i + 2;
-        let record = record.map_err(|e| malformed(format!("line {line}: {e}")))?;
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            malformed(format!("line {line}: {e}"))
+        })?;
+        // The line of the record in the file (the header is line 1; blank lines count).
+        let line = line_of(
+            text.as_bytes(),
+            record.position().map_or(0, |p| p.byte() as usize),
+        );
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
@@ -142,7 +148,21 @@ fn read_rows(bytes: &[u8]) -> Result<Vec<Row>, AppError> {
             .collect();
         rows.push(Row { line, cells });
     }
-    Ok(rows)
+    Ok((columns, rows))
+}
+
+/// The line (from 1) of the record whose position the reader gives as `offset`. The reader
+/// counts no blank lines and places a record where the previous one ended, before the line
+/// breaks between them; so count every line break up to the record's first character.
+fn line_of(text: &[u8], offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let before = text[..offset].iter().filter(|b| **b == b'\n').count();
+    let between = text[offset..]
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .filter(|b| **b == b'\n')
+        .count();
+    before + between + 1
 }
 
 fn parse_date(row: &Row, column: &'static str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
@@ -256,8 +276,10 @@ struct CheckedRow {
     id_number: IdNumber,
     fields: ResidentFields,
     status: StatusChange,
-    /// Whether the file gave a household status (an empty cell leaves the stored one).
+    /// The household status and its date as the file gives them (an empty cell leaves the
+    /// stored one).
     status_given: bool,
+    status_since: Option<NaiveDate>,
     /// Whether the file gave a registration date (an empty cell leaves the stored one; a new
     /// resident is registered today).
     registered_given: bool,
@@ -270,6 +292,7 @@ fn write_row(
     conn: &mut DbConn,
     who: &Requester,
     rules: &Rules,
+    columns: &[&'static str],
     existing: Option<ResidentRow>,
     row: CheckedRow,
 ) -> Result<Outcome, AppError> {
@@ -278,9 +301,13 @@ fn write_row(
         fields,
         status,
         status_given,
+        status_since,
         registered_given,
         certificate,
     } = row;
+    // A column the file does not have leaves the stored value; an empty cell of a column it
+    // has clears the value.
+    let given = |column: &str| columns.contains(&column);
     let id_number = &id_number;
     let (resident, mut outcome) = match existing {
         None => (
@@ -291,18 +318,18 @@ fn write_row(
             let patch = ResidentPatch {
                 name: Some(fields.name),
                 town_code: Some(fields.town_code),
-                village_code: Some(fields.village_code),
-                address: Some(fields.address),
-                phone: Some(fields.phone),
-                guardian_name: Some(fields.guardian_name),
-                guardian_phone: Some(fields.guardian_phone),
-                household_flags: Some(fields.household_flags),
-                work_capacity: Some(fields.work_capacity),
+                village_code: given("village_code").then_some(fields.village_code),
+                address: given("address").then_some(fields.address),
+                phone: given("phone").then_some(fields.phone),
+                guardian_name: given("guardian_name").then_some(fields.guardian_name),
+                guardian_phone: given("guardian_phone").then_some(fields.guardian_phone),
+                household_flags: given("household_flags").then_some(fields.household_flags),
+                work_capacity: given("work_capacity").then_some(fields.work_capacity),
                 registered_on: registered_given.then_some(fields.registered_on),
-                deceased_on: Some(fields.deceased_on),
-                moved_out_on: Some(fields.moved_out_on),
+                deceased_on: given("deceased_on").then_some(fields.deceased_on),
+                moved_out_on: given("moved_out_on").then_some(fields.moved_out_on),
                 household_status: status_given.then_some(status.status),
-                household_status_since: None,
+                household_status_since: status_given.then_some(status_since).flatten(),
             };
             let changed = apply_patch(conn, who, rules, &existing, &patch)?;
             let row = store::by_public_id(conn, &existing.public_id)?.ok_or(AppError::NotFound)?;
@@ -339,6 +366,8 @@ fn write_row(
                     "the resident holds another active certificate; use the certificate actions",
                 ))
             }
+            // A death or move-out (in this row or before) ended the certificate: nothing to issue.
+            None if resident.deceased_on.is_some() || resident.moved_out_on.is_some() => {}
             None => {
                 let issued_on = issued_on.ok_or_else(|| {
                     AppError::field(
@@ -389,10 +418,81 @@ fn row_errors(error: AppError) -> Result<Vec<FieldError>, AppError> {
     }
 }
 
+fn rejected(field: &str, code: &str, message: impl Into<String>) -> Vec<FieldError> {
+    vec![FieldError::new(field, code, message)]
+}
+
+/// Checks and writes one row: `Ok(Err(errors))` when the row is refused, `Err` for a fault that
+/// stops the import.
+fn import_row(
+    conn: &mut DbConn,
+    who: &Requester,
+    rules: &Rules,
+    columns: &[&'static str],
+    row: &Row,
+    seen: &mut HashMap<String, usize>,
+) -> Result<Result<Outcome, Vec<FieldError>>, AppError> {
+    let mut errors = Vec::new();
+    let parsed = parse_row(row, who.today, &mut errors);
+    // A resident of another town is refused (and the attempt audited) before anything else is
+    // said about the row, so the answer does not depend on what else the row holds.
+    let registered = match IdNumber::parse(&parsed.new.id_number) {
+        Ok(id) => store::by_index(conn, &who.protector.index.of(id.as_str()))?,
+        Err(_) => None,
+    };
+    if let Some(other) = registered
+        .as_ref()
+        .filter(|r| !who.scope.allows(&r.town_code))
+    {
+        let event = Event::new(Action::AccessDenied)
+            .outcome(crate::audit::Outcome::Denied)
+            .resident(other.public_id.clone())
+            .changes(json!({ "reason": "import row outside the caller's towns", "row": row.line }));
+        audit::append(conn, who.audit, event)?;
+        return Ok(Err(rejected(
+            "id_number",
+            "out_of_scope",
+            "this resident is registered in a town you do not work in",
+        )));
+    }
+    let (id_number, fields, status) = match check_new(rules, parsed.new) {
+        Ok(ok) if errors.is_empty() => ok,
+        Ok(_) => return Ok(Err(errors)),
+        Err(more) => {
+            errors.extend(more);
+            return Ok(Err(errors));
+        }
+    };
+    if let Some(first) = seen.insert(id_number.as_str().to_owned(), row.line) {
+        return Ok(Err(rejected(
+            "id_number",
+            "repeated_in_file",
+            format!("the same ID number is on line {first}"),
+        )));
+    }
+    let checked = CheckedRow {
+        id_number,
+        fields,
+        status,
+        status_given: row.get("household_status").is_some(),
+        status_since: row.get("household_status_since").and(Some(status.since)),
+        registered_given: row.get("registered_on").is_some(),
+        certificate: parsed.certificate,
+    };
+    // A row that fails while writing leaves nothing behind: it runs in a savepoint.
+    let written = db::write_transaction(conn, |conn| {
+        write_row(conn, who, rules, columns, registered, checked)
+    });
+    match written {
+        Ok(outcome) => Ok(Ok(outcome)),
+        Err(e) => row_errors(e).map(Err),
+    }
+}
+
 /// Imports a file. Rows that break a rule are reported and skipped; the others are written in
 /// batches, each batch one transaction.
 pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<ImportReport, AppError> {
-    let rows = read_rows(bytes)?;
+    let (columns, rows) = read_rows(bytes)?;
     let areas = Areas::load(conn)?;
     let rules = Rules {
         areas: &areas,
@@ -407,78 +507,14 @@ pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<Import
     for batch in rows.chunks(BATCH_ROWS) {
         db::write_transaction(conn, |conn| {
             for row in batch {
-                let mut errors = Vec::new();
-                let parsed = parse_row(row, who.today, &mut errors);
-                let status_given = row.get("household_status").is_some();
-                let checked = check_new(&rules, parsed.new);
-                let (id_number, fields, status) = match checked {
-                    Ok(ok) if errors.is_empty() => ok,
-                    Ok(_) => {
-                        report.rejected.push(RejectedRow {
-                            row: row.line,
-                            errors,
-                        });
-                        continue;
-                    }
-                    Err(more) => {
-                        errors.extend(more);
-                        report.rejected.push(RejectedRow {
-                            row: row.line,
-                            errors,
-                        });
-                        continue;
-                    }
-                };
-                if let Some(first) = seen.insert(id_number.as_str().to_owned(), row.line) {
-                    report.rejected.push(RejectedRow {
-                        row: row.line,
-                        errors: vec![FieldError::new(
-                            "id_number",
-                            "repeated_in_file",
-                            format!("the same ID number is on line {first}"),
-                        )],
-                    });
-                    continue;
-                }
-                let existing = store::by_index(conn, &who.protector.index.of(id_number.as_str()))?;
-                if let Some(other) = existing
-                    .as_ref()
-                    .filter(|r| !who.scope.allows(&r.town_code))
-                {
-                    let event = Event::new(Action::AccessDenied)
-                        .outcome(crate::audit::Outcome::Denied)
-                        .resident(other.public_id.clone())
-                        .changes(json!({ "reason": "import row outside the caller's towns", "row": row.line }));
-                    audit::append(conn, who.audit, event)?;
-                    report.rejected.push(RejectedRow {
-                        row: row.line,
-                        errors: vec![FieldError::new(
-                            "id_number",
-                            "out_of_scope",
-                            "this resident is registered in a town you do not work in",
-                        )],
-                    });
-                    continue;
-                }
-                // A row that fails while writing leaves nothing behind: it runs in a savepoint.
-                let checked = CheckedRow {
-                    id_number,
-                    fields,
-                    status,
-                    status_given,
-                    registered_given: row.get("registered_on").is_some(),
-                    certificate: parsed.certificate,
-                };
-                let written = db::write_transaction(conn, |conn| {
-                    write_row(conn, who, &rules, existing, checked)
-                });
-                match written {
+                let outcome = import_row(conn, who, &rules, &columns, row, &mut seen)?;
+                match outcome {
                     Ok(Outcome::Created) => report.created += 1,
                     Ok(Outcome::Updated) => report.updated += 1,
                     Ok(Outcome::Unchanged) => report.unchanged += 1,
-                    Err(e) => report.rejected.push(RejectedRow {
+                    Err(errors) => report.rejected.push(RejectedRow {
                         row: row.line,
-                        errors: row_errors(e)?,
+                        errors,
                     }),
                 }
             }
@@ -498,4 +534,18 @@ pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<Import
         Event::new(Action::ResidentImport).changes(summary),
     )?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_carry_their_line_in_the_file() {
+        let text = "id_number,name,town_code\r\na,甲,330213001\r\n\r\nb,乙,330213001\n\"c\nd\",丙,330213001\ne,丁,330213001\n";
+        let (columns, rows) = read_rows(text.as_bytes()).unwrap();
+        assert_eq!(columns, ["id_number", "name", "town_code"]);
+        let lines: Vec<usize> = rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 4, 5, 7]);
+    }
 }

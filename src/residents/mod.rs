@@ -162,6 +162,22 @@ pub fn load_in_scope(
     Ok(row)
 }
 
+/// Runs a change to a resident's file in one write transaction, handing it the resident. The
+/// scope is checked first, outside that transaction, so a refused attempt stays in the audit
+/// trail although nothing else is written.
+pub fn write_in_scope<T>(
+    conn: &mut DbConn,
+    who: &Requester,
+    public_id: &str,
+    work: impl FnOnce(&mut DbConn, ResidentRow) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    load_in_scope(conn, who, public_id)?;
+    db::write_transaction(conn, |conn| {
+        let row = load_in_scope(conn, who, public_id)?;
+        work(conn, row)
+    })
+}
+
 fn duplicate(existing: &ResidentRow, who: &Requester) -> AppError {
     let visible = who.scope.allows(&existing.town_code);
     AppError::Conflict {
@@ -180,18 +196,32 @@ fn check_new(
     let id_number = IdNumber::parse(&new.id_number)
         .map_err(|e| errors.push(FieldError::new("id_number", e.code(), e.message())))
         .ok();
+    let id_number = id_number.filter(|id| {
+        let born_later = id.birth_date() > rules.today;
+        if born_later {
+            errors.push(FieldError::new(
+                "id_number",
+                "invalid_birth_date",
+                "the birth date inside the ID number is in the future",
+            ));
+        }
+        !born_later
+    });
     let birth = id_number
         .as_ref()
         .map_or(NaiveDate::MIN, IdNumber::birth_date);
     let fields = rules.check(new.fields, birth, &mut errors);
+    // Without its own date the status starts with the registration, already checked.
+    if let Some(since) = new.household_status_since {
+        check_life_date(
+            &mut errors,
+            "household_status_since",
+            since,
+            birth,
+            rules.today,
+        );
+    }
     let since = new.household_status_since.unwrap_or(fields.registered_on);
-    check_life_date(
-        &mut errors,
-        "household_status_since",
-        since,
-        birth,
-        rules.today,
-    );
     match id_number {
         Some(id) if errors.is_empty() => Ok((
             id,
@@ -305,9 +335,12 @@ pub(crate) fn apply_patch(
         .find(|h| h.until.is_none())
         .and_then(|h| HouseholdStatus::parse(&h.status).map(|s| (s, h.since)));
     let status_change = match patch.household_status {
+        // A status different from the current one, or the same one from a new date.
         Some(status)
-            if Some(status) != current_status.map(|(s, _)| s)
-                || patch.household_status_since.is_some() =>
+            if current_status.map(|(s, _)| s) != Some(status)
+                || patch
+                    .household_status_since
+                    .is_some_and(|since| Some(since) != current_status.map(|(_, d)| d)) =>
         {
             let since = patch.household_status_since.unwrap_or(who.today);
             check_life_date(
@@ -427,8 +460,7 @@ pub fn update(
     expected_version: i32,
     patch: ResidentPatch,
 ) -> Result<ResidentView, AppError> {
-    db::write_transaction(conn, |conn| {
-        let row = load_in_scope(conn, who, public_id)?;
+    write_in_scope(conn, who, public_id, |conn, row| {
         if row.version != expected_version {
             return Err(AppError::PreconditionFailed);
         }

@@ -15,7 +15,7 @@ use crate::audit::{self, Action, Event};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::{self, file_records as store, DbConn};
 use crate::error::{AppError, FieldError};
-use crate::residents::{load_in_scope, Requester};
+use crate::residents::{write_in_scope, Requester};
 
 /// What every report filters a record on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,8 +182,7 @@ pub fn create<S: Section>(
     resident_id: &str,
     record: S,
 ) -> Result<Value, AppError> {
-    db::write_transaction(conn, |conn| {
-        let resident = load_in_scope(conn, who, resident_id)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
         let others = others_of::<S>(conn, resident.id, None)?;
         check(&record, &Life::of(&resident, who.today), &others)?;
         let index = record.index();
@@ -236,8 +235,7 @@ pub fn update<S: Section>(
     expected_version: i32,
     changes: Map<String, Value>,
 ) -> Result<Value, AppError> {
-    db::write_transaction(conn, |conn| {
-        let resident = load_in_scope(conn, who, resident_id)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
         let row = store::by_public_id(conn, resident.id, S::NAME, record_id)?
             .ok_or(AppError::NotFound)?;
         if row.version != expected_version {

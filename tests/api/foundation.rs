@@ -66,7 +66,7 @@ async fn wrong_method_is_a_405_problem_with_allow() {
     let app = spawn_app().await;
     let answer = app.request(Method::DELETE, "/api/v1/areas").await;
     answer.problem(405, "method_not_allowed");
-    assert_eq!(answer.header("allow"), Some("GET"));
+    assert_eq!(answer.header("allow"), Some("GET, POST"));
     app.request(Method::POST, "/healthz")
         .await
         .problem(405, "method_not_allowed");

@@ -9,5 +9,6 @@ mod contract;
 mod foundation;
 mod helpers;
 mod imports;
+mod residents;
 mod session;
 mod users;

@@ -1,0 +1,870 @@
+//! Bulk import, `POST /api/v1/imports/residents` (text/csv): UTF-8 with or without BOM and GBK;
+//! rows checked like the API and rejected one by one with line, field and code; a known ID
+//! number updates its resident; a second run of the same file changes nothing; a malformed file
+//! changes nothing; roles and towns; the audit trail.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use fenghua_registry::db::{
+    self,
+    schema::{certificates, household_statuses, residents},
+};
+use fenghua_registry::domain::role::Role;
+
+use crate::certificates::{
+    certificate_rows, date, file_of, id_number, masked, register, register_with,
+};
+use crate::helpers::{spawn_app, Answer, TestApp};
+use crate::session::{Session, JINPING, XIKOU};
+
+const IMPORT: &str = "/api/v1/imports/residents";
+/// A village of 锦屏街道 and one of 溪口镇, made by [`villages`].
+const JINPING_VILLAGE: &str = "330213001001";
+const XIKOU_VILLAGE: &str = "330213100201";
+
+async fn import(app: &TestApp, who: &Session, body: Vec<u8>) -> Answer {
+    import_as(app, who, Some("text/csv; charset=utf-8"), body).await
+}
+
+async fn import_as(
+    app: &TestApp,
+    who: &Session,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Answer {
+    let mut req = actix_web::test::TestRequest::post()
+        .uri(IMPORT)
+        .set_payload(body);
+    if let Some(ct) = content_type {
+        req = req.insert_header((actix_web::http::header::CONTENT_TYPE, ct));
+    }
+    app.send_as(who, req).await
+}
+
+/// Imports a file that must be accepted as a whole; returns the report.
+async fn import_ok(app: &TestApp, who: &Session, body: Vec<u8>) -> Value {
+    let answer = import(app, who, body).await;
+    assert_eq!(answer.status, 200, "import: {}", answer.text());
+    answer.json()
+}
+
+/// Lines joined into a file.
+fn csv(lines: &[String]) -> Vec<u8> {
+    let mut text = lines.join("\n");
+    text.push('\n');
+    text.into_bytes()
+}
+
+/// The rows, created, updated and unchanged counts of a report, and its rejected lines.
+fn counts(report: &Value) -> (u64, u64, u64, u64, Vec<u64>) {
+    let n = |k: &str| {
+        report[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {k} in {report}"))
+    };
+    let rejected = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    (
+        n("rows"),
+        n("created"),
+        n("updated"),
+        n("unchanged"),
+        rejected,
+    )
+}
+
+/// The `(field, code)` pairs reported for line `row`.
+fn rejected_at(report: &Value, row: u64) -> Vec<(String, String)> {
+    report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["row"] == row)
+        .unwrap_or_else(|| panic!("line {row} was not rejected: {report}"))["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[track_caller]
+fn assert_rejected(report: &Value, row: u64, field: &str, code: &str) {
+    let errors = rejected_at(report, row);
+    assert!(
+        errors.iter().any(|(f, c)| f == field && c == code),
+        "line {row}: expected {field}/{code} among {errors:?}"
+    );
+}
+
+async fn resident_rows(app: &TestApp) -> i64 {
+    db::run(&app.state.pool, |conn| {
+        Ok(residents::table.count().get_result::<i64>(conn)?)
+    })
+    .await
+    .unwrap()
+}
+
+/// `POST /residents/lookup` as `who`: the resident, or the answer's status.
+async fn lookup(app: &TestApp, who: &Session, id_number: &str) -> Result<Value, u16> {
+    let answer = app
+        .post_as(
+            who,
+            "/api/v1/residents/lookup",
+            &json!({ "id_number": id_number }),
+        )
+        .await;
+    match answer.status.as_u16() {
+        200 => Ok(answer.json()),
+        other => Err(other),
+    }
+}
+
+async fn found(app: &TestApp, who: &Session, id_number: &str) -> Value {
+    lookup(app, who, id_number)
+        .await
+        .unwrap_or_else(|status| panic!("lookup answered {status}"))
+}
+
+/// One village under 锦屏街道 and one under 溪口镇.
+async fn villages(app: &TestApp, admin: &Session) {
+    for (code, name, town) in [
+        (JINPING_VILLAGE, "南山社区", JINPING),
+        (XIKOU_VILLAGE, "岩头村", XIKOU),
+    ] {
+        let answer = app
+            .post_as(
+                admin,
+                "/api/v1/areas",
+                &json!({"code": code, "name": name, "parent_code": town}),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "village: {}", answer.text());
+    }
+}
+
+/// The actions of the events that change a resident's file.
+async fn change_events(app: &TestApp) -> Vec<String> {
+    app.audit_events()
+        .await
+        .into_iter()
+        .filter(|e| {
+            e.action == "resident_create"
+                || e.action == "resident_update"
+                || e.action.starts_with("certificate_")
+        })
+        .map(|e| e.action)
+        .collect()
+}
+
+/// Asserts that no ID number in `ids` (nor its birth-date part) appears in `text`.
+#[track_caller]
+fn assert_no_id_numbers(text: &str, ids: &[&str]) {
+    for id in ids {
+        assert!(
+            !text.contains(id) && !text.contains(&id.to_lowercase()) && !text.contains(&id[..14]),
+            "an ID number shows in: {text}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Good files.
+// ---------------------------------------------------------------------------------------------
+
+const FULL_HEADER: &str = "id_number,name,town_code,village_code,address,phone,guardian_name,guardian_phone,household_status,household_status_since,household_flags,work_capacity,registered_on,deceased_on,moved_out_on,certificate_number,certificate_issued_on,certificate_valid_until";
+
+/// Five residents using every column: two with certificates, one deceased, one moved out.
+fn full_file() -> (Vec<u8>, [String; 5]) {
+    let ids = [
+        id_number(date(1965, 3, 14), 11),
+        id_number(date(1972, 8, 1), 22),
+        id_number(date(1990, 12, 31), 33),
+        id_number(date(1940, 1, 2), 44),
+        id_number(date(1985, 6, 15), 55),
+    ];
+    let [a, b, c, d, e] = &ids;
+    let lines = [
+        FULL_HEADER.to_owned(),
+        format!("{a},张三,{JINPING},{JINPING_VILLAGE},锦屏街道南山路1号,13800001111,,,dibao,2020-01-01,multiple_disabled;elderly_caring_for_disabled,否,2019-05-01,,,{a}42,2019-06-01,"),
+        format!("{b},李四,{XIKOU},{XIKOU_VILLAGE},,,李母,0574-88881234,,,,,2018-01-01,,,,,"),
+        format!("{c},王五,{JINPING},,\"锦屏街道, 中山路 8 号\",139 0000 2222,,,tekun,2021-01-01,,是,2020-01-01,,,{c}11,2020/02/02,2026-02-02"),
+        format!("{d},赵六,{XIKOU},,,,,,none,,,,2015-01-01,2023-03-03,,,,"),
+        format!("{e},钱七,{JINPING},,,,,,,,,,2016-01-01,,2024-04-04,,,"),
+    ];
+    (csv(&lines), ids)
+}
+
+#[actix_web::test]
+async fn a_good_file_creates_residents_and_their_certificates() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    villages(&app, &admin).await;
+    let (file, ids) = full_file();
+    let answer = import(&app, &admin, file).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_no_id_numbers(&answer.text(), &id_refs);
+    let report = answer.json();
+    assert_eq!(counts(&report), (5, 5, 0, 0, vec![]), "{report}");
+    assert_eq!(resident_rows(&app).await, 5);
+    assert_eq!(certificate_rows(&app).await, 2);
+
+    let a = found(&app, &admin, &ids[0]).await;
+    assert_eq!(a["name"], "张三");
+    assert_eq!(a["id_number"], masked(&ids[0]));
+    assert_eq!(a["birth_date"], "1965-03-14");
+    assert_eq!(a["town_code"], JINPING);
+    assert_eq!(a["village_code"], JINPING_VILLAGE);
+    assert_eq!(a["address"], "锦屏街道南山路1号");
+    assert_eq!(a["phone"], "138****1111");
+    assert_eq!(a["household_status"], "dibao");
+    assert_eq!(a["household_status_since"], "2020-01-01");
+    let mut flags: Vec<&str> = a["household_flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    flags.sort_unstable();
+    assert_eq!(flags, ["elderly_caring_for_disabled", "multiple_disabled"]);
+    assert_eq!(a["work_capacity"], false);
+    assert_eq!(a["registered_on"], "2019-05-01");
+    assert_eq!(a["status"], "active");
+    let (a_file, _) = file_of(&app, &admin, a["id"].as_str().unwrap()).await;
+    let certs = a_file["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 1);
+    assert_eq!(certs[0]["number"], masked(&format!("{}42", ids[0])));
+    assert_eq!(certs[0]["category"], "physical");
+    assert_eq!(certs[0]["grade"], 2);
+    assert_eq!(certs[0]["issued_on"], "2019-06-01");
+    assert_eq!(certs[0]["valid_until"], "2029-06-01");
+    assert_eq!(certs[0]["status"], "active");
+
+    let b = found(&app, &admin, &ids[1]).await;
+    assert_eq!(b["guardian_name"], "李母");
+    assert_eq!(b["guardian_phone"], "057*****1234");
+    assert_eq!(b["household_status"], "none");
+    assert_eq!(b["phone"], Value::Null);
+    let (b_file, _) = file_of(&app, &admin, b["id"].as_str().unwrap()).await;
+    assert_eq!(b_file["certificates"], json!([]));
+
+    let c = found(&app, &admin, &ids[2]).await;
+    assert_eq!(
+        c["address"], "锦屏街道, 中山路 8 号",
+        "a quoted cell keeps its comma"
+    );
+    assert_eq!(c["phone"], "139****2222");
+    assert_eq!(c["work_capacity"], true);
+    let (c_file, _) = file_of(&app, &admin, c["id"].as_str().unwrap()).await;
+    assert_eq!(c_file["certificates"][0]["category"], "visual");
+    assert_eq!(c_file["certificates"][0]["issued_on"], "2020-02-02");
+    assert_eq!(c_file["certificates"][0]["valid_until"], "2026-02-02");
+
+    let d = found(&app, &admin, &ids[3]).await;
+    assert_eq!(d["status"], "deceased");
+    assert_eq!(d["deceased_on"], "2023-03-03");
+    let e = found(&app, &admin, &ids[4]).await;
+    assert_eq!(e["status"], "moved_out");
+    assert_eq!(e["moved_out_on"], "2024-04-04");
+
+    // Audited: one event per resident and certificate, and the import with its counts.
+    let changes = change_events(&app).await;
+    assert_eq!(
+        changes.iter().filter(|a| *a == "resident_create").count(),
+        5
+    );
+    assert_eq!(
+        changes.iter().filter(|a| *a == "certificate_issue").count(),
+        2
+    );
+    let events = app.audit_events().await;
+    let imports: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "resident_import")
+        .collect();
+    assert_eq!(imports.len(), 1);
+    assert_eq!(imports[0].actor_username.as_deref(), Some("admin"));
+    let summary: Value = serde_json::from_str(imports[0].changes.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        summary,
+        json!({"rows": 5, "created": 5, "updated": 0, "unchanged": 0, "rejected": 0})
+    );
+    for event in &events {
+        assert_no_id_numbers(event.changes.as_deref().unwrap_or_default(), &id_refs);
+    }
+}
+
+#[actix_web::test]
+async fn utf8_with_a_bom_and_crlf_line_ends_is_read() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let one = id_number(date(1977, 7, 7), 101);
+    let two = id_number(date(1988, 8, 8), 102);
+    let text = format!(
+        "\u{FEFF}id_number,name,town_code\r\n{one},欧阳娜娜,{JINPING}\r\n{two},司马光,{XIKOU}\r\n"
+    );
+    let report = import_ok(&app, &admin, text.into_bytes()).await;
+    assert_eq!(counts(&report), (2, 2, 0, 0, vec![]), "{report}");
+    assert_eq!(found(&app, &admin, &one).await["name"], "欧阳娜娜");
+    assert_eq!(found(&app, &admin, &two).await["town_code"], XIKOU);
+}
+
+#[actix_web::test]
+async fn gbk_as_excel_saves_it_is_read() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let one = id_number(date(1966, 6, 6), 201);
+    let two = id_number(date(1955, 5, 5), 202);
+    let text = format!(
+        "id_number,name,town_code,address,guardian_name\r\n\
+         {one},张三丰,{JINPING},锦屏街道中山东路,张母\r\n\
+         {two},欧阳锋,{XIKOU},溪口镇武岭路,\r\n"
+    );
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(&text);
+    assert!(!unmappable);
+    let bytes = bytes.into_owned();
+    assert!(
+        std::str::from_utf8(&bytes).is_err(),
+        "the test file must not also be UTF-8"
+    );
+    let report = import_ok(&app, &admin, bytes).await;
+    assert_eq!(counts(&report), (2, 2, 0, 0, vec![]), "{report}");
+    let first = found(&app, &admin, &one).await;
+    assert_eq!(first["name"], "张三丰");
+    assert_eq!(first["address"], "锦屏街道中山东路");
+    assert_eq!(first["guardian_name"], "张母");
+    assert_eq!(found(&app, &admin, &two).await["name"], "欧阳锋");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rejected rows.
+// ---------------------------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn each_bad_row_is_reported_and_the_good_rows_are_imported() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    villages(&app, &admin).await;
+    let good1 = id_number(date(1970, 1, 1), 301);
+    let good2 = id_number(date(1971, 2, 2), 302);
+    let bad_cert = id_number(date(1972, 3, 3), 303);
+    let no_date = id_number(date(1973, 4, 4), 304);
+    let mut bad_check = id_number(date(1974, 5, 5), 305);
+    let wrong = if bad_check.ends_with('0') { "1" } else { "0" };
+    bad_check.replace_range(17..18, wrong);
+    let ids: Vec<String> = (306..312).map(|s| id_number(date(1975, 6, 6), s)).collect();
+    let header = "id_number,name,town_code,village_code,phone,household_status,registered_on,certificate_number,certificate_issued_on";
+    let lines = vec![
+        header.to_owned(),
+        /* 2 */
+        format!("{good1},好人甲,{JINPING},{JINPING_VILLAGE},13800001111,dibao,2015-01-01,,"),
+        /* 3 */ format!("{bad_check},错号码,{JINPING},,,,2015-01-01,,"),
+        /* 4 */ format!("{},无此镇,330213999,,,,2015-01-01,,", ids[0]),
+        /* 5 */ format!("{},错村,{JINPING},{XIKOU_VILLAGE},,,2015-01-01,,", ids[1]),
+        /* 6 */ format!("{},错日期,{JINPING},,,,2020-13-01,,", ids[2]),
+        /* 7 */ format!("{},错电话,{JINPING},,12345,,2015-01-01,,", ids[3]),
+        /* 8 */ format!("{},错状态,{JINPING},,,rich,2015-01-01,,", ids[4]),
+        /* 9 */ format!("{good2},好人乙,{XIKOU},,,,2015-01-01,,"),
+        /* 10 */ format!("{good1},重复,{JINPING},,,,2015-01-01,,"),
+        /* 11 */ format!("{bad_cert},错证号,{JINPING},,,,2015-01-01,{good1}42,2016-01-01"),
+        /* 12 */ format!("{no_date},缺发证日期,{JINPING},,,,2015-01-01,{no_date}42,"),
+    ];
+    let answer = import(&app, &admin, csv(&lines)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let mut all_ids: Vec<&str> = vec![&good1, &good2, &bad_cert, &no_date, &bad_check];
+    all_ids.extend(ids.iter().map(String::as_str));
+    assert_no_id_numbers(&answer.text(), &all_ids);
+    let report = answer.json();
+    assert_eq!(
+        counts(&report),
+        (11, 2, 0, 0, vec![3, 4, 5, 6, 7, 8, 10, 11, 12]),
+        "{report}"
+    );
+    assert_rejected(&report, 3, "id_number", "invalid_check_digit");
+    assert_rejected(&report, 4, "town_code", "unknown_town");
+    assert_rejected(&report, 5, "village_code", "not_in_town");
+    assert_rejected(&report, 6, "registered_on", "invalid_date");
+    assert_rejected(&report, 7, "phone", "invalid_format");
+    assert_rejected(&report, 8, "household_status", "unknown_code");
+    assert_rejected(&report, 10, "id_number", "repeated_in_file");
+    assert_rejected(&report, 11, "certificate_number", "holder_mismatch");
+    assert_rejected(&report, 12, "certificate_issued_on", "required");
+    for row in report["rejected"].as_array().unwrap() {
+        for error in row["errors"].as_array().unwrap() {
+            assert!(error["message"].is_string(), "a readable reason: {error}");
+        }
+    }
+
+    // Only the good rows are stored; a row refused while writing left nothing behind.
+    assert_eq!(resident_rows(&app).await, 2);
+    assert_eq!(certificate_rows(&app).await, 0);
+    let first = found(&app, &admin, &good1).await;
+    assert_eq!(
+        first["name"], "好人甲",
+        "the repeated line did not overwrite the first"
+    );
+    assert_eq!(first["household_status"], "dibao");
+    assert_eq!(found(&app, &admin, &good2).await["name"], "好人乙");
+    for id in [&bad_cert, &no_date] {
+        assert_eq!(lookup(&app, &admin, id).await.unwrap_err(), 404);
+    }
+    let summary: Value = serde_json::from_str(
+        app.audit_events()
+            .await
+            .iter()
+            .find(|e| e.action == "resident_import")
+            .expect("the import is audited")
+            .changes
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary,
+        json!({"rows": 11, "created": 2, "updated": 0, "unchanged": 0, "rejected": 9})
+    );
+}
+
+#[actix_web::test]
+async fn line_numbers_count_every_line_of_the_file() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let good = id_number(date(1970, 1, 1), 351);
+    let bad = id_number(date(1970, 1, 1), 353);
+    // A blank line (as a hand-edited file has) is still a line of the file.
+    let text = format!(
+        "id_number,name,town_code,phone\n{good},甲,{JINPING},\n\n{bad},乙,{JINPING},12345\n"
+    );
+    let report = import_ok(&app, &admin, text.into_bytes()).await;
+    assert_eq!(report["created"], 1, "{report}");
+    assert_eq!(
+        counts(&report).4,
+        vec![4],
+        "the bad row is on line 4 of the file (header = line 1, a blank line 3): {report}"
+    );
+    assert_rejected(&report, 4, "phone", "invalid_format");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known ID numbers and repeated imports.
+// ---------------------------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn a_known_id_number_updates_its_resident() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // An ID number ending in X, written with a lower-case x in the file.
+    let id = (0..200)
+        .map(|s| id_number(date(1960, 10, 10), s))
+        .find(|n| n.ends_with('X'))
+        .unwrap();
+    let resident = register_with(
+        &app,
+        &admin,
+        &id,
+        "王五",
+        JINPING,
+        json!({"address": "旧地址", "phone": "13800001111"}),
+    )
+    .await;
+    let before = app
+        .get_as(&admin, &format!("/api/v1/residents/{resident}"))
+        .await
+        .json();
+
+    let lines = vec![
+        "id_number,name,town_code,address,phone,registered_on".to_owned(),
+        format!(
+            "{},王五,{JINPING},新地址,13900002222,2010-01-01",
+            id.to_lowercase()
+        ),
+    ];
+    let report = import_ok(&app, &admin, csv(&lines)).await;
+    assert_eq!(counts(&report), (1, 0, 1, 0, vec![]), "{report}");
+    assert_eq!(resident_rows(&app).await, 1, "no second resident");
+
+    let after = app
+        .get_as(&admin, &format!("/api/v1/residents/{resident}"))
+        .await
+        .json();
+    assert_eq!(after["address"], "新地址");
+    assert_eq!(after["phone"], "139****2222");
+    assert_eq!(after["name"], "王五");
+    assert_eq!(
+        after["version"].as_i64().unwrap(),
+        before["version"].as_i64().unwrap() + 1
+    );
+
+    // The change is in the resident's history, the phone redacted.
+    let history = app
+        .get_as(
+            &admin,
+            &format!("/api/v1/residents/{resident}/history?limit=200"),
+        )
+        .await;
+    assert_eq!(history.status, 200, "{}", history.text());
+    let items = history.json()["items"].as_array().unwrap().clone();
+    let update = items
+        .iter()
+        .rev()
+        .find(|e| e["action"] == "resident_update")
+        .unwrap_or_else(|| panic!("no resident_update in {items:?}"));
+    assert_eq!(update["changes"]["address"]["from"], "旧地址");
+    assert_eq!(update["changes"]["address"]["to"], "新地址");
+    assert!(update["changes"].get("phone").is_some(), "{update}");
+    assert!(!history.text().contains("13900002222"));
+    assert!(!history.text().contains("13800001111"));
+}
+
+#[actix_web::test]
+async fn an_import_records_a_death_and_the_certificate_is_cancelled_that_day() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let id = id_number(date(1938, 4, 4), 361);
+    let header = "id_number,name,town_code,registered_on,deceased_on,certificate_number,certificate_issued_on";
+    let alive = csv(&[
+        header.to_owned(),
+        format!("{id},孙老伯,{JINPING},2012-01-01,,{id}42,2016-05-05"),
+    ]);
+    let report = import_ok(&app, &admin, alive).await;
+    assert_eq!(counts(&report), (1, 1, 0, 0, vec![]), "{report}");
+
+    // The next month's roster: the same row, now with the day of death.
+    let died = csv(&[
+        header.to_owned(),
+        format!("{id},孙老伯,{JINPING},2012-01-01,2024-09-09,{id}42,2016-05-05"),
+    ]);
+    let report = import_ok(&app, &admin, died.clone()).await;
+    assert_eq!(
+        counts(&report),
+        (1, 0, 1, 0, vec![]),
+        "recording the death is an update of the resident: {report}"
+    );
+    let resident = found(&app, &admin, &id).await;
+    assert_eq!(resident["status"], "deceased");
+    assert_eq!(resident["deceased_on"], "2024-09-09");
+    let (file, _) = file_of(&app, &admin, resident["id"].as_str().unwrap()).await;
+    let certs = file["certificates"].as_array().unwrap();
+    assert_eq!(certs.len(), 1, "{file}");
+    assert_eq!(certs[0]["status"], "cancelled");
+    assert_eq!(certs[0]["cancel_reason"], "deceased");
+    assert_eq!(certs[0]["cancelled_on"], "2024-09-09");
+
+    // And the same file again changes nothing.
+    let report = import_ok(&app, &admin, died).await;
+    assert_eq!(counts(&report), (1, 0, 0, 1, vec![]), "{report}");
+}
+
+/// Everything the import writes, as it stands: residents (id, version, last change), household
+/// periods, certificates.
+async fn snapshot(app: &TestApp) -> Value {
+    db::run(&app.state.pool, |conn| {
+        let people: Vec<(String, i32, chrono::NaiveDateTime)> = residents::table
+            .select((residents::public_id, residents::version, residents::updated_at))
+            .order(residents::id)
+            .load(conn)?;
+        let periods: Vec<(i64, String, chrono::NaiveDate, Option<chrono::NaiveDate>)> =
+            household_statuses::table
+                .select((
+                    household_statuses::resident_id,
+                    household_statuses::status,
+                    household_statuses::since,
+                    household_statuses::until,
+                ))
+                .order(household_statuses::id)
+                .load(conn)?;
+        let certs: Vec<(String, String, chrono::NaiveDate)> = certificates::table
+            .select((
+                certificates::public_id,
+                certificates::status,
+                certificates::valid_until,
+            ))
+            .order(certificates::id)
+            .load(conn)?;
+        Ok(json!({
+            "residents": people.iter().map(|(id, v, at)| json!([id, v, at.to_string()])).collect::<Vec<_>>(),
+            "household": periods.iter().map(|(r, s, since, until)| json!([r, s, since, until])).collect::<Vec<_>>(),
+            "certificates": certs.iter().map(|(id, s, until)| json!([id, s, until])).collect::<Vec<_>>(),
+        }))
+    })
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn importing_the_same_file_twice_changes_nothing_the_second_time() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    villages(&app, &admin).await;
+    let (file, ids) = full_file();
+    let first = import_ok(&app, &admin, file.clone()).await;
+    assert_eq!(counts(&first), (5, 5, 0, 0, vec![]), "{first}");
+    let before = snapshot(&app).await;
+    let mut views = Vec::new();
+    for id in &ids {
+        views.push(found(&app, &admin, id).await);
+    }
+    let changes_before = change_events(&app).await;
+
+    let second = import_ok(&app, &admin, file).await;
+    assert_eq!(counts(&second), (5, 0, 0, 5, vec![]), "{second}");
+    assert_eq!(snapshot(&app).await, before, "the second import wrote");
+    for (id, view) in ids.iter().zip(&views) {
+        assert_eq!(&found(&app, &admin, id).await, view);
+    }
+    assert_eq!(
+        change_events(&app).await,
+        changes_before,
+        "the second import recorded changes"
+    );
+    let imports: Vec<Value> = app
+        .audit_events()
+        .await
+        .iter()
+        .filter(|e| e.action == "resident_import")
+        .map(|e| serde_json::from_str(e.changes.as_deref().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        imports.last().unwrap(),
+        &json!({"rows": 5, "created": 0, "updated": 0, "unchanged": 5, "rejected": 0})
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files refused as a whole.
+// ---------------------------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn a_malformed_file_changes_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let good1 = id_number(date(1980, 1, 1), 401);
+    let good2 = id_number(date(1981, 1, 1), 402);
+    let ok_line = format!("{good1},张三,{JINPING}");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "an unknown column",
+            csv(&[
+                "id_number,name,town_code,nickname".into(),
+                format!("{ok_line},小张"),
+            ]),
+            "malformed_csv",
+        ),
+        (
+            "no id_number column",
+            csv(&["name,town_code".into(), format!("张三,{JINPING}")]),
+            "malformed_csv",
+        ),
+        (
+            "no name column",
+            csv(&["id_number,town_code".into(), format!("{good1},{JINPING}")]),
+            "malformed_csv",
+        ),
+        (
+            "a column twice",
+            csv(&[
+                "id_number,name,town_code,name".into(),
+                format!("{ok_line},李四"),
+            ]),
+            "malformed_csv",
+        ),
+        (
+            "a row with too many fields",
+            csv(&[
+                "id_number,name,town_code".into(),
+                ok_line.clone(),
+                format!("{good2},李四,{JINPING},多余"),
+            ]),
+            "malformed_csv",
+        ),
+        (
+            "a row with too few fields",
+            csv(&[
+                "id_number,name,town_code".into(),
+                ok_line.clone(),
+                format!("{good2},李四"),
+            ]),
+            "malformed_csv",
+        ),
+        ("an empty file", Vec::new(), "malformed_csv"),
+        (
+            "neither UTF-8 nor GBK",
+            [
+                format!("id_number,name,town_code\n{ok_line}\n{good2},").into_bytes(),
+                vec![0xFF, 0xFE, 0xFF],
+                format!(",{JINPING}\n").into_bytes(),
+            ]
+            .concat(),
+            "unreadable_file",
+        ),
+    ];
+    for (what, body, code) in cases {
+        let answer = import(&app, &admin, body).await;
+        assert_eq!(answer.status, 400, "{what}: {}", answer.text());
+        let problem = answer.problem(400, code);
+        assert!(problem["detail"].is_string(), "{what}: a readable reason");
+        assert_no_id_numbers(&answer.text(), &[&good1, &good2]);
+    }
+    assert_eq!(
+        resident_rows(&app).await,
+        0,
+        "a malformed file created residents"
+    );
+    assert!(
+        change_events(&app).await.is_empty(),
+        "a malformed file recorded changes"
+    );
+}
+
+#[actix_web::test]
+async fn only_csv_is_accepted_and_auditors_cannot_import() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let auditor = app.session("auditor", Role::Auditor, &[]).await;
+    let id = id_number(date(1980, 2, 2), 501);
+    let body = csv(&[
+        "id_number,name,town_code".into(),
+        format!("{id},张三,{JINPING}"),
+    ]);
+
+    for content_type in [Some("application/json"), Some("text/plain"), None] {
+        let answer = import_as(&app, &admin, content_type, body.clone()).await;
+        answer.problem(415, "unsupported_media_type");
+    }
+    let answer = import(&app, &auditor, body.clone()).await;
+    answer.problem(403, "forbidden");
+    assert_eq!(resident_rows(&app).await, 0);
+
+    let report = import_ok(&app, &admin, body).await;
+    assert_eq!(counts(&report), (1, 1, 0, 0, vec![]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Towns.
+// ---------------------------------------------------------------------------------------------
+
+#[actix_web::test]
+async fn a_caseworker_imports_only_into_their_towns() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let worker = app.session("jinping", Role::Caseworker, &[JINPING]).await;
+    let xikou_id = id_number(date(1950, 9, 9), 601);
+    let xikou_resident = register(&app, &admin, &xikou_id, "溪口老人", XIKOU).await;
+    let before = app
+        .get_as(&admin, &format!("/api/v1/residents/{xikou_resident}"))
+        .await
+        .json();
+    let mine = id_number(date(1960, 9, 9), 602);
+    let theirs = id_number(date(1961, 9, 9), 603);
+
+    let lines = vec![
+        "id_number,name,town_code".to_owned(),
+        /* 2 */ format!("{mine},锦屏新人,{JINPING}"),
+        /* 3 */ format!("{theirs},溪口新人,{XIKOU}"),
+        /* 4: an existing 溪口 resident, written as if of 锦屏 */
+        format!("{xikou_id},改名,{JINPING}"),
+    ];
+    let answer = import(&app, &worker, csv(&lines)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(
+        !answer.text().contains(&xikou_resident),
+        "the report names the other town's resident: {}",
+        answer.text()
+    );
+    let report = answer.json();
+    assert_eq!(counts(&report), (3, 1, 0, 0, vec![3, 4]), "{report}");
+    assert_rejected(&report, 3, "town_code", "out_of_scope");
+    assert_rejected(&report, 4, "id_number", "out_of_scope");
+
+    // The 溪口 resident is as it was, and no 溪口 resident was created.
+    let after = app
+        .get_as(&admin, &format!("/api/v1/residents/{xikou_resident}"))
+        .await
+        .json();
+    assert_eq!(after, before);
+    assert_eq!(lookup(&app, &admin, &theirs).await.unwrap_err(), 404);
+    assert_eq!(found(&app, &admin, &mine).await["town_code"], JINPING);
+    assert_eq!(resident_rows(&app).await, 2);
+
+    // The attempt on the 溪口 resident is audited as denied, the import with its counts.
+    let events = app.audit_events().await;
+    let denied: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "access_denied")
+        .collect();
+    assert!(
+        denied_for_line(&denied, &xikou_resident, 4),
+        "no access_denied event for line 4, the 溪口 resident: {denied:?}"
+    );
+    let import_event = events
+        .iter()
+        .find(|e| e.action == "resident_import")
+        .expect("the import is audited");
+    assert_eq!(import_event.actor_username.as_deref(), Some("jinping"));
+    let summary: Value = serde_json::from_str(import_event.changes.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        summary,
+        json!({"rows": 3, "created": 1, "updated": 0, "unchanged": 0, "rejected": 2})
+    );
+    for event in &events {
+        assert_no_id_numbers(
+            event.changes.as_deref().unwrap_or_default(),
+            &[&xikou_id, &mine, &theirs],
+        );
+    }
+}
+
+/// Whether `denied` holds the caseworker's access_denied event for `resident` at `line`.
+fn denied_for_line(
+    denied: &[&fenghua_registry::db::audit::AuditRow],
+    resident: &str,
+    line: u64,
+) -> bool {
+    denied.iter().any(|e| {
+        e.resident_id.as_deref() == Some(resident)
+            && e.actor_username.as_deref() == Some("jinping")
+            && e.outcome == "denied"
+            && e.changes
+                .as_deref()
+                .is_some_and(|c| serde_json::from_str::<Value>(c).is_ok_and(|c| c["row"] == line))
+    })
+}
+
+/// A row naming an existing 溪口 resident with the resident's own town is an attempt on that
+/// resident as much as one written with 锦屏's code: refused, and audited as denied.
+#[actix_web::test]
+async fn a_row_for_another_towns_resident_in_its_own_town_is_audited() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let worker = app.session("jinping", Role::Caseworker, &[JINPING]).await;
+    let xikou_id = id_number(date(1950, 9, 9), 611);
+    let xikou_resident = register(&app, &admin, &xikou_id, "溪口老人", XIKOU).await;
+    let lines = vec![
+        "id_number,name,town_code".to_owned(),
+        format!("{xikou_id},改名,{XIKOU}"),
+    ];
+    let report = import_ok(&app, &worker, csv(&lines)).await;
+    assert_eq!(counts(&report), (1, 0, 0, 0, vec![2]), "{report}");
+    let events = app.audit_events().await;
+    let denied: Vec<_> = events
+        .iter()
+        .filter(|e| e.action == "access_denied")
+        .collect();
+    assert!(
+        denied_for_line(&denied, &xikou_resident, 2),
+        "no access_denied event for line 2, an existing 溪口 resident written with its own town \
+         (the row is refused as town_code/out_of_scope before its ID number is looked up, so \
+         the attempt on the resident leaves no trace); report {report}; denied events {denied:?}"
+    );
+}
