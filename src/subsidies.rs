@@ -49,7 +49,7 @@ pub fn policies(conn: &mut DbConn) -> Result<Vec<Policy>, AppError> {
                 .ok_or_else(|| AppError::internal("unknown subsidy kind stored"))?;
             let value =
                 serde_json::from_str(&row.rules).map_err(|e| AppError::internal(e.to_string()))?;
-            let rules = Rules::parse(kind, value).map_err(|e| AppError::internal(e.to_string()))?;
+            let rules = Rules::parse(kind, value).map_err(|e| AppError::internal(e.message))?;
             Ok(Policy {
                 id: row.public_id,
                 kind,
@@ -79,16 +79,7 @@ pub fn create_policy(
             Some(rules)
         }
         Err(e) => {
-            let path = e.path().to_string();
-            errors.push(FieldError::new(
-                if path == "." {
-                    "rules".to_owned()
-                } else {
-                    format!("rules.{path}")
-                },
-                "invalid",
-                e.into_inner().to_string(),
-            ));
+            errors.push(e);
             None
         }
     };
@@ -438,6 +429,19 @@ pub fn grant(
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
+        }
+        let paid_until = store::grants_of(conn, resident.id)?
+            .iter()
+            .filter(|g| g.kind == request.kind.as_str())
+            .filter_map(|g| g.terminated_on)
+            .max();
+        if paid_until.is_some_and(|end| start < end) {
+            return Err(AppError::Conflict {
+                code: "grant_overlaps",
+                detail: "an earlier grant of this subsidy covers that month; start from the month of its termination or later"
+                    .to_owned(),
+                extra: None,
+            });
         }
         if store::running(conn, resident.id, request.kind.as_str())?.is_some() {
             return Err(AppError::Conflict {

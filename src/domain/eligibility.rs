@@ -163,15 +163,34 @@ pub enum Rules {
 }
 
 impl Rules {
-    /// Reads the rules of a subsidy `kind` from JSON; the error names the field at fault.
+    /// Reads the rules of a subsidy `kind` from JSON; the error names the field at fault
+    /// (`rules.<field>`).
     pub fn parse(
         kind: SubsidyKind,
         value: serde_json::Value,
-    ) -> Result<Self, serde_path_to_error::Error<serde_json::Error>> {
-        match kind {
+    ) -> Result<Self, crate::error::FieldError> {
+        use crate::error::FieldError;
+        if !value.is_object() {
+            // serde would read a struct from an array by position: only an object is rules.
+            return Err(FieldError::new(
+                "rules",
+                "invalid",
+                "the rules are a JSON object",
+            ));
+        }
+        let parsed = match kind {
             SubsidyKind::Living => serde_path_to_error::deserialize(value).map(Rules::Living),
             SubsidyKind::Nursing => serde_path_to_error::deserialize(value).map(Rules::Nursing),
-        }
+        };
+        parsed.map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                "rules".to_owned()
+            } else {
+                format!("rules.{path}")
+            };
+            FieldError::new(field, "invalid", e.into_inner().to_string())
+        })
     }
 
     /// Grades outside 1–4, as field errors.

@@ -122,11 +122,14 @@ fn text_check(errors: &mut Vec<FieldError>, field: &str, value: &Option<String>,
 }
 
 fn year_check(errors: &mut Vec<FieldError>, year: i32, life: &Life) {
-    if year < life.birth.year() || year > life.today.year() {
+    let last = life
+        .left_on
+        .map_or(life.today.year(), |left| left.year().min(life.today.year()));
+    if year < life.birth.year() || year > last {
         errors.push(FieldError::new(
             "year",
             "out_of_range",
-            "a year of the resident's life, not in the future",
+            "a year of the resident's life here: from birth, not after death or move-out, not in the future",
         ));
     }
 }
