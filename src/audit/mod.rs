@@ -170,11 +170,27 @@ impl Event {
     }
 }
 
+thread_local! {
+    /// The chain's head as this thread last appended it, valid while its write transaction
+    /// lasts: the transaction holds the writers' lock, so nobody else can move the head.
+    /// [`db::write_transaction`] forgets it when a transaction begins, commits or rolls back.
+    static HEAD: std::cell::RefCell<Option<(i64, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Drops the remembered head (see [`HEAD`]).
+pub(crate) fn forget_head() {
+    HEAD.with(|head| head.borrow_mut().take());
+}
+
 /// Appends one event. Call it inside the write transaction of the change it records
 /// ([`db::write_transaction`]), which orders the writers so two appends never read the same
 /// head.
 pub fn append(conn: &mut DbConn, ctx: &AuditContext, event: Event) -> diesel::QueryResult<i64> {
-    let (last_seq, prev_hash) = store::head(conn)?.unwrap_or((0, GENESIS_HASH.to_owned()));
+    let remembered = HEAD.with(|head| head.borrow().clone());
+    let (last_seq, prev_hash) = match remembered {
+        Some(head) => head,
+        None => store::head(conn)?.unwrap_or((0, GENESIS_HASH.to_owned())),
+    };
     let mut row = AuditRow {
         seq: last_seq + 1,
         occurred_at: db::now(),
@@ -194,6 +210,7 @@ pub fn append(conn: &mut DbConn, ctx: &AuditContext, event: Event) -> diesel::Qu
     };
     row.hash = link_hash(&row);
     store::insert(conn, &row)?;
+    HEAD.with(|head| *head.borrow_mut() = Some((row.seq, row.hash.clone())));
     Ok(row.seq)
 }
 

@@ -57,7 +57,7 @@ pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<Certi
 pub fn active_of(conn: &mut DbConn, resident_ids: &[i64]) -> QueryResult<Vec<CertificateRow>> {
     certificates::table
         .filter(certificates::resident_id.eq_any(resident_ids))
-        .filter(certificates::status.eq("active"))
+        .filter(certificates::cancelled_on.is_null())
         .select(CertificateRow::as_select())
         .load(conn)
 }
@@ -65,7 +65,7 @@ pub fn active_of(conn: &mut DbConn, resident_ids: &[i64]) -> QueryResult<Vec<Cer
 pub fn active(conn: &mut DbConn, resident_id: i64) -> QueryResult<Option<CertificateRow>> {
     certificates::table
         .filter(certificates::resident_id.eq(resident_id))
-        .filter(certificates::status.eq("active"))
+        .filter(certificates::cancelled_on.is_null())
         .select(CertificateRow::as_select())
         .first(conn)
         .optional()

@@ -111,11 +111,16 @@ impl ConnectionManager {
                 })?;
                 // WAL lets readers run beside the one writer; synchronous=FULL makes an
                 // acknowledged commit survive a power cut, which a registry of record needs.
+                // Savepoint journals stay in memory (an import uses one per row), and each
+                // connection caches up to 32 MiB of pages: the random keys of the unique
+                // indexes (UUIDs, blind index, audit hashes) touch pages all over the file.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = FULL;
-                     PRAGMA foreign_keys = ON;"
+                     PRAGMA foreign_keys = ON;
+                     PRAGMA temp_store = MEMORY;
+                     PRAGMA cache_size = -32768;"
                 ))
                 .map_err(|source| ConnectError::SqliteSetup {
                     path: display,
@@ -228,18 +233,23 @@ where
     E: From<diesel::result::Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    match conn {
+    let top_level = match conn {
         DbConn::Sqlite(c) => {
-            let nested = AnsiTransactionManager::transaction_manager_status_mut(c)
-                .transaction_depth()?
-                .is_some();
-            if nested {
-                // Inside a transaction this is a savepoint; the write lock is already held.
-                AnsiTransactionManager::begin_transaction(c)?
-            } else {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-            }
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
         }
+        DbConn::Postgres(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
+        }
+    }
+    .is_none();
+    if top_level {
+        crate::audit::forget_head();
+    }
+    match conn {
+        // Inside a transaction this is a savepoint: the writers' lock is already held.
+        DbConn::Sqlite(c) if !top_level => AnsiTransactionManager::begin_transaction(c)?,
+        DbConn::Postgres(c) if !top_level => AnsiTransactionManager::begin_transaction(c)?,
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConn::Postgres(c) => {
             AnsiTransactionManager::begin_transaction(c)?;
             if let Err(e) =
@@ -257,6 +267,10 @@ where
         (Err(_), DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
         (Err(_), DbConn::Postgres(c)) => AnsiTransactionManager::rollback_transaction(c),
     };
+    // What was appended is gone after a rollback; after a commit another writer may append.
+    if top_level || outcome.is_err() || finish.is_err() {
+        crate::audit::forget_head();
+    }
     match (outcome, finish) {
         (Ok(value), Ok(())) => Ok(value),
         (Ok(_), Err(commit_failed)) => Err(commit_failed.into()),

@@ -54,6 +54,35 @@ pub struct NewResidentRow {
     pub updated_at: NaiveDateTime,
 }
 
+impl NewResidentRow {
+    /// The row as stored under `id`, without reading it back.
+    pub fn stored(self, id: i64) -> ResidentRow {
+        ResidentRow {
+            id,
+            public_id: self.public_id,
+            id_number_enc: self.id_number_enc,
+            id_number_index: self.id_number_index,
+            name: self.name,
+            sex: self.sex,
+            birth_date: self.birth_date,
+            town_code: self.town_code,
+            village_code: self.village_code,
+            address: self.address,
+            phone_enc: self.phone_enc,
+            guardian_name: self.guardian_name,
+            guardian_phone_enc: self.guardian_phone_enc,
+            household_flags: self.household_flags,
+            work_capacity: self.work_capacity,
+            registered_on: self.registered_on,
+            deceased_on: self.deceased_on,
+            moved_out_on: self.moved_out_on,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: 1,
+        }
+    }
+}
+
 /// The columns an update may change; `None` leaves a column as it is.
 #[derive(Debug, Default, Clone, AsChangeset)]
 #[diesel(table_name = residents)]
@@ -181,6 +210,17 @@ pub fn change_household_status(
     )
     .set(household_statuses::until.eq(Some(until)))
     .execute(conn)?;
+    open_household_status(conn, resident_id, status, since, now)
+}
+
+/// Opens the first household status of a new resident.
+pub fn open_household_status(
+    conn: &mut DbConn,
+    resident_id: i64,
+    status: &str,
+    since: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     diesel::insert_into(household_statuses::table)
         .values((
             household_statuses::resident_id.eq(resident_id),
@@ -219,7 +259,7 @@ pub fn search(
         .left_join(
             certificates::table.on(certificates::resident_id
                 .eq(residents::id)
-                .and(certificates::status.eq("active"))),
+                .and(certificates::cancelled_on.is_null())),
         )
         .left_join(
             household_statuses::table.on(household_statuses::resident_id

@@ -113,30 +113,40 @@ fn insert(
         serde_json::to_string(&a.components.iter().map(|c| c.as_str()).collect::<Vec<_>>())
             .expect("codes serialise")
     });
-    store::insert(
-        conn,
-        &NewCertificateRow {
-            public_id: public_id.clone(),
-            resident_id: resident.id,
-            category: a.category.as_str().to_owned(),
-            components,
-            grade: a.grade,
-            reissue,
-            issued_on: a.issued_on,
-            valid_until,
-            status: "active".to_owned(),
-            created_at: db::now(),
-        },
-    )
-    .map_err(|e| match e {
+    let new = NewCertificateRow {
+        public_id: public_id.clone(),
+        resident_id: resident.id,
+        category: a.category.as_str().to_owned(),
+        components,
+        grade: a.grade,
+        reissue,
+        issued_on: a.issued_on,
+        valid_until,
+        status: "active".to_owned(),
+        created_at: db::now(),
+    };
+    let id = store::insert(conn, &new).map_err(|e| match e {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         ) => active_exists(),
         other => other.into(),
     })?;
-    store::by_public_id(conn, resident.id, &public_id)?
-        .ok_or_else(|| AppError::internal("the new certificate vanished"))
+    Ok(CertificateRow {
+        id,
+        public_id: new.public_id,
+        resident_id: new.resident_id,
+        category: new.category,
+        components: new.components,
+        grade: new.grade,
+        reissue: new.reissue,
+        issued_on: new.issued_on,
+        valid_until: new.valid_until,
+        status: new.status,
+        cancelled_on: None,
+        cancel_reason: None,
+        created_at: new.created_at,
+    })
 }
 
 fn active_exists() -> AppError {
@@ -268,18 +278,52 @@ pub(crate) fn issue_stored(
 ) -> Result<CertificateRow, AppError> {
     must_be_active_resident(resident)?;
     let holder = view::id_number(who.protector, resident)?;
-    let mut errors = Vec::new();
-    let reissue = check_number(number, &holder, a, &mut errors);
-    let valid_until = check_assessment(a, resident.birth_date, who.today, &mut errors);
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
+    let checked = check_new(&holder, number, a, who.today)?;
     if store::active(conn, resident.id)?.is_some() {
         return Err(active_exists());
     }
-    let cert = insert(conn, resident, a, valid_until, reissue)?;
-    record(conn, who, resident, Action::CertificateIssue, &cert, None)?;
+    let cert = issue_checked(conn, who, resident, a, checked)?;
     residents::touch(conn, resident.id, db::now())?;
+    Ok(cert)
+}
+
+/// A new certificate that passed its checks: its reissue count and last valid day.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Checked {
+    reissue: i32,
+    valid_until: NaiveDate,
+}
+
+/// Checks a new certificate of `holder`, before anything is written.
+pub(crate) fn check_new(
+    holder: &IdNumber,
+    number: &str,
+    a: &Assessment,
+    today: NaiveDate,
+) -> Result<Checked, AppError> {
+    let mut errors = Vec::new();
+    let reissue = check_number(number, holder, a, &mut errors);
+    let valid_until = check_assessment(a, holder.birth_date(), today, &mut errors);
+    if errors.is_empty() {
+        Ok(Checked {
+            reissue,
+            valid_until,
+        })
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+/// Writes a checked certificate of a resident who holds no active one, with its audit event.
+pub(crate) fn issue_checked(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident: &ResidentRow,
+    a: &Assessment,
+    checked: Checked,
+) -> Result<CertificateRow, AppError> {
+    let cert = insert(conn, resident, a, checked.valid_until, checked.reissue)?;
+    record(conn, who, resident, Action::CertificateIssue, &cert, None)?;
     Ok(cert)
 }
 

@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
-use super::certificates::{issue_stored, Assessment};
+use super::certificates::{self, issue_stored, Assessment};
 use super::fields::{Areas, ResidentFields, Rules, StatusChange};
-use super::{apply_patch, check_new, insert_new, NewResident, Requester, ResidentPatch};
+use super::{apply_patch, check_new, insert_unregistered, NewResident, Requester, ResidentPatch};
 use crate::audit::{self, Action, Event};
 use crate::db::certificates as certs;
 use crate::db::residents::{self as store, ResidentRow};
@@ -21,9 +21,9 @@ use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus};
 use crate::error::{AppError, FieldError};
 
-/// Rows written per transaction: long enough to be fast, short enough not to hold the write
-/// lock for seconds.
-const BATCH_ROWS: usize = 500;
+/// Rows written per transaction: each commit waits for the disk (synchronous=FULL), and a
+/// batch holds the write lock for well under a second.
+const BATCH_ROWS: usize = 2_000;
 
 pub const COLUMNS: &[&str] = &[
     "id_number",
@@ -128,16 +128,14 @@ fn read_rows(bytes: &[u8]) -> Result<(Vec<&'static str>, Vec<Row>), AppError> {
         }
     }
     let mut rows = Vec::new();
+    let mut lines = LineCounter::new(text.as_bytes());
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             malformed(format!("line {line}: {e}"))
         })?;
         // The line of the record in the file (the header is line 1; blank lines count).
-        let line = line_of(
-            text.as_bytes(),
-            record.position().map_or(0, |p| p.byte() as usize),
-        );
+        let line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
@@ -151,18 +149,39 @@ fn read_rows(bytes: &[u8]) -> Result<(Vec<&'static str>, Vec<Row>), AppError> {
     Ok((columns, rows))
 }
 
-/// The line (from 1) of the record whose position the reader gives as `offset`. The reader
-/// counts no blank lines and places a record where the previous one ended, before the line
-/// breaks between them; so count every line break up to the record's first character.
-fn line_of(text: &[u8], offset: usize) -> usize {
-    let offset = offset.min(text.len());
-    let before = text[..offset].iter().filter(|b| **b == b'\n').count();
-    let between = text[offset..]
-        .iter()
-        .take_while(|b| matches!(b, b'\r' | b'\n'))
-        .filter(|b| **b == b'\n')
-        .count();
-    before + between + 1
+/// Finds the line (from 1) of each record. The reader counts no blank lines and places a
+/// record where the previous one ended, before the line breaks between them; so count every
+/// line break up to the record's first character, carrying the count from record to record.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    breaks: usize,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        LineCounter {
+            text,
+            offset: 0,
+            breaks: 0,
+        }
+    }
+
+    /// The line of the record the reader places at `offset` (offsets only grow).
+    fn line_at(&mut self, offset: usize) -> usize {
+        let offset = offset.clamp(self.offset, self.text.len());
+        self.breaks += self.text[self.offset..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.offset = offset;
+        let between = self.text[offset..]
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .filter(|b| **b == b'\n')
+            .count();
+        self.breaks + between + 1
+    }
 }
 
 fn parse_date(row: &Row, column: &'static str, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
@@ -286,121 +305,75 @@ struct CheckedRow {
     certificate: Option<(String, Option<NaiveDate>, Option<NaiveDate>)>,
 }
 
-/// Writes one checked row: creates, updates or leaves the resident, and issues its certificate
-/// when the file gives one and the resident holds none.
-fn write_row(
+/// Writes a checked row of a registered resident: updates it or leaves it, and issues its
+/// certificate when the file gives one and the resident holds none.
+fn update_row(
     conn: &mut DbConn,
     who: &Requester,
     rules: &Rules,
     columns: &[&'static str],
-    existing: Option<ResidentRow>,
+    existing: ResidentRow,
     row: CheckedRow,
 ) -> Result<Outcome, AppError> {
     let CheckedRow {
-        id_number,
         fields,
         status,
         status_given,
         status_since,
         registered_given,
         certificate,
+        ..
     } = row;
     // A column the file does not have leaves the stored value; an empty cell of a column it
     // has clears the value.
     let given = |column: &str| columns.contains(&column);
-    let id_number = &id_number;
-    let (resident, mut outcome) = match existing {
-        None => (
-            insert_new(conn, who, id_number, &fields, status)?,
-            Outcome::Created,
-        ),
-        Some(existing) => {
-            let patch = ResidentPatch {
-                name: Some(fields.name),
-                town_code: Some(fields.town_code),
-                village_code: given("village_code").then_some(fields.village_code),
-                address: given("address").then_some(fields.address),
-                phone: given("phone").then_some(fields.phone),
-                guardian_name: given("guardian_name").then_some(fields.guardian_name),
-                guardian_phone: given("guardian_phone").then_some(fields.guardian_phone),
-                household_flags: given("household_flags").then_some(fields.household_flags),
-                work_capacity: given("work_capacity").then_some(fields.work_capacity),
-                registered_on: registered_given.then_some(fields.registered_on),
-                deceased_on: given("deceased_on").then_some(fields.deceased_on),
-                moved_out_on: given("moved_out_on").then_some(fields.moved_out_on),
-                household_status: status_given.then_some(status.status),
-                household_status_since: status_given.then_some(status_since).flatten(),
-            };
-            let changed = apply_patch(conn, who, rules, &existing, &patch)?;
-            let row = store::by_public_id(conn, &existing.public_id)?.ok_or(AppError::NotFound)?;
-            (
-                row,
-                if changed {
-                    Outcome::Updated
-                } else {
-                    Outcome::Unchanged
-                },
-            )
-        }
+    let patch = ResidentPatch {
+        name: Some(fields.name),
+        town_code: Some(fields.town_code),
+        village_code: given("village_code").then_some(fields.village_code),
+        address: given("address").then_some(fields.address),
+        phone: given("phone").then_some(fields.phone),
+        guardian_name: given("guardian_name").then_some(fields.guardian_name),
+        guardian_phone: given("guardian_phone").then_some(fields.guardian_phone),
+        household_flags: given("household_flags").then_some(fields.household_flags),
+        work_capacity: given("work_capacity").then_some(fields.work_capacity),
+        registered_on: registered_given.then_some(fields.registered_on),
+        deceased_on: given("deceased_on").then_some(fields.deceased_on),
+        moved_out_on: given("moved_out_on").then_some(fields.moved_out_on),
+        household_status: status_given.then_some(status.status),
+        household_status_since: status_given.then_some(status_since).flatten(),
     };
-    if let Some((number, issued_on, valid_until)) = &certificate {
-        let parsed = CertificateNumber::parse(number).ok_or_else(|| {
-            AppError::field(
+    let changed = apply_patch(conn, who, rules, &existing, &patch)?;
+    let resident = store::by_public_id(conn, &existing.public_id)?.ok_or(AppError::NotFound)?;
+    let mut outcome = if changed {
+        Outcome::Updated
+    } else {
+        Outcome::Unchanged
+    };
+    let Some((number, issued_on, valid_until)) = &certificate else {
+        return Ok(outcome);
+    };
+    let assessment = certificate_assessment(number, *issued_on, *valid_until)?;
+    let active = certs::active(conn, resident.id)?;
+    match active {
+        Some(c)
+            if c.category == assessment.category.as_str()
+                && c.grade == assessment.grade
+                && CertificateNumber::parse(number)
+                    .is_some_and(|n| c.reissue == i32::from(n.reissue)) => {}
+        Some(_) => {
+            return Err(AppError::field(
                 "certificate_number",
-                "invalid_format",
-                "not a certificate number",
-            )
-        })?;
-        let active = certs::active(conn, resident.id)?;
-        let same = active.as_ref().is_some_and(|c| {
-            c.category == parsed.category.as_str()
-                && c.grade == parsed.grade
-                && c.reissue == i32::from(parsed.reissue)
-        });
-        match active {
-            Some(_) if same => {}
-            Some(_) => {
-                return Err(AppError::field(
-                    "certificate_number",
-                    "differs_from_active",
-                    "the resident holds another active certificate; use the certificate actions",
-                ))
-            }
-            // A death or move-out (in this row or before) ended the certificate: nothing to issue.
-            None if resident.deceased_on.is_some() || resident.moved_out_on.is_some() => {}
-            None => {
-                let issued_on = issued_on.ok_or_else(|| {
-                    AppError::field(
-                        "certificate_issued_on",
-                        "required",
-                        "give the certificate's issue date",
-                    )
-                })?;
-                let assessment = Assessment {
-                    category: parsed.category,
-                    components: Vec::new(),
-                    grade: parsed.grade,
-                    issued_on,
-                    valid_until: *valid_until,
-                };
-                issue_stored(conn, who, &resident, number, &assessment).map_err(|e| match e {
-                    AppError::Validation(errors) => AppError::Validation(
-                        errors
-                            .into_iter()
-                            .map(|f| {
-                                let field = match f.field.as_str() {
-                                    "number" => "certificate_number".to_owned(),
-                                    other => format!("certificate_{other}"),
-                                };
-                                f.renamed(field)
-                            })
-                            .collect(),
-                    ),
-                    other => other,
-                })?;
-                if matches!(outcome, Outcome::Unchanged) {
-                    outcome = Outcome::Updated;
-                }
+                "differs_from_active",
+                "the resident holds another active certificate; use the certificate actions",
+            ))
+        }
+        // A death or move-out (in this row or before) ended the certificate: nothing to issue.
+        None if resident.deceased_on.is_some() || resident.moved_out_on.is_some() => {}
+        None => {
+            issue_stored(conn, who, &resident, number, &assessment).map_err(certificate_fields)?;
+            if matches!(outcome, Outcome::Unchanged) {
+                outcome = Outcome::Updated;
             }
         }
     }
@@ -480,12 +453,95 @@ fn import_row(
         certificate: parsed.certificate,
     };
     // A row that fails while writing leaves nothing behind: it runs in a savepoint.
+    let Some(registered) = registered else {
+        return insert_row(conn, who, checked);
+    };
+    // A row that fails while writing leaves nothing behind: it runs in a savepoint.
     let written = db::write_transaction(conn, |conn| {
-        write_row(conn, who, rules, columns, registered, checked)
+        update_row(conn, who, rules, columns, registered, checked)
     });
     match written {
         Ok(outcome) => Ok(Ok(outcome)),
         Err(e) => row_errors(e).map(Err),
+    }
+}
+
+/// Registers the resident of a row whose ID number is not registered, with its certificate.
+/// Everything is checked before the first write, so no savepoint is needed: a failure here is
+/// a fault, not the row's.
+fn insert_row(
+    conn: &mut DbConn,
+    who: &Requester,
+    row: CheckedRow,
+) -> Result<Result<Outcome, Vec<FieldError>>, AppError> {
+    let departed = row.fields.deceased_on.is_some() || row.fields.moved_out_on.is_some();
+    let certificate = match (&row.certificate, departed) {
+        // A death or move-out in the row ended the certificate: nothing to issue.
+        (None, _) | (Some(_), true) => None,
+        (Some((number, issued_on, valid_until)), false) => {
+            let parsed = match certificate_assessment(number, *issued_on, *valid_until) {
+                Ok(parsed) => parsed,
+                Err(e) => return row_errors(e).map(Err),
+            };
+            match certificates::check_new(&row.id_number, number, &parsed, who.today) {
+                Ok(checked) => Some((parsed, checked)),
+                Err(e) => return row_errors(certificate_fields(e)).map(Err),
+            }
+        }
+    };
+    let index = who.protector.index.of(row.id_number.as_str());
+    let resident = insert_unregistered(conn, who, &row.id_number, index, &row.fields, row.status)?;
+    if let Some((assessment, checked)) = certificate {
+        certificates::issue_checked(conn, who, &resident, &assessment, checked)?;
+    }
+    Ok(Ok(Outcome::Created))
+}
+
+/// The assessment a certificate number in a row stands for.
+fn certificate_assessment(
+    number: &str,
+    issued_on: Option<NaiveDate>,
+    valid_until: Option<NaiveDate>,
+) -> Result<Assessment, AppError> {
+    let parsed = CertificateNumber::parse(number).ok_or_else(|| {
+        AppError::field(
+            "certificate_number",
+            "invalid_format",
+            "not a certificate number",
+        )
+    })?;
+    let issued_on = issued_on.ok_or_else(|| {
+        AppError::field(
+            "certificate_issued_on",
+            "required",
+            "give the certificate's issue date",
+        )
+    })?;
+    Ok(Assessment {
+        category: parsed.category,
+        components: Vec::new(),
+        grade: parsed.grade,
+        issued_on,
+        valid_until,
+    })
+}
+
+/// Certificate errors under the import's column names.
+fn certificate_fields(error: AppError) -> AppError {
+    match error {
+        AppError::Validation(errors) => AppError::Validation(
+            errors
+                .into_iter()
+                .map(|f| {
+                    let field = match f.field.as_str() {
+                        "number" => "certificate_number".to_owned(),
+                        other => format!("certificate_{other}"),
+                    };
+                    f.renamed(field)
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
 

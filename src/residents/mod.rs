@@ -247,6 +247,19 @@ pub(crate) fn insert_new(
     if let Some(existing) = store::by_index(conn, &index)? {
         return Err(duplicate(&existing, who));
     }
+    insert_unregistered(conn, who, id_number, index, fields, status)
+}
+
+/// Registers a resident whose ID number (blind `index`) the caller found unregistered in this
+/// write transaction.
+pub(crate) fn insert_unregistered(
+    conn: &mut DbConn,
+    who: &Requester,
+    id_number: &IdNumber,
+    index: String,
+    fields: &ResidentFields,
+    status: StatusChange,
+) -> Result<ResidentRow, AppError> {
     let now = db::now();
     let public_id = uuid::Uuid::new_v4().to_string();
     let row = NewResidentRow {
@@ -279,7 +292,7 @@ pub(crate) fn insert_new(
         public_id: public_id.clone(),
     };
     let id = store::insert(conn, &row)?;
-    store::change_household_status(conn, id, status.status.as_str(), status.since, now)?;
+    store::open_household_status(conn, id, status.status.as_str(), status.since, now)?;
     audit::append(
         conn,
         who.audit,
@@ -291,8 +304,7 @@ pub(crate) fn insert_new(
                 &audit_image(id_number.as_str(), fields, status.status),
             )),
     )?;
-    store::by_public_id(conn, &public_id)?
-        .ok_or_else(|| AppError::internal("the new resident vanished"))
+    Ok(row.stored(id))
 }
 
 pub fn create(

@@ -868,3 +868,47 @@ async fn a_row_for_another_towns_resident_in_its_own_town_is_audited() {
          the attempt on the resident leaves no trace); report {report}; denied events {denied:?}"
     );
 }
+
+/// A row refused after its resident was already changed (its savepoint rolls back an audit event
+/// as well) leaves one unbroken audit chain, and later rows append to it.
+#[actix_web::test]
+async fn a_row_refused_mid_write_leaves_the_audit_chain_whole() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let a = id_number(date(1970, 1, 1), 11);
+    let b = id_number(date(1971, 2, 2), 21);
+    let c = id_number(date(1972, 3, 3), 31);
+    let header = "id_number,name,town_code,certificate_number,certificate_issued_on".to_owned();
+    let first = import_ok(
+        &app,
+        &admin,
+        csv(&[header.clone(), format!("{a},甲,{JINPING},{a}42,2021-01-01")]),
+    )
+    .await;
+    assert_eq!(counts(&first).1, 1);
+
+    // Row 3 renames A (an update event is appended) and then names another certificate, which
+    // refuses the row: the rename and its event roll back.
+    let report = import_ok(
+        &app,
+        &admin,
+        csv(&[
+            header,
+            format!("{b},乙,{JINPING},,"),
+            format!("{a},甲改,{JINPING},{a}41,2021-01-01"),
+            format!("{c},丙,{JINPING},{c}21,2022-02-02"),
+        ]),
+    )
+    .await;
+    assert_eq!(counts(&report), (3, 2, 0, 0, vec![3]));
+    assert_rejected(&report, 3, "certificate_number", "differs_from_active");
+    assert_eq!(found(&app, &admin, &a).await["name"], "甲");
+
+    let verify = app
+        .get_as(&admin, "/api/v1/audit-events/verify")
+        .await
+        .json();
+    assert_eq!(verify["valid"], true, "{verify}");
+    let seqs: Vec<i64> = app.audit_events().await.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+}
