@@ -151,6 +151,11 @@ pub fn load_in_scope(
     public_id: &str,
 ) -> Result<ResidentRow, AppError> {
     let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+    in_scope(conn, who, row)
+}
+
+/// The resident itself if the requester may see it; else the audited 404 of [`load_in_scope`].
+fn in_scope(conn: &mut DbConn, who: &Requester, row: ResidentRow) -> Result<ResidentRow, AppError> {
     if !who.scope.allows(&row.town_code) {
         let event = Event::new(Action::AccessDenied)
             .outcome(Outcome::Denied)
@@ -524,7 +529,7 @@ pub fn lookup(
         .map_err(|e| AppError::field("id_number", e.code(), e.message()))?;
     let index = who.protector.index.of(id_number.as_str());
     let row = store::by_index(conn, &index)?.ok_or(AppError::NotFound)?;
-    let row = load_in_scope(conn, who, &row.public_id)?;
+    let row = in_scope(conn, who, row)?;
     let history = store::household_history(conn, row.id)?;
     let view = view::resident(who.protector, &row, &history)?;
     audit_read(

@@ -235,6 +235,8 @@ impl Section for Employment {
         text_check(errors, "employer", &self.employer, 100);
         span_check(errors, "end_on", self.start_on, self.end_on);
     }
+    const CHECKS_OTHERS: bool = true;
+
     fn check_against(&self, others: &[Self], errors: &mut Vec<FieldError>) {
         let overlaps = |o: &Employment| {
             let ends_after_start = o.end_on.is_none_or(|e| e >= self.start_on);

@@ -83,6 +83,9 @@ pub trait Section: Serialize + DeserializeOwned + Clone + PartialEq + Send + 'st
     /// Rules beyond the dates every record keeps.
     fn check(&self, _life: &Life, _errors: &mut Vec<FieldError>) {}
 
+    /// Whether [`Section::check_against`] looks at the other records (they are read only then).
+    const CHECKS_OTHERS: bool = false;
+
     /// Rules against the resident's other records of the same section.
     fn check_against(&self, _others: &[Self], _errors: &mut Vec<FieldError>) {}
 
@@ -149,6 +152,9 @@ fn others_of<S: Section>(
     resident_id: i64,
     except: Option<i64>,
 ) -> Result<Vec<S>, AppError> {
+    if !S::CHECKS_OTHERS {
+        return Ok(Vec::new());
+    }
     Ok(store::of_section(conn, resident_id, S::NAME)?
         .into_iter()
         .filter(|r| Some(r.id) != except)
