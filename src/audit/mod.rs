@@ -67,6 +67,11 @@ crate::code_enum! {
         FacilityCreate = "facility_create", "新增设施";
         FacilityUpdate = "facility_update", "修改设施";
         GdpGrowthSet = "gdp_growth_set", "设置GDP增速";
+        ResidentMove = "resident_move", "区内迁居";
+        IndicatorDefinitionPublish = "indicator_definition_publish", "发布指标定义";
+        IndicatorDefinitionWithdraw = "indicator_definition_withdraw", "撤回指标定义";
+        IndicatorGapsRead = "indicator_gaps_read", "查阅指标缺口名单";
+        SubsidyReconciliationRead = "subsidy_reconciliation_read", "查阅补贴核对名单";
     }
 }
 
@@ -89,6 +94,7 @@ impl Action {
         Action::SubsidyTerminate,
         Action::HomeModificationApply,
         Action::HomeModificationStep,
+        Action::ResidentMove,
     ];
 }
 

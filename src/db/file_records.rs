@@ -29,6 +29,7 @@ pub struct NewFileRecordRow {
     pub start_on: NaiveDate,
     pub end_on: Option<NaiveDate>,
     pub natural_key: Option<String>,
+    pub holds: bool,
     pub data: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -41,6 +42,7 @@ pub struct FileRecordChanges {
     pub start_on: NaiveDate,
     pub end_on: Option<NaiveDate>,
     pub natural_key: Option<String>,
+    pub holds: bool,
     pub data: String,
 }
 

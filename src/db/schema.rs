@@ -208,6 +208,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        holds -> Bool,
     }
 }
 
@@ -260,3 +261,33 @@ diesel::joinable!(subsidy_grants -> residents (resident_id));
 diesel::joinable!(grant_suspensions -> subsidy_grants (grant_id));
 diesel::joinable!(file_records -> residents (resident_id));
 diesel::joinable!(home_modifications -> residents (resident_id));
+
+diesel::table! {
+    resident_moves (id) {
+        id -> BigInt,
+        public_id -> Text,
+        resident_id -> BigInt,
+        from_town -> Text,
+        from_village -> Nullable<Text>,
+        to_town -> Text,
+        to_village -> Nullable<Text>,
+        moved_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    indicator_definitions (id) {
+        id -> BigInt,
+        public_id -> Text,
+        version -> Integer,
+        effective_from -> Date,
+        body -> Text,
+        published_at -> Timestamp,
+        published_by -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdraw_reason -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(resident_moves -> residents (resident_id));

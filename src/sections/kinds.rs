@@ -325,6 +325,7 @@ impl Section for Insurance {
             start_on,
             end_on,
             natural_key: Some(format!("{}:{}", self.year, self.kind.as_str())),
+            holds: self.enrolled,
         }
     }
     fn check(&self, life: &Life, errors: &mut Vec<FieldError>) {
@@ -380,6 +381,7 @@ impl Section for Income {
             start_on,
             end_on,
             natural_key: Some(self.year.to_string()),
+            holds: true,
         }
     }
     fn check(&self, life: &Life, errors: &mut Vec<FieldError>) {

@@ -25,6 +25,8 @@ pub struct Index {
     pub end_on: Option<NaiveDate>,
     /// Makes a record unique per resident and section (insurance per year and kind).
     pub natural_key: Option<String>,
+    /// False when the record states that its fact does not hold (a year not insured).
+    pub holds: bool,
 }
 
 impl Index {
@@ -35,6 +37,7 @@ impl Index {
             start_on: on,
             end_on: None,
             natural_key: None,
+            holds: true,
         }
     }
 
@@ -45,6 +48,7 @@ impl Index {
             start_on: start,
             end_on: end,
             natural_key: None,
+            holds: true,
         }
     }
 }
@@ -210,6 +214,7 @@ pub fn create<S: Section>(
                 start_on: index.start_on,
                 end_on: index.end_on,
                 natural_key: index.natural_key,
+                holds: index.holds,
                 data: data.to_string(),
                 created_at: now,
                 updated_at: now,
@@ -275,6 +280,7 @@ pub fn update<S: Section>(
                 start_on: index.start_on,
                 end_on: index.end_on,
                 natural_key: index.natural_key,
+                holds: index.holds,
                 data: after.to_string(),
             },
             now,

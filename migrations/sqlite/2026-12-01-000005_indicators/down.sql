@@ -1,0 +1,3 @@
+DROP TABLE indicator_definitions;
+ALTER TABLE file_records DROP COLUMN holds;
+DROP TABLE resident_moves;
