@@ -7,6 +7,7 @@ pub mod codes;
 pub mod eligibility;
 pub mod home_modification;
 pub mod id_number;
+pub mod indicators;
 pub mod resident;
 pub mod role;
 
