@@ -16,6 +16,7 @@ pub mod district;
 pub mod domain;
 pub mod error;
 pub mod home_modifications;
+pub mod indicators;
 pub mod http;
 pub mod protect;
 pub mod residents;

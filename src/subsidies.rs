@@ -9,7 +9,7 @@ use crate::audit::{self, Action, AuditContext, Event};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
 use crate::db::{self, certificates as certs, file_records, DbConn};
-use crate::domain::certificate::Category;
+use crate::domain::certificate::{CancelReason, Category};
 use crate::domain::eligibility::{
     decide, policy_on, CertificateFact, Decision, GrantFact, GrantStatus, Policy, Reason,
     ResidentFacts, Rules, Span, SubsidyKind,
@@ -506,6 +506,58 @@ pub fn grant(
         )?;
         Ok(view)
     })
+}
+
+/// Ends every running grant of a resident whose death or move-out on `day` is being recorded,
+/// in the caller's write transaction: the month of the departure is still paid, so each grant
+/// ends on the first day of the month after (`terminated_on`), its terminate reason the code
+/// of `reason` (`deceased` or `moved_out`). Each termination is audited as `subsidy_terminate`.
+/// A suspended grant is ended all the same. Returns how many grants were ended.
+pub(crate) fn end_on_departure(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident: &ResidentRow,
+    day: NaiveDate,
+    reason: CancelReason,
+) -> Result<usize, AppError> {
+    debug_assert!(matches!(
+        reason,
+        CancelReason::Deceased | CancelReason::MovedOut
+    ));
+    let month_after = first_of_month(day)
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(day);
+    let grants = store::grants_of(conn, resident.id)?;
+    let suspensions = store::suspensions_of(conn, resident.id)?;
+    let now = db::now();
+    let mut ended = 0;
+    for grant in grants.iter().filter(|g| g.terminated_on.is_none()) {
+        // A grant whose first month comes after the departure never ran: it ends on its start
+        // month, so it pays nothing (and never ends before it starts).
+        let on = if grant.start_month > day {
+            grant.start_month
+        } else {
+            month_after
+        };
+        let before = grant_view(grant, &suspensions, who.today);
+        store::terminate(conn, grant.id, on, reason.as_str(), now)?;
+        let stored =
+            store::grant(conn, resident.id, &grant.public_id)?.ok_or(AppError::NotFound)?;
+        let after = grant_view(&stored, &suspensions, who.today);
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(Action::SubsidyTerminate)
+                .entity("subsidy_grant", grant.public_id.clone())
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(
+                    &serde_json::to_value(&before).expect("serialises"),
+                    &serde_json::to_value(&after).expect("serialises"),
+                )),
+        )?;
+        ended += 1;
+    }
+    Ok(ended)
 }
 
 #[derive(Debug, Clone)]

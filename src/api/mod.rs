@@ -12,6 +12,7 @@ mod district;
 pub mod extract;
 mod health;
 mod home_modifications;
+mod indicators;
 mod openapi;
 pub mod paging;
 mod reference;
@@ -86,6 +87,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET,   "/api/v1/residents/{id}/file", READERS, residents::file),
         endpoint(M::GET,   "/api/v1/residents/{id}/history", READERS, residents::history),
         endpoint(M::POST,  "/api/v1/residents/{id}/reveal", WRITERS, residents::reveal),
+        endpoint(M::POST,  "/api/v1/residents/{id}/moves", WRITERS, residents::record_move),
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates", WRITERS, certificates::issue),
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/renew", WRITERS, certificates::renew),
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/reissue", WRITERS, certificates::reissue),
@@ -102,6 +104,13 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST,  "/api/v1/residents/{id}/home-modifications/{case_id}/start", WRITERS, home_modifications::start),
         endpoint(M::POST,  "/api/v1/residents/{id}/home-modifications/{case_id}/complete", WRITERS, home_modifications::complete),
         endpoint(M::POST,  "/api/v1/residents/{id}/home-modifications/{case_id}/cancel", WRITERS, home_modifications::cancel),
+        endpoint(M::GET,   "/api/v1/indicator-definitions", STAFF, indicators::definitions),
+        endpoint(M::POST,  "/api/v1/indicator-definitions", ADMIN, indicators::publish),
+        endpoint(M::POST,  "/api/v1/indicator-definitions/{id}/withdraw", ADMIN, indicators::withdraw),
+        endpoint(M::GET,   "/api/v1/indicators", STAFF, indicators::report),
+        endpoint(M::GET,   "/api/v1/indicators/{code}", STAFF, indicators::one),
+        endpoint(M::GET,   "/api/v1/indicators/{code}/gaps", STAFF, indicators::gaps),
+        endpoint(M::GET,   "/api/v1/subsidies/reconciliation", STAFF, indicators::reconciliation),
         endpoint(M::GET,   "/api/v1/subsidy-policies", ADMIN, subsidies::policies),
         endpoint(M::POST,  "/api/v1/subsidy-policies", ADMIN, subsidies::create_policy),
         endpoint(M::GET,   "/api/v1/residents/{id}/eligibility", READERS, subsidies::eligibility),

@@ -416,3 +416,42 @@ pub async fn import_residents(
     .await?;
     Ok(HttpResponse::Ok().json(report))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveResident {
+    town_code: String,
+    village_code: Option<String>,
+    moved_on: NaiveDate,
+}
+
+/// `POST /residents/{id}/moves`: records a move to another town of the district. `If-Match`
+/// is optional here; when sent, it must name the resident's current version.
+pub async fn record_move(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    asker: Asker,
+    id: web::Path<uuid::Uuid>,
+    ApiJson(body): ApiJson<MoveResident>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let expected = req
+        .headers()
+        .contains_key(actix_web::http::header::IF_MATCH)
+        .then(|| expected_version(&req))
+        .transpose()?;
+    let request = residents::moves::MoveRequest {
+        town_code: body.town_code,
+        village_code: body.village_code,
+        moved_on: body.moved_on,
+    };
+    let resident = db::run(&state.pool, move |conn| {
+        residents::moves::record(conn, &asker.requester(), &id, expected, request)
+    })
+    .await?;
+    Ok(with_etag(
+        HttpResponse::Created(),
+        resident.version,
+        &resident,
+    ))
+}

@@ -8,10 +8,13 @@
 pub mod areas;
 pub mod audit;
 pub mod certificates;
+pub mod definitions;
 pub mod district;
 pub mod file_records;
 pub mod home_modifications;
+pub mod indicators;
 pub mod migrate;
+pub mod moves;
 pub mod residents;
 pub mod schema;
 pub mod sessions;

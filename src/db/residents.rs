@@ -316,3 +316,12 @@ pub fn search(
         .select(ResidentRow::as_select())
         .load(conn)
 }
+
+/// The residents with these internal ids, in id order.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<ResidentRow>> {
+    residents::table
+        .filter(residents::id.eq_any(ids))
+        .select(ResidentRow::as_select())
+        .order(residents::id)
+        .load(conn)
+}

@@ -70,6 +70,10 @@ pub fn catalogue() -> Vec<CodeSet> {
     use crate::domain::certificate::{CancelReason, Category, CertificateStatus};
     use crate::domain::eligibility::{GrantStatus, Reason, SubsidyKind};
     use crate::domain::home_modification::{Assessment, CaseStatus};
+    use crate::domain::indicators::definition::{
+        Comparator, DefinitionStatus, IndicatorCode, IndicatorKind, Window,
+    };
+    use crate::domain::indicators::rules::{Finding, GapReason, MismatchReason};
     use crate::domain::resident::{
         HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus, Sex,
     };
@@ -106,6 +110,14 @@ pub fn catalogue() -> Vec<CodeSet> {
         CaseStatus,
         Assessment,
         FacilityKind,
+        IndicatorCode,
+        IndicatorKind,
+        Comparator,
+        Window,
+        DefinitionStatus,
+        GapReason,
+        Finding,
+        MismatchReason,
         Action,
         Outcome,
     ]

@@ -66,6 +66,14 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
     (mobile || landline).then_some(digits)
 }
 
+/// A name as lists of residents show it: the first character, a `*` for each other one
+/// (张三 → 张*, 欧阳娜娜 → 欧***).
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    let first = chars.next().map(String::from).unwrap_or_default();
+    first + &"*".repeat(chars.count())
+}
+
 /// `138****1234`: the first three and the last four digits.
 pub fn mask_phone(phone: &str) -> String {
     let n = phone.chars().count();

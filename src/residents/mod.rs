@@ -7,6 +7,7 @@
 pub mod certificates;
 pub mod fields;
 pub mod import;
+pub mod moves;
 pub mod view;
 
 use chrono::NaiveDate;
@@ -332,8 +333,9 @@ pub fn create(
 }
 
 /// Applies a patch to a stored resident (already checked to be in scope and at the expected
-/// version). Returns whether anything changed. A recorded death or move-out cancels the active
-/// certificate the same day.
+/// version). Returns whether anything changed. A change of town records a move dated today. A
+/// recorded death or move-out cancels the active certificate the same day and ends the running
+/// subsidy grants from the month after.
 pub(crate) fn apply_patch(
     conn: &mut DbConn,
     who: &Requester,
@@ -464,8 +466,21 @@ pub(crate) fn apply_patch(
             .resident(row.public_id.clone())
             .changes(diff),
     )?;
+    if after.town_code != before.town_code {
+        moves::insert_move(
+            conn,
+            who,
+            row,
+            &after.town_code,
+            after.village_code.as_deref(),
+            who.today,
+        )?;
+    }
     if let (Some((day, reason, _)), Some(cert)) = (ended, active) {
         certificates::cancel_stored(conn, who, row, &cert, reason, day)?;
+    }
+    if let Some((day, reason, _)) = ended {
+        crate::subsidies::end_on_departure(conn, who, row, day, reason)?;
     }
     Ok(true)
 }
@@ -554,12 +569,14 @@ pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileV
     let subsidies = crate::subsidies::grants_of(conn, row.id, who.today)?;
     let home_modifications = crate::home_modifications::of_resident(conn, row.id)?;
     let sections = crate::sections::of_resident(conn, row.id)?;
+    let moves = moves::of_resident(conn, row.id)?;
     audit_read(conn, who, Action::FileRead, &row, None)?;
     Ok(FileView {
         resident,
         certificates,
         subsidies,
         home_modifications,
+        moves,
         sections,
     })
 }

@@ -71,6 +71,8 @@ pub struct FileView {
     pub certificates: Vec<CertificateView>,
     pub subsidies: Vec<crate::subsidies::GrantView>,
     pub home_modifications: Vec<crate::home_modifications::CaseView>,
+    /// The moves between towns of the district, oldest first.
+    pub moves: Vec<super::moves::MoveView>,
     /// The dated records of the other sections, by section name.
     #[serde(flatten)]
     pub sections: serde_json::Map<String, serde_json::Value>,

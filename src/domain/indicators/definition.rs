@@ -194,7 +194,11 @@ pub fn check(definitions: Vec<Definition>) -> Result<Vec<Definition>, Vec<FieldE
         for (name, text) in [("name", &d.name), ("name_en", &d.name_en)] {
             let length = text.trim().chars().count();
             if length == 0 || length > 100 {
-                errors.push(FieldError::new(field(name), "invalid", "1 to 100 characters"));
+                errors.push(FieldError::new(
+                    field(name),
+                    "invalid",
+                    "1 to 100 characters",
+                ));
             }
         }
         let target_ok = match (d.kind, d.target) {
@@ -260,7 +264,10 @@ mod tests {
         let checked = check(seeded()).expect("valid");
         let codes: Vec<_> = checked.iter().map(|d| d.code).collect();
         assert_eq!(codes, IndicatorCode::ALL);
-        assert_eq!(checked[IndicatorCode::EmploymentRate.index()].age_min, Some(16));
+        assert_eq!(
+            checked[IndicatorCode::EmploymentRate.index()].age_min,
+            Some(16)
+        );
     }
 
     #[test]
@@ -271,10 +278,22 @@ mod tests {
         list.push(dup);
         list[0].kind = IndicatorKind::Rate;
         let errors = check(list).unwrap_err();
-        let codes: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
-        assert!(codes.contains(&("indicators[0].kind", "invalid")), "{codes:?}");
-        assert!(codes.contains(&("indicators[13].code", "duplicate")), "{codes:?}");
-        assert!(codes.contains(&("indicators", "missing_indicator")), "{codes:?}");
+        let codes: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert!(
+            codes.contains(&("indicators[0].kind", "invalid")),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("indicators[13].code", "duplicate")),
+            "{codes:?}"
+        );
+        assert!(
+            codes.contains(&("indicators", "missing_indicator")),
+            "{codes:?}"
+        );
     }
 
     #[test]

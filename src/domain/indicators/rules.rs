@@ -11,7 +11,9 @@
 use chrono::{Datelike, Months, NaiveDate};
 
 use super::definition::{DefinitionSet, IndicatorCode, Window, COUNT};
-use crate::domain::eligibility::{decide, Policy, Reason, ResidentFacts, Span, SubsidyKind};
+use crate::domain::eligibility::{
+    decide, GrantFact, GrantStatus, Policy, Reason, ResidentFacts, Span, SubsidyKind,
+};
 
 crate::code_enum! {
     /// Why a resident in an indicator's denominator is not in its numerator.
@@ -91,38 +93,6 @@ pub enum Record {
     },
 }
 
-/// A subsidy grant: paid from the first day of `start_month` until `terminated_on`, except
-/// while suspended.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Grant {
-    pub kind: SubsidyKind,
-    pub start_month: NaiveDate,
-    pub terminated_on: Option<NaiveDate>,
-    /// Each suspension from its first day until the day before it was resumed.
-    pub suspensions: Vec<(NaiveDate, Option<NaiveDate>)>,
-}
-
-impl Grant {
-    fn started_by(&self, day: NaiveDate) -> bool {
-        self.start_month <= day
-    }
-
-    fn terminated_by(&self, day: NaiveDate) -> bool {
-        self.terminated_on.is_some_and(|t| t <= day)
-    }
-
-    fn suspended_on(&self, day: NaiveDate) -> bool {
-        self.suspensions
-            .iter()
-            .any(|(from, resumed)| *from <= day && resumed.is_none_or(|r| day < r))
-    }
-
-    /// Paying on `day`.
-    pub fn active_on(&self, day: NaiveDate) -> bool {
-        self.started_by(day) && !self.terminated_by(day) && !self.suspended_on(day)
-    }
-}
-
 /// A barrier-free home modification case, by its dated steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
@@ -140,7 +110,7 @@ pub struct Person {
     /// Death, move-out, certificates, household status and work-injury nursing, as the
     /// subsidy rules read them.
     pub facts: ResidentFacts,
-    pub grants: Vec<Grant>,
+    pub grants: Vec<GrantFact>,
     pub records: Vec<Record>,
     pub cases: Vec<Case>,
 }
@@ -288,9 +258,9 @@ pub fn evaluate(person: &Person, ctx: &Context) -> Evaluation {
     }
 
     if admits(C::HighSchoolEducationRate) {
-        let reached = records.iter().any(|r| {
-            matches!(r, Record::Education { high_school: true, span } if span.start <= day)
-        });
+        let reached = records.iter().any(
+            |r| matches!(r, Record::Education { high_school: true, span } if span.start <= day),
+        );
         marks[C::HighSchoolEducationRate.index()] =
             Mark::of(reached, GapReason::NoHighSchoolRecord);
     }
@@ -325,7 +295,7 @@ pub fn evaluate(person: &Person, ctx: &Context) -> Evaluation {
         .cases
         .iter()
         .filter(|c| c.eligible_on.is_some_and(|e| e <= day))
-        .filter(|c| !c.cancelled_on.is_some_and(|c| c <= day))
+        .filter(|c| c.cancelled_on.is_none_or(|on| on > day))
         .collect();
     if admits(C::HomeModificationRate) && !open_cases.is_empty() {
         let all_done = open_cases
@@ -361,19 +331,17 @@ pub fn evaluate(person: &Person, ctx: &Context) -> Evaluation {
 
 /// Why a resident has no grant of `kind` paying on `day`, or `None` when one pays.
 fn grant_gap(person: &Person, kind: SubsidyKind, day: NaiveDate) -> Option<GapReason> {
-    let started: Vec<&Grant> = person
+    let statuses: Vec<GrantStatus> = person
         .grants
         .iter()
-        .filter(|g| g.kind == kind && g.started_by(day))
+        .filter(|g| g.kind == kind)
+        .map(|g| g.status_on(day))
         .collect();
-    if started.iter().any(|g| g.active_on(day)) {
+    if statuses.contains(&GrantStatus::Active) {
         None
-    } else if started
-        .iter()
-        .any(|g| !g.terminated_by(day) && g.suspended_on(day))
-    {
+    } else if statuses.contains(&GrantStatus::Suspended) {
         Some(GapReason::GrantSuspended)
-    } else if !started.is_empty() {
+    } else if statuses.contains(&GrantStatus::Terminated) {
         Some(GapReason::GrantTerminated)
     } else {
         Some(GapReason::NoGrant)
@@ -391,21 +359,19 @@ pub fn reconcile(
 ) -> Option<(Finding, Vec<MismatchReason>)> {
     let day = ctx.day;
     let decision = decide(&person.facts, kind, ctx.policy(kind), day);
-    let paying: Vec<&Grant> = person
+    let paying: Vec<&GrantFact> = person
         .grants
         .iter()
-        .filter(|g| g.kind == kind && g.active_on(day))
+        .filter(|g| g.kind == kind && g.status_on(day) == GrantStatus::Active)
         .collect();
     if decision.eligible {
-        return match grant_gap(person, kind, day) {
-            None => None,
-            Some(reason) => Some((Finding::EligibleNotPaid, vec![gap_to_mismatch(reason)])),
-        };
+        return grant_gap(person, kind, day)
+            .map(|reason| (Finding::EligibleNotPaid, vec![gap_to_mismatch(reason)]));
     }
     let ending = first_of_next_month(day);
     let unhandled = paying
         .iter()
-        .any(|g| !g.terminated_on.is_some_and(|t| t <= ending));
+        .any(|g| g.terminated_on.is_none_or(|t| t > ending));
     if !unhandled {
         return None;
     }
@@ -421,9 +387,9 @@ pub fn reconcile(
             Reason::ExcludedHouseholdStatus => Some(MismatchReason::ExcludedTekun),
             Reason::GradeNotCovered => Some(MismatchReason::GradeChanged),
             Reason::WorkInjuryNursingAllowance => Some(MismatchReason::WorkInjuryNursing),
-            Reason::HouseholdStatusQualifies | Reason::GradeQualifies | Reason::ExtensionApplies => {
-                None
-            }
+            Reason::HouseholdStatusQualifies
+            | Reason::GradeQualifies
+            | Reason::ExtensionApplies => None,
         })
         .collect();
     Some((Finding::PaidNotEligible, reasons))
@@ -567,11 +533,14 @@ mod tests {
             marks_on(&p, "2024-06-30").mark(living),
             Mark::Gap(GapReason::NoGrant)
         );
-        p.grants.push(Grant {
+        p.grants.push(GrantFact {
             kind: SubsidyKind::Living,
             start_month: day("2024-07-01"),
             terminated_on: Some(day("2025-03-01")),
-            suspensions: vec![(day("2024-10-15"), Some(day("2024-11-01")))],
+            suspensions: vec![Span {
+                start: day("2024-10-15"),
+                end: Some(day("2024-10-31")),
+            }],
         });
         assert_eq!(
             marks_on(&p, "2024-06-30").mark(living),
@@ -651,7 +620,7 @@ mod tests {
     #[test]
     fn a_paid_grant_after_death_is_flagged_until_its_end_is_recorded() {
         let mut p = person();
-        p.grants.push(Grant {
+        p.grants.push(GrantFact {
             kind: SubsidyKind::Living,
             start_month: day("2023-01-01"),
             terminated_on: None,

@@ -118,12 +118,15 @@ pub fn figure(definition: &Definition, target: Option<f64>, counts: Counts) -> F
             met: target.map(|t| compare(numerator as f64, t)),
         },
         IndicatorKind::Rate => {
-            let value = (denominator > 0).then(|| round2(100.0 * numerator as f64 / denominator as f64));
+            let value =
+                (denominator > 0).then(|| round2(100.0 * numerator as f64 / denominator as f64));
             Figure {
                 numerator,
                 denominator: Some(denominator),
                 value,
-                met: value.and(target).map(|t| compare(100.0 * numerator as f64, t * denominator as f64)),
+                met: value
+                    .and(target)
+                    .map(|t| compare(100.0 * numerator as f64, t * denominator as f64)),
             }
         }
         IndicatorKind::Growth => {
