@@ -32,9 +32,9 @@ async fn call(app: &TestApp, method: &Method, path: &str, token: Option<&str>) -
     app.send(req).await
 }
 
-/// An integration client's account. The users API refuses to make one (clients are registered
-/// separately), so the test writes it directly.
-async fn integration_session(app: &TestApp) -> Session {
+/// A user row with the role `integration`, written directly (the users API refuses to make
+/// one): clients authenticate with client credentials, so such an account gets nowhere.
+async fn integration_user_session(app: &TestApp) -> Option<Session> {
     let hash = fenghua_registry::auth::password::hash(PASSWORD);
     db::run(&app.state.pool, move |conn| {
         let now = db::now();
@@ -53,13 +53,16 @@ async fn integration_session(app: &TestApp) -> Session {
     })
     .await
     .unwrap();
-    let body = app.login("zheliban", PASSWORD).await.json();
-    Session {
-        user_id: String::new(),
-        username: "zheliban".into(),
-        access_token: body["access_token"].as_str().unwrap().into(),
-        refresh_token: body["refresh_token"].as_str().unwrap().into(),
-    }
+    let answer = app.login("zheliban", PASSWORD).await;
+    (answer.status == 200).then(|| {
+        let body = answer.json();
+        Session {
+            user_id: String::new(),
+            username: "zheliban".into(),
+            access_token: body["access_token"].as_str().unwrap().into(),
+            refresh_token: body["refresh_token"].as_str().unwrap().into(),
+        }
+    })
 }
 
 #[actix_web::test]
@@ -75,7 +78,6 @@ async fn every_route_admits_exactly_the_roles_it_declares() {
             Some(Role::Auditor),
             app.session("auditor", Role::Auditor, &[]).await,
         ),
-        (Some(Role::Integration), integration_session(&app).await),
     ];
     let target = app
         .create_user("target", Role::Caseworker, &[JINPING])
@@ -96,7 +98,7 @@ async fn every_route_admits_exactly_the_roles_it_declares() {
                 endpoint.path,
                 anonymous.status
             ),
-            Access::Roles(_) => {
+            Access::Roles(_) | Access::Clients { .. } => {
                 assert_eq!(
                     anonymous.status, 401,
                     "{} {} without a token",
@@ -132,7 +134,130 @@ async fn every_route_admits_exactly_the_roles_it_declares() {
             checked += 1;
         }
     }
-    assert!(checked >= endpoints().len() * 4);
+    assert!(checked >= endpoints().len() * 3);
+}
+
+/// Every route a client token may use, literally: anything else answers it 403. A route that
+/// starts admitting clients must be added here on purpose.
+const CLIENT_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/areas"),
+    ("GET", "/api/v1/codes"),
+    ("POST", "/api/v1/applications"),
+    ("GET", "/api/v1/applications"),
+    ("GET", "/api/v1/applications/{id}"),
+    ("POST", "/api/v1/applications/{id}/withdraw"),
+    ("GET", "/api/v1/application-events"),
+    ("POST", "/api/v1/certificates/verify"),
+];
+
+/// The routes only clients use: every staff token is refused there.
+const CLIENT_ONLY_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/applications/{id}/withdraw"),
+    ("GET", "/api/v1/application-events"),
+];
+
+#[actix_web::test]
+async fn client_tokens_and_staff_tokens_stay_on_their_own_routes() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let staff = vec![
+        ("admin", admin.access_token.clone()),
+        (
+            "caseworker",
+            app.session("worker", Role::Caseworker, &[JINPING])
+                .await
+                .access_token,
+        ),
+        (
+            "auditor",
+            app.session("auditor", Role::Auditor, &[])
+                .await
+                .access_token,
+        ),
+    ];
+    let all = crate::integration::register_client(
+        &app,
+        &admin,
+        "all scopes",
+        &[
+            "applications:write",
+            "applications:read",
+            "certificates:verify",
+        ],
+        None,
+    )
+    .await;
+    let verify_only =
+        crate::integration::register_client(&app, &admin, "verify", &["certificates:verify"], None)
+            .await;
+    let target = app
+        .create_user("target", Role::Caseworker, &[JINPING])
+        .await;
+    let is = |list: &[(&str, &str)], method: &Method, path: &str| {
+        list.iter()
+            .any(|(m, p)| *m == method.as_str() && *p == path)
+    };
+    let mut tried = 0;
+    for endpoint in endpoints() {
+        let path = concrete_path(endpoint.path, &target);
+        let what = format!("{} {}", endpoint.method, endpoint.path);
+        let public = endpoint.access == Access::Public;
+
+        // A client holding every scope: exactly the literal list (and the public routes).
+        let answer = call(&app, &endpoint.method, &path, Some(&all.token)).await;
+        if public || is(CLIENT_ROUTES, &endpoint.method, endpoint.path) {
+            assert!(
+                answer.status != 401 && answer.status != 403,
+                "{what} with a client token should be admitted, got {}: {}",
+                answer.status,
+                answer.text()
+            );
+        } else {
+            answer.problem(403, "forbidden");
+        }
+        assert_eq!(
+            endpoint
+                .access
+                .admits_client(fenghua_registry::domain::role::ClientScope::ALL),
+            public || is(CLIENT_ROUTES, &endpoint.method, endpoint.path),
+            "{what}: the route table and the literal list agree"
+        );
+
+        // A client with only `certificates:verify`.
+        let answer = call(&app, &endpoint.method, &path, Some(&verify_only.token)).await;
+        let admitted = public
+            || (endpoint.method == Method::POST && endpoint.path == "/api/v1/certificates/verify")
+            || (endpoint.method == Method::GET
+                && ["/api/v1/areas", "/api/v1/codes"].contains(&endpoint.path));
+        if admitted {
+            assert!(
+                answer.status != 401 && answer.status != 403,
+                "{what}: {}",
+                answer.status
+            );
+        } else {
+            answer.problem(403, "forbidden");
+        }
+
+        // Staff tokens on the client-only routes.
+        if is(CLIENT_ONLY_ROUTES, &endpoint.method, endpoint.path) {
+            for (role, token) in &staff {
+                let answer = call(&app, &endpoint.method, &path, Some(token)).await;
+                assert_eq!(answer.status, 403, "{what} as {role}");
+                answer.problem(403, "forbidden");
+            }
+        }
+        tried += 1;
+    }
+    assert_eq!(tried, endpoints().len());
+
+    // A user row with the role `integration` cannot sign in to anything.
+    if let Some(session) = integration_user_session(&app).await {
+        for path in ["/api/v1/me", "/api/v1/applications", "/api/v1/codes"] {
+            let answer = call(&app, &Method::GET, path, Some(&session.access_token)).await;
+            answer.problem(401, "invalid_token");
+        }
+    }
 }
 
 #[actix_web::test]
