@@ -1,0 +1,133 @@
+//! Frozen reports (snapshots): take one, list them, read one in any format, verify one; and
+//! how every report file is sent.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::extract::{ApiJson, ApiQuery};
+use super::indicators::{as_of, format_of};
+use super::paging::{self, Page};
+use super::residents::Asker;
+use crate::db;
+use crate::error::AppResult;
+use crate::reports::exports::{self, File};
+use crate::reports::{content_disposition, snapshots, Format};
+use crate::startup::AppState;
+
+const LIST: &str = "report_snapshots";
+
+/// A report file: its media type, a `Content-Disposition` naming what and as of when, and no
+/// caching (it may hold personal data). An HTML page may not load anything from anywhere.
+pub fn file_response(file: File) -> HttpResponse {
+    let mut builder = HttpResponse::Ok();
+    builder
+        .content_type(file.format.content_type())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            content_disposition(file.format == Format::Html, &file.name, &file.fallback),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"));
+    if file.format == Format::Html {
+        builder.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
+             form-action 'none'",
+        ));
+    }
+    builder.body(file.bytes)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSnapshot {
+    as_of: Option<String>,
+    area: Option<String>,
+}
+
+pub async fn take(
+    state: web::Data<AppState>,
+    asker: Asker,
+    ApiJson(body): ApiJson<NewSnapshot>,
+) -> AppResult<HttpResponse> {
+    let day = as_of(body.as_of.as_deref(), asker.today())?;
+    let snapshot = db::run(&state.pool, move |conn| {
+        snapshots::take(conn, &asker.requester(), day, body.area.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/reports/{}", snapshot.id)))
+        .json(snapshot))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    limit: Option<i64>,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    asker: Asker,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> AppResult<HttpResponse> {
+    let limit = paging::limit(query.limit)?;
+    let before = query
+        .cursor
+        .as_deref()
+        .map(|c| paging::decode_cursor::<i64>(LIST, c))
+        .transpose()?;
+    let (items, last) = db::run(&state.pool, move |conn| {
+        snapshots::list(conn, asker.requester().scope, limit, before)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: last.map(|id| paging::encode_cursor(LIST, &id)),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetQuery {
+    format: Option<String>,
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    asker: Asker,
+    req: HttpRequest,
+    id: web::Path<uuid::Uuid>,
+    ApiQuery(query): ApiQuery<GetQuery>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let format = format_of(&req, query.format.as_deref())?;
+    if format == Format::Json {
+        let frozen = db::run(&state.pool, move |conn| {
+            snapshots::get(conn, asker.requester().scope, &id)
+        })
+        .await?;
+        return Ok(HttpResponse::Ok().json(frozen.view));
+    }
+    let suppress_below = state.config.reports.suppress_below;
+    let file = db::run(&state.pool, move |conn| {
+        exports::snapshot(conn, &asker.requester(), &id, format, suppress_below)
+    })
+    .await?;
+    Ok(file_response(file))
+}
+
+pub async fn verify(
+    state: web::Data<AppState>,
+    asker: Asker,
+    id: web::Path<uuid::Uuid>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner().to_string();
+    let verification = db::run(&state.pool, move |conn| {
+        snapshots::verify(conn, &asker.requester(), &id)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(verification))
+}
