@@ -10,11 +10,16 @@ WORKDIR /build
 # (embed_migrations!, include_str!). SQLite and libpq are built from source by their crates.
 COPY . .
 
+# `--build-arg CARGO_FEATURES=postgres-tls` builds libpq with OpenSSL (both from source; this
+# image has the perl and make it takes) for TLS to a database on another host (README: TLS to
+# PostgreSQL). The default build has no TLS.
+ARG CARGO_FEATURES=""
+
 # The caches keep downloaded crates and compiled dependencies between image builds; the binary
 # is copied out of the cached target folder in the same step.
 RUN --mount=type=cache,id=fenghua-cargo-registry,target=/usr/local/cargo/registry \
     --mount=type=cache,id=fenghua-target,target=/build/target \
-    cargo build --release --locked \
+    cargo build --release --locked ${CARGO_FEATURES:+--features "$CARGO_FEATURES"} \
     && install -D -m 0755 target/release/fenghua-registry /out/fenghua-registry
 
 # ---- run --------------------------------------------------------------------------------

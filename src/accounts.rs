@@ -220,7 +220,11 @@ pub fn create(conn: &mut DbConn, ctx: &AuditContext, new: NewUser) -> Result<Use
 }
 
 fn clean_display_name(name: Option<String>) -> Result<Option<String>, AppError> {
-    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    let name = name
+        .map(|n| crate::domain::text::clean(&n))
+        .transpose()
+        .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("display_name")]))?
+        .filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > 100) {
         return Err(AppError::field(
             "display_name",
@@ -324,34 +328,85 @@ pub fn update(
     })
 }
 
-/// Sets the caller's own password (already checked and hashed) and ends all its sessions.
-pub fn set_own_password(
+/// The check of the current password that `/me/password` made, before the write.
+pub struct CurrentPasswordCheck {
+    /// The stored hash the current password was checked against.
+    pub checked_hash: String,
+    pub matches: bool,
+    /// The new password, checked against the policy and hashed; `None` when the current
+    /// password did not match (the new one is not looked at then).
+    pub new_hash: Option<String>,
+}
+
+fn current_password_refused(code: &'static str, message: &'static str) -> AppError {
+    AppError::Validation(vec![FieldError::new("current_password", code, message)])
+}
+
+/// Changes the caller's own password and ends all its sessions. A wrong current password counts
+/// as a failed login (a stolen access token must not be a way round the lockout): it is
+/// audited, and the one that reaches the limit locks the account and ends every session of it,
+/// this one included. The decision is made on the row as it is in the write transaction.
+pub fn change_own_password(
     conn: &mut DbConn,
     ctx: &AuditContext,
+    policy: &crate::auth::sessions::LoginPolicy,
     user_id: i64,
-    public_id: &str,
-    password_hash: String,
+    check: CurrentPasswordCheck,
 ) -> Result<(), AppError> {
+    use crate::auth::sessions::{count_wrong_password, refusal};
+    let now = db::now();
     db::write_transaction(conn, |conn| {
-        let now = db::now();
-        let row = users::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+        let row = users::by_id(conn, user_id)?.ok_or(AppError::NotFound)?;
+        let failed = |reason: &str| {
+            Event::new(Action::PasswordChangeFailed)
+                .outcome(audit::Outcome::Failure)
+                .entity("user", row.public_id.clone())
+                .changes(json!({ "reason": reason }))
+        };
+        match refusal(&row, &check.checked_hash, check.matches, now) {
+            Some("password_changed") => return Ok(Err(AppError::PreconditionFailed)),
+            Some("wrong_password") => {
+                audit::append(conn, ctx, failed("wrong_password"))?;
+                if count_wrong_password(conn, policy, ctx, &row, now, "password_change")? {
+                    sessions::revoke_all_of_user(conn, user_id, "password_guessing", now)?;
+                }
+                return Ok(Err(current_password_refused(
+                    "mismatch",
+                    "the current password is wrong",
+                )));
+            }
+            Some(reason) => {
+                audit::append(conn, ctx, failed(reason))?;
+                return Ok(Err(current_password_refused(
+                    "account_locked",
+                    "the account is locked after too many wrong passwords; try again later or ask an admin to unlock it",
+                )));
+            }
+            None => {}
+        }
+        let Some(new_hash) = check.new_hash else {
+            return Ok(Err(AppError::internal(
+                "a matching password without a new hash",
+            )));
+        };
         let changes = users::UserChanges {
-            password_hash: Some(password_hash),
+            password_hash: Some(new_hash),
+            failed_logins: Some(0),
             ..Default::default()
         };
         if !users::update_versioned(conn, user_id, row.version, &changes, now)? {
-            return Err(AppError::PreconditionFailed);
+            return Ok(Err(AppError::PreconditionFailed));
         }
         sessions::revoke_all_of_user(conn, user_id, "password_change", now)?;
         audit::append(
             conn,
             ctx,
             Event::new(Action::PasswordChange)
-                .entity("user", public_id)
+                .entity("user", row.public_id.clone())
                 .changes(json!({ "password": audit::REDACTED })),
         )?;
-        Ok(())
-    })
+        Ok::<_, AppError>(Ok(()))
+    })?
 }
 
 /// `create-admin`: creates the admin, or resets its password, re-enables and unlocks it and ends

@@ -35,14 +35,20 @@ pub fn create_village(
                 "a village code is 12 digits beginning with its town's code",
             ));
         }
-        let name = clean_name(name).unwrap_or_else(|| {
-            errors.push(FieldError::new(
-                "name",
-                "invalid",
-                "give a name of 1 to 50 characters",
-            ));
-            String::new()
-        });
+        let name = match crate::domain::text::clean(name) {
+            Err(forbidden) => {
+                errors.push(forbidden.field_error("name"));
+                String::new()
+            }
+            Ok(name) => clean_name(&name).unwrap_or_else(|| {
+                errors.push(FieldError::new(
+                    "name",
+                    "invalid",
+                    "give a name of 1 to 50 characters",
+                ));
+                String::new()
+            }),
+        };
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }

@@ -38,6 +38,18 @@ pub enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Fill the database with a synthetic district: demo data for demonstrations and
+    /// benchmarks, never for a registry of real people.
+    ///
+    /// Writes N residents with valid ID numbers (encrypted with this installation's keys, so
+    /// the server reads them), household status histories, certificates, subsidy grants,
+    /// section records, home-modification cases and moves between towns, dated 2021 to
+    /// 2026, plus villages for towns without any, facilities when there are none, and the GDP
+    /// growth of 2021-2026. The synthetic records carry no audit events of their own (one
+    /// `resident_import` event records the seeding). The same seed into an empty database
+    /// gives the same district. Run it while the server is stopped or idle: it writes in
+    /// large transactions, as the tables' owner (MIGRATION_DATABASE_URL, else DATABASE_URL).
+    SeedDemo(SeedDemoArgs),
     /// Create an admin account, or reset its password, unlock and re-enable it. The password
     /// is read from standard input (one line), never from the command line.
     CreateAdmin {
@@ -87,6 +99,18 @@ pub struct GlobalArgs {
     #[arg(long, env = "BLIND_INDEX_KEY", hide_env_values = true, global = true)]
     pub blind_index_key: Option<String>,
 
+    /// Database URL of the tables' owner, used only to apply migrations (`migrate`, and before
+    /// `serve`, `create-admin` and `import`). Run the service itself as a role that does not
+    /// own the tables (DATABASE_URL): it cannot drop, alter or truncate them. Default:
+    /// DATABASE_URL.
+    #[arg(
+        long,
+        env = "MIGRATION_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub migration_database_url: Option<String>,
+
     /// Log filter in tracing's syntax, for example `info` or `info,fenghua_registry=debug`.
     #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
     pub log_level: String,
@@ -125,6 +149,17 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish on SIGTERM or Ctrl-C.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
+
+    /// An audit trail head exported earlier, `SEQ:HASH`: the verification of the trail fails
+    /// unless the event SEQ is still there with that hash.
+    #[arg(long, env = "AUDIT_CHECKPOINT")]
+    pub audit_checkpoint: Option<String>,
+
+    /// Seconds between two checkpoints of the audit trail's head into
+    /// DATA_DIR/audit-checkpoint (each after verifying the events since the last one).
+    #[arg(long, env = "AUDIT_CHECKPOINT_INTERVAL_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub audit_checkpoint_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -180,6 +215,22 @@ pub struct AuthArgs {
     /// Take the client address from X-Forwarded-For. Only behind a proxy that sets it.
     #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+
+    /// ID-number probes allowed per user in each window: lookups by ID number, and answers
+    /// that an ID number has a file in another town (registration, import).
+    #[arg(long, env = "ID_PROBE_LIMIT", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub id_probe_limit: u32,
+
+    /// The window of ID_PROBE_LIMIT, in seconds.
+    #[arg(long, env = "ID_PROBE_WINDOW_SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub id_probe_window_secs: u64,
+
+    /// A bearer token `/metrics` requires, at least 32 random bytes. Without it `/metrics`
+    /// answers anyone: keep it on the monitoring network.
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,4 +241,20 @@ pub enum ImportCommand {
         /// The CSV file.
         file: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedDemoArgs {
+    /// How many synthetic residents to write.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=20_000_000))]
+    pub residents: u64,
+
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 20_261_130)]
+    pub seed: u64,
+
+    /// Add the synthetic residents to a database that already holds residents (refused
+    /// without it).
+    #[arg(long)]
+    pub force: bool,
 }

@@ -21,6 +21,70 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub auth: AuthConfig,
     pub keys: FieldKeys,
+    pub reports: ReportConfig,
+    pub storage: StorageConfig,
+}
+
+/// Who migrates, and what anchors the audit trail outside the database.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// The tables' owner, used only to apply migrations; `None`: the service's own URL.
+    pub migration_database_url: Option<DatabaseUrl>,
+    /// A head of the audit trail exported earlier (`AUDIT_CHECKPOINT`), which it must still hold.
+    pub audit_checkpoint: Option<crate::audit_checkpoint::Checkpoint>,
+    /// How often the service checkpoints the trail's head into `DATA_DIR/audit-checkpoint`.
+    pub audit_checkpoint_interval: Duration,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            migration_database_url: None,
+            audit_checkpoint: None,
+            audit_checkpoint_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the reports an auditor takes away may show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportConfig {
+    /// A town's figure about fewer residents than this is suppressed in every exported file
+    /// (CSV, XLSX, HTML), so nobody can be singled out; 0 or 1 shows every figure.
+    pub suppress_below: i64,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig { suppress_below: 5 }
+    }
+}
+
+impl ReportConfig {
+    /// The environment variable of [`ReportConfig::suppress_below`].
+    pub const SUPPRESS_BELOW: &'static str = "REPORT_SUPPRESS_BELOW";
+
+    /// Reads `REPORT_SUPPRESS_BELOW` (0 to 1000, default 5).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match std::env::var(Self::SUPPRESS_BELOW) {
+            Err(_) => Ok(ReportConfig::default()),
+            Ok(text) => Self::parse(&text),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, ConfigError> {
+        text.trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=1000).contains(n))
+            .map(|suppress_below| ReportConfig { suppress_below })
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "{}: a whole number from 0 to 1000, not {text:?}",
+                    Self::SUPPRESS_BELOW
+                ))
+            })
+    }
 }
 
 /// The keys that protect resident data at rest.
@@ -62,6 +126,11 @@ pub struct AuthConfig {
     pub login_rate_limit: u32,
     pub login_rate_window: Duration,
     pub trust_forwarded_for: bool,
+    /// ID-number probes (lookups, answers of a file in another town) per user and window.
+    pub id_probe_limit: u32,
+    pub id_probe_window: Duration,
+    /// The bearer token `/metrics` requires, if any.
+    pub metrics_token: Option<Secret>,
 }
 
 impl AuthConfig {
@@ -76,6 +145,9 @@ impl AuthConfig {
             login_rate_limit: 20,
             login_rate_window: Duration::from_secs(60),
             trust_forwarded_for: false,
+            id_probe_limit: 100,
+            id_probe_window: Duration::from_secs(600),
+            metrics_token: None,
         }
     }
 
@@ -95,6 +167,18 @@ impl AuthConfig {
             login_rate_limit: args.login_rate_limit,
             login_rate_window: Duration::from_secs(args.login_rate_window_secs),
             trust_forwarded_for: args.trust_forwarded_for,
+            id_probe_limit: args.id_probe_limit,
+            id_probe_window: Duration::from_secs(args.id_probe_window_secs),
+            metrics_token: match args.metrics_token.as_deref().filter(|t| !t.is_empty()) {
+                // Checked like every other secret (length, randomness); never generated.
+                Some(token) => Some(Secret(secrets::load(
+                    "METRICS_TOKEN",
+                    Some(token),
+                    global.app_env,
+                    &global.data_dir,
+                )?)),
+                None => None,
+            },
         })
     }
 }
@@ -103,8 +187,14 @@ impl AuthConfig {
 pub enum ConfigError {
     #[error("DATABASE_URL: {0}")]
     DatabaseUrl(#[from] crate::db::url::DatabaseUrlError),
+    #[error("MIGRATION_DATABASE_URL: {0}")]
+    MigrationDatabaseUrl(crate::db::url::DatabaseUrlError),
+    #[error("AUDIT_CHECKPOINT: {0}")]
+    AuditCheckpoint(String),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Config {
@@ -114,6 +204,18 @@ impl Config {
             None => format!("sqlite://{}", global.data_dir.join("registry.db").display()),
         };
         Ok(DatabaseUrl::parse(&raw)?)
+    }
+
+    /// Where migrations run: `MIGRATION_DATABASE_URL`, else the service's own database.
+    pub fn migration_database_url(global: &GlobalArgs) -> Result<DatabaseUrl, ConfigError> {
+        match global
+            .migration_database_url
+            .as_deref()
+            .filter(|u| !u.is_empty())
+        {
+            Some(raw) => DatabaseUrl::parse(raw).map_err(ConfigError::MigrationDatabaseUrl),
+            None => Self::database_url(global),
+        }
     }
 
     pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> Result<Self, ConfigError> {
@@ -132,6 +234,35 @@ impl Config {
             shutdown_timeout: Duration::from_secs(serve.shutdown_timeout_secs),
             auth: AuthConfig::resolve(&serve.auth, global)?,
             keys: FieldKeys::resolve(global)?,
+            reports: ReportConfig::from_env()?,
+            storage: StorageConfig {
+                migration_database_url: Some(Self::migration_database_url(global)?),
+                audit_checkpoint: serve
+                    .audit_checkpoint
+                    .as_deref()
+                    .filter(|c| !c.is_empty())
+                    .map(crate::audit_checkpoint::Checkpoint::parse)
+                    .transpose()
+                    .map_err(ConfigError::AuditCheckpoint)?,
+                audit_checkpoint_interval: Duration::from_secs(
+                    serve.audit_checkpoint_interval_secs,
+                ),
+            },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_suppression_threshold_is_a_small_whole_number() {
+        assert_eq!(ReportConfig::default().suppress_below, 5);
+        assert_eq!(ReportConfig::parse(" 10 ").unwrap().suppress_below, 10);
+        assert_eq!(ReportConfig::parse("0").unwrap().suppress_below, 0);
+        assert!(ReportConfig::parse("-1").is_err());
+        assert!(ReportConfig::parse("1001").is_err());
+        assert!(ReportConfig::parse("five").is_err());
     }
 }

@@ -58,10 +58,16 @@ fn view(row: FacilityRow) -> FacilityView {
 
 fn check(conn: &mut DbConn, f: &Facility, today: NaiveDate) -> Result<Facility, AppError> {
     let mut errors = Vec::new();
-    let name = clean_name(&f.name).unwrap_or_else(|| {
-        errors.push(FieldError::new("name", "invalid", "1 to 50 characters"));
-        f.name.clone()
-    });
+    let name = match crate::domain::text::clean(&f.name) {
+        Err(forbidden) => {
+            errors.push(forbidden.field_error("name"));
+            f.name.clone()
+        }
+        Ok(name) => clean_name(&name).unwrap_or_else(|| {
+            errors.push(FieldError::new("name", "invalid", "1 to 50 characters"));
+            name
+        }),
+    };
     if areas::level_of(conn, &f.town_code)?.as_deref() != Some(AreaLevel::Town.as_str()) {
         errors.push(FieldError::new(
             "town_code",

@@ -10,6 +10,7 @@ use crate::db::home_modifications::{self as store, CaseRow, StepChanges};
 use crate::db::residents as residents_store;
 use crate::db::{self, DbConn};
 use crate::domain::home_modification::{next, Assessment, CaseState, CaseStatus, Step, StepError};
+use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::residents::{write_in_scope, Requester};
 use crate::sections::Life;
@@ -62,9 +63,18 @@ pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> Result<Vec<CaseView>,
         .collect())
 }
 
-fn check_items(items: &[Item], errors: &mut Vec<FieldError>) {
+/// Checks the items and returns them as stored (names cleaned by the free-text rule).
+fn check_items(items: Vec<Item>, errors: &mut Vec<FieldError>) -> Vec<Item> {
+    let items: Vec<Item> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| Item {
+            name: text::clean_field(&item.name, &format!("items[{i}].name"), errors),
+            ..item
+        })
+        .collect();
     for (i, item) in items.iter().enumerate() {
-        let n = item.name.trim().chars().count();
+        let n = item.name.chars().count();
         if n == 0 || n > 100 {
             errors.push(FieldError::new(
                 format!("items[{i}].name"),
@@ -83,6 +93,7 @@ fn check_items(items: &[Item], errors: &mut Vec<FieldError>) {
             ));
         }
     }
+    items
 }
 
 fn check_day(field: &str, on: NaiveDate, life: &Life, errors: &mut Vec<FieldError>) {
@@ -119,7 +130,7 @@ pub fn apply(
                 "the resident has died or moved out",
             ));
         }
-        check_items(&items, &mut errors);
+        let items = check_items(items, &mut errors);
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
@@ -244,7 +255,7 @@ pub fn act(
             } => {
                 changes.completed_on = Some(Some(on));
                 if let Some(items) = items {
-                    check_items(&items, &mut errors);
+                    let items = check_items(items, &mut errors);
                     changes.items = Some(serde_json::to_string(&items).expect("items serialise"));
                 }
                 if cost_fen.is_some_and(|c| c < 0) {
@@ -257,7 +268,7 @@ pub fn act(
                 changes.cost_fen = Some(cost_fen);
             }
             CaseAction::Cancel { on, reason } => {
-                let reason = reason.trim().to_owned();
+                let reason = text::clean_field(&reason, "reason", &mut errors);
                 if reason.is_empty() || reason.chars().count() > 200 {
                     errors.push(FieldError::new(
                         "reason",

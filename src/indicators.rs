@@ -180,7 +180,9 @@ pub fn withdraw(
     public_id: &str,
     reason: &str,
 ) -> Result<DefinitionSetView, AppError> {
-    let reason = reason.trim();
+    let reason = crate::domain::text::clean(reason)
+        .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("reason")]))?;
+    let reason = reason.as_str();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::field("reason", "invalid", "1 to 500 characters"));
     }
@@ -410,14 +412,26 @@ impl Setting {
             window_start: self.window_start(),
             towns: &self.towns.codes,
         };
+        let started = std::time::Instant::now();
+        let (mut reading, mut residents) = (std::time::Duration::ZERO, 0usize);
         let mut start = after.map_or(lo, |a| (a + 1).max(lo));
         while start <= hi {
             let end = start.saturating_add(SLICE - 1).min(hi);
-            for loaded in facts::load_slice(conn, &scan, start, end)? {
-                visit(&loaded);
+            let read = std::time::Instant::now();
+            let slice = facts::load_slice(conn, &scan, start, end)?;
+            reading += read.elapsed();
+            residents += slice.len();
+            for loaded in &slice {
+                visit(loaded);
             }
             start = end + 1;
         }
+        tracing::debug!(
+            residents,
+            read_ms = reading.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "indicator scan"
+        );
         Ok(())
     }
 }
@@ -956,4 +970,42 @@ pub fn reconciliation(
         })),
     )?;
     Ok(result)
+}
+
+// ---- per-resident contributions (report snapshots, small-count suppression) ---------------
+
+/// Every indicator on `day` for the area, as [`report`] gives them, while handing `visit` each
+/// resident whose town on the day is in the area, in resident-id order: its internal id, that
+/// town's code and how it counts in every indicator. `then` runs afterwards in the same
+/// consistent read, for whatever else must match the figures exactly (the audit trail's head).
+pub fn report_visiting<T>(
+    conn: &mut DbConn,
+    scope: &Scope,
+    day: NaiveDate,
+    area: Option<&str>,
+    mut visit: impl FnMut(i64, &str, &rules::Evaluation),
+    then: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<(Report, T), AppError> {
+    snapshot(conn, |conn| {
+        let setting = Setting::load(conn, scope, day, area)?;
+        let ctx = setting.context();
+        let mut tally = Tally::new(setting.towns.codes.len());
+        setting.scan(conn, None, |loaded| {
+            let evaluation = rules::evaluate(&loaded.person, &ctx);
+            tally.add(loaded.town, &evaluation);
+            if setting.in_area(loaded.town) {
+                visit(loaded.id, &setting.towns.codes[loaded.town], &evaluation);
+            }
+        })?;
+        facility_tally(conn, &setting, &mut tally)?;
+        let gdp = gdp_growth(conn, day.year())?;
+        let report = Report {
+            as_of: day,
+            area: setting.area.reference.clone(),
+            definition_version: setting.definitions.version,
+            items: results(&setting, &tally, gdp, IndicatorCode::ALL),
+        };
+        let extra = then(conn)?;
+        Ok((report, extra))
+    })
 }

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
                 })?;
                 Ok(())
             }),
-        Command::Migrate => Config::database_url(&cli.global)
+        Command::Migrate => Config::migration_database_url(&cli.global)
             .map_err(Into::into)
             .and_then(|url| {
                 let applied = startup::migrate_only(&url)?;
@@ -38,6 +38,14 @@ fn main() -> ExitCode {
         Command::Import {
             what: ImportCommand::Residents { file },
         } => import_residents(&cli.global, &file),
+        Command::SeedDemo(args) => fenghua_registry::demo::command(
+            &cli.global,
+            &fenghua_registry::demo::Options {
+                residents: args.residents,
+                seed: args.seed,
+                force: args.force,
+            },
+        ),
         Command::CreateAdmin {
             username,
             password_stdin: _,
@@ -45,7 +53,8 @@ fn main() -> ExitCode {
             .map_err(Into::into)
             .and_then(|url| {
                 let password = read_password_from_stdin()?;
-                let outcome = startup::create_admin(&url, &username, &password)?;
+                let migration_url = Config::migration_database_url(&cli.global)?;
+                let outcome = startup::create_admin(&url, &migration_url, &username, &password)?;
                 println!("admin {username} {outcome}");
                 Ok(())
             }),
@@ -79,9 +88,10 @@ fn import_residents(
     file: &std::path::Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let url = Config::database_url(global)?;
+    let migration_url = Config::migration_database_url(global)?;
     let keys = FieldKeys::resolve(global)?;
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let report = startup::import_residents(&url, &keys, &bytes)?;
+    let report = startup::import_residents(&url, &migration_url, &keys, &bytes)?;
     println!(
         "rows {}: created {}, updated {}, unchanged {}, rejected {}",
         report.rows,

@@ -82,7 +82,8 @@ fn read_or_generate(path: &Path) -> Result<Vec<u8>, SecretError> {
         source,
     };
     if let Some(folder) = path.parent() {
-        fs::create_dir_all(folder).map_err(fail)?;
+        // DATA_DIR too, when it is created here: 0700, like the secrets' own folder.
+        crate::files::private_dir(folder).map_err(fail)?;
         restrict(folder, 0o700).map_err(fail)?;
     }
     match fs::read_to_string(path) {

@@ -11,6 +11,7 @@ use crate::api::extract::{BodyLimit, ImportLimit};
 use crate::api::{self};
 use crate::auth::guard::{authorize, AuthSettings, RoutePolicies};
 use crate::auth::rate_limit::RateLimiter;
+use crate::auth::refusals::{KeyKind, RefusalLog};
 use crate::auth::sessions::LoginPolicy;
 use crate::auth::token::TokenKeys;
 use crate::config::{Config, FieldKeys};
@@ -27,6 +28,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub auth: Arc<AuthSettings>,
     pub protector: Arc<Protector>,
+    pub integration: Arc<crate::integration::Integration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +44,11 @@ pub enum StartError {
     },
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot create or secure the data folder {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Applies pending migrations over one direct connection and reports what was applied.
@@ -59,15 +66,17 @@ pub enum CommandError {
     Refused(String),
 }
 
-/// `create-admin`: migrates, checks the password policy, then creates or resets the admin.
+/// `create-admin`: migrates (over `migration_url`, the tables' owner), checks the password
+/// policy, then creates or resets the admin.
 pub fn create_admin(
     url: &db::DatabaseUrl,
+    migration_url: &db::DatabaseUrl,
     username: &str,
     password: &str,
 ) -> Result<&'static str, CommandError> {
     let refused = |e: AppError| CommandError::Refused(describe(&e));
     let username = crate::accounts::check_new_credentials(username, password).map_err(refused)?;
-    migrate_only(url)?;
+    migrate_only(migration_url)?;
     let password_hash = crate::auth::password::hash(password);
     let mut conn = db::ConnectionManager::new(url.clone())
         .establish()
@@ -78,11 +87,12 @@ pub fn create_admin(
 /// `import residents FILE`: imports as the command line, with every town in scope.
 pub fn import_residents(
     url: &db::DatabaseUrl,
+    migration_url: &db::DatabaseUrl,
     keys: &FieldKeys,
     bytes: &[u8],
 ) -> Result<crate::residents::import::ImportReport, CommandError> {
     let refused = |e: AppError| CommandError::Refused(describe(&e));
-    migrate_only(url)?;
+    migrate_only(migration_url)?;
     let mut conn = db::ConnectionManager::new(url.clone())
         .establish()
         .map_err(StartError::from)?;
@@ -118,18 +128,33 @@ fn describe(error: &AppError) -> String {
 
 /// Connects, migrates and returns the state the app runs on.
 pub fn prepare(config: Config) -> Result<AppState, StartError> {
-    let applied = migrate_only(&config.database_url)?;
+    // Migrations run as the tables' owner when one is configured; the service itself may be
+    // a role that cannot change the schema (then nothing may be pending).
+    let migration_url = config
+        .storage
+        .migration_database_url
+        .as_ref()
+        .unwrap_or(&config.database_url);
+    let applied = migrate_only(migration_url)?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "applied database migrations");
     }
+    crate::files::secure_data_dir(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.clone(),
+        source,
+    })?;
     let pool = db::connect_pool(&config.database_url, &config.pool)?;
     warn_if_no_users(&pool);
+    if let Ok(mut conn) = pool.get() {
+        crate::audit_checkpoint::advance_and_log(&mut conn, &config.data_dir);
+    }
     Ok(AppState {
         auth: Arc::new(auth_settings(&config)),
         protector: Arc::new(Protector::new(
             &config.keys.encryption.0,
             &config.keys.blind_index.0,
         )),
+        integration: Arc::new(crate::integration::Integration::from_env()),
         pool,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::default()),
@@ -147,6 +172,18 @@ fn auth_settings(config: &Config) -> AuthSettings {
             refresh_ttl: chrono_duration(auth.refresh_token_ttl),
         },
         login_limiter: RateLimiter::new(auth.login_rate_limit as usize, auth.login_rate_window),
+        login_refusals: RefusalLog::new(
+            auth.login_rate_window,
+            crate::audit::Action::LoginRateLimited,
+            KeyKind::Address,
+        ),
+        id_probes: RateLimiter::new(auth.id_probe_limit as usize, auth.id_probe_window),
+        id_probe_refusals: RefusalLog::new(
+            auth.id_probe_window,
+            crate::audit::Action::IdProbeRateLimited,
+            KeyKind::User,
+        ),
+        metrics_token: auth.metrics_token.clone(),
         trust_forwarded_for: auth.trust_forwarded_for,
     }
 }
@@ -200,6 +237,44 @@ pub fn app(
         .default_service(web::to(api::not_found))
 }
 
+/// How often the counts of refused attempts whose window has ended are written.
+const REFUSALS_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Beside the server: writes the counts of refused attempts as their windows end, and moves the
+/// audit checkpoint on every `AUDIT_CHECKPOINT_INTERVAL_SECS`.
+async fn housekeeping(state: AppState) {
+    let interval = state.config.storage.audit_checkpoint_interval;
+    let mut ticks = actix_web::rt::time::interval(REFUSALS_FLUSH);
+    let mut last_checkpoint = std::time::Instant::now();
+    loop {
+        ticks.tick().await;
+        if let Err(error) = crate::auth::refusals::flush_due(&state, false).await {
+            tracing::warn!(%error, "the counts of refused attempts could not be written yet");
+        }
+        if last_checkpoint.elapsed() >= interval {
+            last_checkpoint = std::time::Instant::now();
+            checkpoint(&state).await;
+        }
+    }
+}
+
+async fn checkpoint(state: &AppState) {
+    let data_dir = state.config.data_dir.clone();
+    let _ = db::run(&state.pool, move |conn| {
+        crate::audit_checkpoint::advance_and_log(conn, &data_dir);
+        Ok(())
+    })
+    .await;
+}
+
+/// At shutdown: every open count of refusals is written, and the head checkpointed.
+async fn final_housekeeping(state: &AppState) {
+    if let Err(error) = crate::auth::refusals::flush_due(state, true).await {
+        tracing::warn!(%error, "the counts of refused attempts could not be written");
+    }
+    checkpoint(state).await;
+}
+
 /// Runs the HTTP server until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 pub async fn serve(state: AppState) -> Result<(), StartError> {
     let config = state.config.clone();
@@ -220,7 +295,23 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     for addr in server.addrs() {
         tracing::info!(%addr, database = %config.database_url.redacted(), "listening");
     }
-    server.run().await.map_err(StartError::Serve)?;
+    // The webhook worker delivers the outbox beside the server and stops after it; set
+    // WEBHOOK_WORKER=off on instances that should not deliver.
+    let worker = (std::env::var("WEBHOOK_WORKER").as_deref() != Ok("off")).then(|| {
+        crate::integration::worker::WebhookWorker::start(
+            state.pool.clone(),
+            state.protector.clone(),
+            crate::integration::worker::WorkerSettings::from_env(),
+        )
+    });
+    let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));
+    let served = server.run().await.map_err(StartError::Serve);
+    if let Some(worker) = worker {
+        actix_web::web::block(move || worker.stop()).await.ok();
+    }
+    housekeeping.abort();
+    final_housekeeping(&state).await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

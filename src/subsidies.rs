@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Action, AuditContext, Event};
+use crate::audit::{self, Action, AuditContext, Event, Outcome};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
 use crate::db::{self, certificates as certs, file_records, DbConn};
@@ -15,6 +15,8 @@ use crate::domain::eligibility::{
     ResidentFacts, Rules, Span, SubsidyKind,
 };
 use crate::domain::resident::HouseholdStatus;
+use crate::domain::role::Role;
+use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::residents::{load_in_scope, view, write_in_scope, Requester};
 use crate::sections::kinds::OtherBenefitKind;
@@ -340,7 +342,13 @@ fn first_of_month(day: NaiveDate) -> NaiveDate {
 }
 
 fn check_reason(field: &str, reason: &str, errors: &mut Vec<FieldError>) -> String {
-    let reason = reason.trim().to_owned();
+    let reason = match text::clean(reason) {
+        Ok(reason) => reason,
+        Err(forbidden) => {
+            errors.push(forbidden.field_error(field));
+            return reason.to_owned();
+        }
+    };
     if reason.is_empty() || reason.chars().count() > 200 {
         errors.push(FieldError::new(
             field,
@@ -349,6 +357,24 @@ fn check_reason(field: &str, reason: &str, errors: &mut Vec<FieldError>) -> Stri
         ));
     }
     reason
+}
+
+/// How a grant's amount stands to the policy in force: the policy's own, another amount up to
+/// it (an override a caseworker may make, with a reason), or more than it (or an amount where
+/// no policy gives one): an override only an admin may make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AmountRule {
+    Policy,
+    BelowPolicy,
+    AbovePolicy,
+}
+
+fn amount_rule(amount: i64, policy_amount: Option<i64>) -> AmountRule {
+    match policy_amount {
+        Some(p) if amount == p => AmountRule::Policy,
+        Some(p) if amount < p => AmountRule::BelowPolicy,
+        _ => AmountRule::AbovePolicy,
+    }
 }
 
 /// A new grant as requested.
@@ -360,7 +386,33 @@ pub struct GrantRequest {
     pub override_reason: Option<String>,
 }
 
+/// Grants a subsidy. The amount is the policy's; another amount is an override with a reason,
+/// audited as one, and more than the policy's only an admin may grant. A caseworker's attempt
+/// at more stays in the audit trail as denied.
 pub fn grant(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    request: GrantRequest,
+) -> Result<GrantView, AppError> {
+    let amount = request.monthly_amount_fen;
+    let kind = request.kind;
+    let outcome = write_grant(conn, who, resident_id, request);
+    if let Err(AppError::Forbidden { .. }) = &outcome {
+        let event = Event::new(Action::AccessDenied)
+            .outcome(Outcome::Denied)
+            .resident(resident_id.to_owned())
+            .changes(json!({
+                "reason": "subsidy amount above the policy's, admin only",
+                "kind": kind,
+                "monthly_amount_fen": amount,
+            }));
+        audit::append_alone(conn, who.audit, event)?;
+    }
+    outcome
+}
+
+fn write_grant(
     conn: &mut DbConn,
     who: &Requester,
     resident_id: &str,
@@ -397,9 +449,8 @@ pub fn grant(
         }
         let all = policies(conn)?;
         let policy = policy_on(&all, request.kind, start);
-        let amount = request
-            .monthly_amount_fen
-            .or(policy.map(|p| p.monthly_amount_fen));
+        let policy_amount = policy.map(|p| p.monthly_amount_fen);
+        let amount = request.monthly_amount_fen.or(policy_amount);
         match amount {
             None => errors.push(FieldError::new(
                 "monthly_amount_fen",
@@ -419,6 +470,7 @@ pub fn grant(
             .override_reason
             .as_deref()
             .map(|r| check_reason("override_reason", r, &mut errors));
+        let amount_rule = amount.map(|a| amount_rule(a, policy_amount));
         if !decision.eligible && override_reason.is_none() {
             let why: Vec<&str> = decision.reasons.iter().map(|r| r.label()).collect();
             errors.push(FieldError::new(
@@ -426,9 +478,22 @@ pub fn grant(
                 "required_when_ineligible",
                 format!("the resident is not eligible on {start} ({}); give an override reason to grant anyway", why.join("；")),
             ));
+        } else if amount_rule.is_some_and(|r| r != AmountRule::Policy) && override_reason.is_none()
+        {
+            errors.push(FieldError::new(
+                "override_reason",
+                "required_when_amount_differs",
+                "the amount is not the policy's for that month; give an override reason to grant it",
+            ));
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
+        }
+        let is_admin = who.audit.actor.role == Some(Role::Admin);
+        if amount_rule == Some(AmountRule::AbovePolicy) && !is_admin {
+            return Err(AppError::forbidden(
+                "only an admin may grant more than the amount of the policy in force",
+            ));
         }
         let paid_until = store::grants_of(conn, resident.id)?
             .iter()
@@ -453,7 +518,8 @@ pub fn grant(
         }
         let now = db::now();
         let public_id = uuid::Uuid::new_v4().to_string();
-        let overridden = !decision.eligible;
+        let amount_overridden = amount_rule.is_some_and(|r| r != AmountRule::Policy);
+        let overridden = !decision.eligible || amount_overridden;
         store::insert_grant(
             conn,
             &store::NewGrantRow {
@@ -492,6 +558,17 @@ pub fn grant(
             &serde_json::to_value(&view).expect("serialises"),
         );
         changes["eligibility_reasons"] = json!(decision.reasons);
+        if overridden {
+            let mut what = Vec::new();
+            if !decision.eligible {
+                what.push("ineligible");
+            }
+            if amount_overridden {
+                what.push("amount");
+            }
+            changes["override"] = json!(what);
+            changes["policy_monthly_amount_fen"] = json!(policy_amount);
+        }
         audit::append(
             conn,
             who.audit,

@@ -1,4 +1,4 @@
-//! The audit trail, read-only: search it and verify its hash chain.
+//! The audit trail, read-only: search it, verify its hash chain, export it for auditors.
 
 use super::extract::ApiQuery;
 use actix_web::{web, HttpResponse};
@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{self, Page};
 use crate::audit;
+use crate::auth::RequestContext;
 use crate::db::{self, audit::AuditFilter, audit::AuditRow};
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
@@ -121,7 +122,134 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
+/// Walks the chain and compares it with the checkpoints kept outside the database, so an
+/// emptied or cut trail does not verify; a trail that verifies moves the checkpoint on.
 pub async fn verify(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let report = db::run(&state.pool, |conn| Ok(audit::verify(conn)?)).await?;
+    let data_dir = state.config.data_dir.clone();
+    let configured = state.config.storage.audit_checkpoint.clone();
+    let report = db::run(&state.pool, move |conn| {
+        crate::audit_checkpoint::verify(conn, &data_dir, configured.as_ref())
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    format: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    actor: Option<uuid::Uuid>,
+    action: Option<String>,
+    town: Option<String>,
+    resident_id: Option<uuid::Uuid>,
+}
+
+/// The audit trail as a file an auditor keeps (CSV with a BOM, or NDJSON): the matching
+/// events in chain order with their hashes, then the chain's head and verification.
+pub async fn export(
+    state: web::Data<AppState>,
+    RequestContext(ctx): RequestContext,
+    req: actix_web::HttpRequest,
+    ApiQuery(query): ApiQuery<ExportQuery>,
+) -> AppResult<HttpResponse> {
+    use crate::reports::audit_trail::{self, TrailFormat};
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let format = crate::reports::negotiate(
+        query.format.as_deref(),
+        accept,
+        TrailFormat::OFFERED,
+        TrailFormat::Csv,
+    )?;
+    if let Some(action) = &query.action {
+        if audit::Action::parse(action).is_none() {
+            return Err(AppError::field(
+                "action",
+                "unknown_code",
+                "not an audit action code; see /api/v1/codes",
+            ));
+        }
+    }
+    let from = query
+        .from
+        .as_deref()
+        .map(|t| audit_trail::bound("from", t, false))
+        .transpose()?;
+    let to = query
+        .to
+        .as_deref()
+        .map(|t| audit_trail::bound("to", t, true))
+        .transpose()?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from >= to {
+            return Err(AppError::field(
+                "to",
+                "before_from",
+                "`to` must be after `from`",
+            ));
+        }
+    }
+    let described = serde_json::json!({
+        "from": query.from,
+        "to": query.to,
+        "actor": query.actor,
+        "action": query.action,
+        "town": query.town,
+        "resident_id": query.resident_id,
+    });
+    let filter = crate::db::reports::ExportFilter {
+        actor_user_id: query.actor.map(|a| a.to_string()),
+        action: query.action,
+        resident_id: query.resident_id.map(|r| r.to_string()),
+        town_code: query.town.clone(),
+        from,
+        to,
+    };
+    let town = query.town;
+    let export = db::run(&state.pool, move |conn| {
+        if let Some(town) = &town {
+            let is_town = crate::db::areas::level_of(conn, town)?.as_deref()
+                == Some(crate::domain::area::AreaLevel::Town.as_str());
+            if !is_town {
+                return Err(AppError::field(
+                    "town",
+                    "unknown_area",
+                    "one of the district's towns (镇街道), by code",
+                ));
+            }
+        }
+        audit_trail::export(conn, &ctx, &filter, described, format)
+    })
+    .await?;
+    let period = match (&filter_text(&query.from), &filter_text(&query.to)) {
+        (Some(f), Some(t)) => format!("{f}至{t}"),
+        (Some(f), None) => format!("{f}起"),
+        (None, Some(t)) => format!("截至{t}"),
+        (None, None) => "全部".to_owned(),
+    };
+    let name = format!("审计日志（{period}）.{}", format.extension());
+    let fallback = format!("audit_events.{}", format.extension());
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            crate::reports::content_disposition(false, &name, &fallback),
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header(("X-Audit-Chain-Valid", export.chain.valid.to_string()))
+        .insert_header((
+            "X-Audit-Chain-Head-Seq",
+            export.chain.head_seq.unwrap_or(0).to_string(),
+        ))
+        .insert_header(("X-Audit-Events", export.events.to_string()))
+        .body(export.bytes))
+}
+
+/// A period's end as a file name shows it: the date part.
+fn filter_text(bound: &Option<String>) -> Option<String> {
+    bound.as_deref().map(|b| b.chars().take(10).collect())
 }

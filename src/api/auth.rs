@@ -6,7 +6,6 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::extract::ApiJson;
-use crate::audit::{self, Action, Actor, Event, Outcome};
 use crate::auth::password;
 use crate::auth::sessions::{self, PasswordCheck};
 use crate::auth::{Caller, RequestContext};
@@ -27,16 +26,15 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let address = ctx.client_address.clone().unwrap_or_default();
-    if let Err(retry_after_secs) = state.auth.login_limiter.check(&address, Instant::now()) {
-        let ctx = ctx.with_actor(Actor {
-            username: Some(body.username.chars().take(64).collect()),
-            ..Actor::default()
-        });
-        let event = Event::new(Action::LoginRateLimited).outcome(Outcome::Denied);
-        db::run(&state.pool, move |conn| {
-            Ok(audit::append_alone(conn, &ctx, event)?)
-        })
-        .await?;
+    crate::auth::refusals::flush_due(&state, false).await?;
+    let now = Instant::now();
+    if let Err(retry_after_secs) = state.auth.login_limiter.check(&address, now) {
+        // Counted in memory, written as one event per address and window: a flood of
+        // refused attempts must not become a flood of audit rows.
+        state
+            .auth
+            .login_refusals
+            .record(&address, Some(&body.username), now, db::now());
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
 

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
 
@@ -37,14 +37,43 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     })))
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Whether the request carries the metrics token, compared in constant time (over digests, so
+/// the length does not tell either).
+fn has_metrics_token(req: &HttpRequest, token: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, presented)| presented.trim().to_owned())
+        .unwrap_or_default();
+    let a = Sha256::digest(presented.as_bytes());
+    let b = Sha256::digest(token);
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+/// The metrics. With `METRICS_TOKEN` set, only for a caller that sends it as a bearer token.
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    if let Some(token) = &state.auth.metrics_token {
+        if !has_metrics_token(&req, &token.0) {
+            return Err(AppError::unauthorized(
+                "unauthorized",
+                "send the metrics token: Authorization: Bearer <METRICS_TOKEN>",
+            ));
+        }
+    }
     let pool = state.pool.state();
     let text = state.metrics.render(PoolGauges {
         max_size: state.pool.max_size(),
         connections: pool.connections,
         idle: pool.idle_connections,
     });
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(text)
+        .body(text))
 }

@@ -1,7 +1,7 @@
 //! Coverage indicators, their gap lists, the subsidy reconciliation, and the versioned
 //! indicator definitions.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -14,6 +14,8 @@ use crate::domain::eligibility::SubsidyKind;
 use crate::domain::indicators::{Definition, IndicatorCode};
 use crate::error::{AppError, AppResult};
 use crate::indicators;
+use crate::reports::exports::{self, ReportRequest};
+use crate::reports::Format;
 use crate::startup::AppState;
 
 const GAPS: &str = "indicator_gaps";
@@ -24,6 +26,9 @@ const RECONCILIATION: &str = "subsidy_reconciliation";
 pub struct FigureQuery {
     as_of: Option<String>,
     area: Option<String>,
+    format: Option<String>,
+    /// Gap lists to add to a workbook, comma-separated codes.
+    gaps: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +38,7 @@ pub struct ListQuery {
     area: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
+    format: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -43,10 +49,11 @@ pub struct ReconciliationQuery {
     kind: Option<String>,
     limit: Option<i64>,
     cursor: Option<String>,
+    format: Option<String>,
 }
 
 /// The as-of day asked for (`YYYY-MM-DD`, not after today), or today.
-fn as_of(asked: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
+pub(super) fn as_of(asked: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
     let Some(text) = asked else {
         return Ok(today);
     };
@@ -61,11 +68,96 @@ fn indicator(code: &str) -> Result<IndicatorCode, AppError> {
     IndicatorCode::parse(code).ok_or(AppError::NotFound)
 }
 
+/// The format asked for by `format`, else by `Accept`, else JSON.
+pub(super) fn format_of(req: &HttpRequest, asked: Option<&str>) -> Result<Format, AppError> {
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    Format::choose(asked, accept)
+}
+
+/// The gap lists named in `gaps` (comma-separated codes), each once.
+fn gap_codes(asked: Option<&str>) -> Result<Vec<IndicatorCode>, AppError> {
+    let mut codes = Vec::new();
+    for part in asked
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let code = IndicatorCode::parse(part).ok_or_else(|| {
+            AppError::field(
+                "gaps",
+                "unknown_code",
+                format!("{part} is not an indicator code"),
+            )
+        })?;
+        if !codes.contains(&code) {
+            codes.push(code);
+        }
+    }
+    Ok(codes)
+}
+
+/// Paging belongs to JSON lists; a file holds the whole list.
+fn whole_list_only(limit: Option<i64>, cursor: Option<&str>) -> Result<(), AppError> {
+    let field = if limit.is_some() {
+        "limit"
+    } else if cursor.is_some() {
+        "cursor"
+    } else {
+        return Ok(());
+    };
+    Err(AppError::field(
+        field,
+        "json_only",
+        "a file holds the whole list; paging is for JSON",
+    ))
+}
+
+/// The report or one indicator as a file.
+async fn figures_file(
+    state: web::Data<AppState>,
+    asker: Asker,
+    query: FigureQuery,
+    code: Option<IndicatorCode>,
+    format: Format,
+) -> AppResult<HttpResponse> {
+    let day = as_of(query.as_of.as_deref(), asker.today())?;
+    let gaps = gap_codes(query.gaps.as_deref())?;
+    let suppress_below = state.config.reports.suppress_below;
+    let file = db::run(&state.pool, move |conn| {
+        exports::report(
+            conn,
+            &asker.requester(),
+            ReportRequest {
+                day,
+                area: query.area.as_deref(),
+                code,
+                gaps,
+                format,
+                suppress_below,
+            },
+        )
+    })
+    .await?;
+    Ok(super::reports::file_response(file))
+}
+
 pub async fn report(
     state: web::Data<AppState>,
     asker: Asker,
+    req: HttpRequest,
     ApiQuery(query): ApiQuery<FigureQuery>,
 ) -> AppResult<HttpResponse> {
+    let format = format_of(&req, query.format.as_deref())?;
+    if format != Format::Json {
+        return figures_file(state, asker, query, None, format).await;
+    }
+    if query.gaps.is_some() {
+        return Err(gaps_not_json());
+    }
     let day = as_of(query.as_of.as_deref(), asker.today())?;
     let report = db::run(&state.pool, move |conn| {
         indicators::report(conn, asker.requester().scope, day, query.area.as_deref())
@@ -74,13 +166,29 @@ pub async fn report(
     Ok(HttpResponse::Ok().json(report))
 }
 
+fn gaps_not_json() -> AppError {
+    AppError::field(
+        "gaps",
+        "xlsx_only",
+        "gap lists are added as sheets of a workbook: ask for format=xlsx",
+    )
+}
+
 pub async fn one(
     state: web::Data<AppState>,
     asker: Asker,
+    req: HttpRequest,
     code: web::Path<String>,
     ApiQuery(query): ApiQuery<FigureQuery>,
 ) -> AppResult<HttpResponse> {
     let code = indicator(&code)?;
+    let format = format_of(&req, query.format.as_deref())?;
+    if format != Format::Json {
+        return figures_file(state, asker, query, Some(code), format).await;
+    }
+    if query.gaps.is_some() {
+        return Err(gaps_not_json());
+    }
     let day = as_of(query.as_of.as_deref(), asker.today())?;
     let result = db::run(&state.pool, move |conn| {
         indicators::one(
@@ -105,11 +213,28 @@ struct GapList {
 pub async fn gaps(
     state: web::Data<AppState>,
     asker: Asker,
+    req: HttpRequest,
     code: web::Path<String>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let code = indicator(&code)?;
     let day = as_of(query.as_of.as_deref(), asker.today())?;
+    let format = format_of(&req, query.format.as_deref())?;
+    if format != Format::Json {
+        whole_list_only(query.limit, query.cursor.as_deref())?;
+        let file = db::run(&state.pool, move |conn| {
+            exports::gaps(
+                conn,
+                &asker.requester(),
+                code,
+                day,
+                query.area.as_deref(),
+                format,
+            )
+        })
+        .await?;
+        return Ok(super::reports::file_response(file));
+    }
     let limit = paging::limit(query.limit)?;
     let list = format!("{GAPS}:{code}:{day}");
     let after = query
@@ -148,6 +273,7 @@ struct ReconciliationPage {
 pub async fn reconciliation(
     state: web::Data<AppState>,
     asker: Asker,
+    req: HttpRequest,
     ApiQuery(query): ApiQuery<ReconciliationQuery>,
 ) -> AppResult<HttpResponse> {
     let day = as_of(query.as_of.as_deref(), asker.today())?;
@@ -159,6 +285,22 @@ pub async fn reconciliation(
                 .ok_or_else(|| AppError::field("kind", "invalid", "living or nursing"))
         })
         .transpose()?;
+    let format = format_of(&req, query.format.as_deref())?;
+    if format != Format::Json {
+        whole_list_only(query.limit, query.cursor.as_deref())?;
+        let file = db::run(&state.pool, move |conn| {
+            exports::reconciliation(
+                conn,
+                &asker.requester(),
+                day,
+                query.area.as_deref(),
+                kind,
+                format,
+            )
+        })
+        .await?;
+        return Ok(super::reports::file_response(file));
+    }
     let limit = paging::limit(query.limit)?;
     let list = format!("{RECONCILIATION}:{day}");
     let after = query

@@ -4,9 +4,11 @@
 //! from it, the authorization middleware enforces its access rules, and the contract test
 //! compares it with `openapi.yaml`, so none of them can drift.
 
+mod applications;
 mod audit;
 mod auth;
 mod certificates;
+mod clients;
 pub mod concurrency;
 mod district;
 pub mod extract;
@@ -16,6 +18,7 @@ mod indicators;
 mod openapi;
 pub mod paging;
 mod reference;
+mod reports;
 pub mod residents;
 mod sections;
 mod subsidies;
@@ -59,18 +62,26 @@ pub fn endpoints() -> Vec<Endpoint> {
     const OVERSIGHT: Access = Access::OVERSIGHT;
     const READERS: Access = Access::FILE_READERS;
     const WRITERS: Access = Access::FILE_WRITERS;
+    const REFERENCE: Access = Access::REFERENCE;
+    use crate::domain::role::{ClientScope as S, Role as R};
+    const CLIENT_WRITE: Access = Access::Clients { scope: Some(S::ApplicationsWrite), staff: &[] };
+    const CLIENT_READ: Access = Access::Clients { scope: Some(S::ApplicationsRead), staff: &[] };
+    const SUBMIT: Access = Access::Clients { scope: Some(S::ApplicationsWrite), staff: &[R::Admin, R::Caseworker] };
+    const APPLICATION_READERS: Access = Access::Clients { scope: Some(S::ApplicationsRead), staff: &[R::Admin, R::Caseworker, R::Auditor] };
+    const VERIFIERS: Access = Access::Clients { scope: Some(S::CertificatesVerify), staff: &[R::Admin, R::Caseworker, R::Auditor] };
     use crate::sections::kinds::*;
     vec![
         endpoint(M::GET,   "/healthz", Public, health::healthz),
         endpoint(M::GET,   "/readyz", Public, health::readyz),
         endpoint(M::GET,   "/metrics", Public, health::metrics),
         endpoint(M::GET,   "/api/v1/openapi.yaml", Public, openapi::spec),
-        endpoint(M::GET,   "/api/v1/areas", ANY, reference::areas),
+        endpoint(M::GET,   "/api/v1/areas", REFERENCE, reference::areas),
         endpoint(M::POST,  "/api/v1/areas", ADMIN, reference::create_village),
-        endpoint(M::GET,   "/api/v1/codes", ANY, reference::codes),
+        endpoint(M::GET,   "/api/v1/codes", REFERENCE, reference::codes),
         endpoint(M::POST,  "/api/v1/auth/login", Public, auth::login),
         endpoint(M::POST,  "/api/v1/auth/refresh", Public, auth::refresh),
         endpoint(M::POST,  "/api/v1/auth/logout", ANY, auth::logout),
+        endpoint(M::POST,  "/api/v1/auth/token", Public, clients::token),
         endpoint(M::GET,   "/api/v1/me", ANY, users::me),
         endpoint(M::POST,  "/api/v1/me/password", STAFF, users::change_password),
         endpoint(M::GET,   "/api/v1/users", ADMIN, users::list),
@@ -79,6 +90,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::PATCH, "/api/v1/users/{id}", ADMIN, users::update),
         endpoint(M::GET,   "/api/v1/audit-events", OVERSIGHT, audit::list),
         endpoint(M::GET,   "/api/v1/audit-events/verify", OVERSIGHT, audit::verify),
+        endpoint(M::GET,   "/api/v1/audit-events/export", OVERSIGHT, audit::export),
         endpoint(M::POST,  "/api/v1/residents", WRITERS, residents::create),
         endpoint(M::GET,   "/api/v1/residents", READERS, residents::list),
         endpoint(M::POST,  "/api/v1/residents/lookup", READERS, residents::lookup),
@@ -111,7 +123,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET,   "/api/v1/indicators/{code}", STAFF, indicators::one),
         endpoint(M::GET,   "/api/v1/indicators/{code}/gaps", STAFF, indicators::gaps),
         endpoint(M::GET,   "/api/v1/subsidies/reconciliation", STAFF, indicators::reconciliation),
-        endpoint(M::GET,   "/api/v1/subsidy-policies", ADMIN, subsidies::policies),
+        endpoint(M::POST,  "/api/v1/reports", STAFF, reports::take),
+        endpoint(M::GET,   "/api/v1/reports", STAFF, reports::list),
+        endpoint(M::GET,   "/api/v1/reports/{id}", STAFF, reports::get),
+        endpoint(M::GET,   "/api/v1/reports/{id}/verify", STAFF, reports::verify),
+        endpoint(M::GET,   "/api/v1/subsidy-policies", OVERSIGHT, subsidies::policies),
         endpoint(M::POST,  "/api/v1/subsidy-policies", ADMIN, subsidies::create_policy),
         endpoint(M::GET,   "/api/v1/residents/{id}/eligibility", READERS, subsidies::eligibility),
         endpoint(M::POST,  "/api/v1/residents/{id}/subsidies", WRITERS, subsidies::grant),
@@ -138,6 +154,24 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::PATCH, "/api/v1/residents/{id}/incomes/{record_id}", WRITERS, sections::update::<Income>),
         endpoint(M::POST,  "/api/v1/residents/{id}/other-benefits", WRITERS, sections::create::<OtherBenefit>),
         endpoint(M::PATCH, "/api/v1/residents/{id}/other-benefits/{record_id}", WRITERS, sections::update::<OtherBenefit>),
+        endpoint(M::GET,   "/api/v1/clients", ADMIN, clients::list),
+        endpoint(M::POST,  "/api/v1/clients", ADMIN, clients::create),
+        endpoint(M::GET,   "/api/v1/clients/{id}", ADMIN, clients::get),
+        endpoint(M::POST,  "/api/v1/clients/{id}/rotate-secret", ADMIN, clients::rotate_secret),
+        endpoint(M::POST,  "/api/v1/clients/{id}/disable", ADMIN, clients::disable),
+        endpoint(M::POST,  "/api/v1/clients/{id}/enable", ADMIN, clients::enable),
+        endpoint(M::PUT,   "/api/v1/clients/{id}/webhook", ADMIN, clients::set_webhook),
+        endpoint(M::GET,   "/api/v1/webhook-deliveries", ADMIN, clients::deliveries),
+        endpoint(M::GET,   "/api/v1/webhook-deliveries/{id}", ADMIN, clients::delivery),
+        endpoint(M::POST,  "/api/v1/webhook-deliveries/{id}/replay", ADMIN, clients::replay),
+        endpoint(M::POST,  "/api/v1/applications", SUBMIT, applications::create),
+        endpoint(M::GET,   "/api/v1/applications", APPLICATION_READERS, applications::list),
+        endpoint(M::GET,   "/api/v1/applications/{id}", APPLICATION_READERS, applications::get),
+        endpoint(M::POST,  "/api/v1/applications/{id}/decision", WRITERS, applications::decide),
+        endpoint(M::POST,  "/api/v1/applications/{id}/register", WRITERS, applications::register),
+        endpoint(M::POST,  "/api/v1/applications/{id}/withdraw", CLIENT_WRITE, applications::withdraw),
+        endpoint(M::GET,   "/api/v1/application-events", CLIENT_READ, applications::events),
+        endpoint(M::POST,  "/api/v1/certificates/verify", VERIFIERS, applications::verify_certificate),
     ]
 }
 

@@ -2,6 +2,7 @@
 
 use std::future::{ready, Ready};
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -73,6 +74,30 @@ impl FromRequest for Asker {
     }
 }
 
+/// The caller's ID-number probes (lookups by ID number; answers that an ID number has a file in
+/// another town) are counted per user: guessing the hidden digits of a masked number, or
+/// which people have a file in other towns, takes one probe per guess.
+fn probe_key(asker: &Asker) -> String {
+    asker.audit.actor.user_id.clone().unwrap_or_default()
+}
+
+/// The refusal of a probe over the allowance, counted for the audit trail (one event per user
+/// and window).
+fn probe_refused(state: &AppState, key: &str, now: Instant) -> AppError {
+    state
+        .auth
+        .id_probe_refusals
+        .record(key, None, now, db::now());
+    AppError::TooManyRequests {
+        retry_after_secs: state.auth.id_probes.retry_after(key, now),
+    }
+}
+
+/// Whether the caller can be told of residents of towns outside its own (a caseworker).
+fn scoped(asker: &Asker) -> bool {
+    asker.scope.towns().is_some()
+}
+
 fn with_etag(
     mut builder: actix_web::HttpResponseBuilder,
     version: i32,
@@ -126,10 +151,21 @@ pub async fn create(
         household_status: body.household_status.unwrap_or(HouseholdStatus::None),
         household_status_since: body.household_status_since,
     };
-    let resident = db::run(&state.pool, move |conn| {
+    let key = probe_key(&asker);
+    let limited = scoped(&asker);
+    if limited && state.auth.id_probes.remaining(&key, Instant::now()) == 0 {
+        return Err(probe_refused(&state, &key, Instant::now()));
+    }
+    let created = db::run(&state.pool, move |conn| {
         residents::create(conn, &asker.requester(), new)
     })
-    .await?;
+    .await;
+    if let Err(error) = &created {
+        if limited && residents::is_existence_elsewhere(error) {
+            state.auth.id_probes.spend(&key, 1, Instant::now());
+        }
+    }
+    let resident = created?;
     let mut builder = HttpResponse::Created();
     builder.insert_header(("Location", format!("/api/v1/residents/{}", resident.id)));
     Ok(with_etag(builder, resident.version, &resident))
@@ -163,9 +199,12 @@ pub async fn list(
             "a grade is 1 to 4",
         ));
     }
+    // Names are stored in NFC: the prefix is searched the same way.
     let name_prefix = query
         .q
-        .map(|q| q.trim().to_owned())
+        .map(|q| crate::domain::text::clean(&q))
+        .transpose()
+        .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("q")]))?
         .filter(|q| !q.is_empty());
     let filter = ResidentFilter {
         towns: None,
@@ -216,6 +255,11 @@ pub async fn lookup(
     asker: Asker,
     ApiJson(body): ApiJson<Lookup>,
 ) -> AppResult<HttpResponse> {
+    let key = probe_key(&asker);
+    let now = Instant::now();
+    if state.auth.id_probes.check(&key, now).is_err() {
+        return Err(probe_refused(&state, &key, now));
+    }
     let resident: ResidentView = db::run(&state.pool, move |conn| {
         residents::lookup(conn, &asker.requester(), &body.id_number)
     })
@@ -410,11 +454,29 @@ pub async fn import_residents(
     asker: Asker,
     CsvBody(bytes): CsvBody,
 ) -> AppResult<HttpResponse> {
-    let report = db::run(&state.pool, move |conn| {
-        import::import(conn, &asker.requester(), &bytes)
+    let key = probe_key(&asker);
+    let allowance = scoped(&asker).then(|| state.auth.id_probes.remaining(&key, Instant::now()));
+    if allowance == Some(0) {
+        return Err(probe_refused(&state, &key, Instant::now()));
+    }
+    let outcome = db::run(&state.pool, move |conn| {
+        import::import_within(conn, &asker.requester(), &bytes, allowance)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(report))
+    match outcome {
+        import::ImportOutcome::Done(report) => {
+            state
+                .auth
+                .id_probes
+                .spend(&key, report.existence_answers, Instant::now());
+            Ok(HttpResponse::Ok().json(report))
+        }
+        import::ImportOutcome::OverAllowance { .. } => {
+            // The allowance is spent: the refusal itself tells something of the file.
+            state.auth.id_probes.exhaust(&key, Instant::now());
+            Err(probe_refused(&state, &key, Instant::now()))
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -45,7 +45,9 @@ pub struct PasswordChange {
     new_password: String,
 }
 
-/// Changes the caller's password and ends all its sessions, this one included.
+/// Changes the caller's password and ends all its sessions, this one included. The current
+/// password is checked off the async workers; what follows from the check (a counted failure,
+/// a lockout, the change) is decided in one write transaction.
 pub async fn change_password(
     state: web::Data<AppState>,
     caller: Caller,
@@ -58,22 +60,26 @@ pub async fn change_password(
     })
     .await?;
     let username = caller.username.clone();
-    let new_hash = web::block(move || {
-        if !password::verify(&body.current_password, &stored.password_hash) {
-            return Err(AppError::field(
-                "current_password",
-                "mismatch",
-                "the current password is wrong",
-            ));
-        }
-        check_password(&body.new_password, &username)
-            .map_err(|e| AppError::Validation(vec![e.renamed("new_password")]))?;
-        Ok(password::hash(&body.new_password))
+    let check = web::block(move || {
+        let matches = password::verify(&body.current_password, &stored.password_hash);
+        let new_hash = if matches {
+            check_password(&body.new_password, &username)
+                .map_err(|e| AppError::Validation(vec![e.renamed("new_password")]))?;
+            Some(password::hash(&body.new_password))
+        } else {
+            None
+        };
+        Ok::<_, AppError>(accounts::CurrentPasswordCheck {
+            checked_hash: stored.password_hash,
+            matches,
+            new_hash,
+        })
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))??;
+    let app = state.clone();
     db::run(&state.pool, move |conn| {
-        accounts::set_own_password(conn, &ctx, caller.user_id, &caller.public_id, new_hash)
+        accounts::change_own_password(conn, &ctx, &app.auth.login, caller.user_id, check)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -67,11 +67,30 @@ crate::code_enum! {
         FacilityCreate = "facility_create", "新增设施";
         FacilityUpdate = "facility_update", "修改设施";
         GdpGrowthSet = "gdp_growth_set", "设置GDP增速";
+        PasswordChangeFailed = "password_change_failed", "修改密码时当前密码错误";
+        ResidentDuplicateElsewhere = "resident_duplicate_elsewhere", "告知身份证号已在他镇建档";
+        ResidentLookupMiss = "resident_lookup_miss", "按身份证号查找未找到";
+        IdProbeRateLimited = "id_probe_rate_limited", "身份证号查询过于频繁";
         ResidentMove = "resident_move", "区内迁居";
         IndicatorDefinitionPublish = "indicator_definition_publish", "发布指标定义";
         IndicatorDefinitionWithdraw = "indicator_definition_withdraw", "撤回指标定义";
         IndicatorGapsRead = "indicator_gaps_read", "查阅指标缺口名单";
+        ReportSnapshotTake = "report_snapshot_take", "冻结报表快照";
+        ReportSnapshotVerify = "report_snapshot_verify", "核验报表快照";
+        ReportExport = "report_export", "导出报表";
+        AuditExport = "audit_export", "导出审计日志";
         SubsidyReconciliationRead = "subsidy_reconciliation_read", "查阅补贴核对名单";
+        ClientCreate = "client_create", "新增对接客户端";
+        ClientUpdate = "client_update", "修改对接客户端";
+        ClientSecretRotate = "client_secret_rotate", "更换客户端密钥";
+        ClientToken = "client_token", "客户端获取令牌";
+        ClientTokenFailed = "client_token_failed", "客户端获取令牌失败";
+        ApplicationSubmit = "application_submit", "提交申请";
+        ApplicationDecide = "application_decide", "办理申请";
+        ApplicationWithdraw = "application_withdraw", "撤回申请";
+        ApplicationRegister = "application_register", "申请人建档";
+        CertificateVerify = "certificate_verify", "残疾人证核验";
+        WebhookReplay = "webhook_replay", "重新推送状态通知";
     }
 }
 

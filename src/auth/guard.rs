@@ -20,7 +20,7 @@ use super::sessions::LoginPolicy;
 use super::token::TokenKeys;
 use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
 use crate::db::{self, sessions as store, users};
-use crate::domain::role::{Access, Role, Scope};
+use crate::domain::role::{Access, ClientScope, Role, Scope};
 use crate::error::AppError;
 use crate::http::observe::RequestId;
 use crate::startup::AppState;
@@ -30,6 +30,15 @@ pub struct AuthSettings {
     pub keys: TokenKeys,
     pub login: LoginPolicy,
     pub login_limiter: RateLimiter,
+    /// Rate-limited logins: one audit event per client address and window, with the count.
+    pub login_refusals: super::refusals::RefusalLog,
+    /// ID-number probes per user: lookups by ID number, and answers that an ID number has a
+    /// file in a town the caller does not work in (registration, import).
+    pub id_probes: RateLimiter,
+    /// Probes refused over that allowance: one audit event per user and window.
+    pub id_probe_refusals: super::refusals::RefusalLog,
+    /// `METRICS_TOKEN`: when set, `/metrics` answers only with it as a bearer token.
+    pub metrics_token: Option<crate::config::Secret>,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_forwarded_for: bool,
 }
@@ -96,6 +105,64 @@ impl FromRequest for Caller {
     }
 }
 
+/// The integration client behind a client token (DESIGN §5: client credentials).
+#[derive(Debug, Clone)]
+pub struct ClientCaller {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    /// The scopes of the token that the client still holds.
+    pub scopes: Vec<ClientScope>,
+}
+
+impl ClientCaller {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.client_id.clone()),
+            username: Some(self.name.clone()),
+            role: Some(Role::Integration),
+        }
+    }
+}
+
+impl FromRequest for ClientCaller {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<ClientCaller>()
+                .cloned()
+                .ok_or_else(|| AppError::forbidden("only integration clients use this route")),
+        )
+    }
+}
+
+/// The caller of a route open to staff and to integration clients.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Staff(Caller),
+    Client(ClientCaller),
+}
+
+impl FromRequest for Principal {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let extensions = req.extensions();
+        let found = match (extensions.get::<Caller>(), extensions.get::<ClientCaller>()) {
+            (Some(caller), _) => Ok(Principal::Staff(caller.clone())),
+            (None, Some(client)) => Ok(Principal::Client(client.clone())),
+            (None, None) => Err(AppError::internal(
+                "a handler asked for the caller on a route without an access rule",
+            )),
+        };
+        ready(found)
+    }
+}
+
 /// The request's audit context: the caller (if any), the request id and the client address.
 #[derive(Debug, Clone)]
 pub struct RequestContext(pub AuditContext);
@@ -114,11 +181,14 @@ fn audit_context(req: &HttpRequest) -> AuditContext {
         .app_data::<web::Data<AppState>>()
         .is_some_and(|s| s.auth.trust_forwarded_for);
     AuditContext {
-        actor: req
-            .extensions()
-            .get::<Caller>()
-            .map(Caller::actor)
-            .unwrap_or_default(),
+        actor: {
+            let extensions = req.extensions();
+            match (extensions.get::<Caller>(), extensions.get::<ClientCaller>()) {
+                (Some(caller), _) => caller.actor(),
+                (None, Some(client)) => client.actor(),
+                (None, None) => Actor::default(),
+            }
+        },
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
         client_address: client_address(req, trust),
     }
@@ -175,7 +245,8 @@ fn load_caller(conn: &mut db::DbConn, sub: &str, sid: &str) -> Result<Option<Cal
     let Some((session, user)) = store::live_with_user(conn, sid, db::now())? else {
         return Ok(None);
     };
-    let Some(role) = Role::parse(&user.role) else {
+    // Integration clients authenticate with client credentials, never as users.
+    let Some(role) = Role::parse(&user.role).filter(|r| *r != Role::Integration) else {
         return Ok(None);
     };
     if user.public_id != sub || user.disabled {
@@ -198,44 +269,68 @@ fn load_caller(conn: &mut db::DbConn, sub: &str, sid: &str) -> Result<Option<Cal
 }
 
 async fn authenticate(req: &ServiceRequest, access: Access) -> Result<(), AppError> {
-    let Access::Roles(roles) = access else {
+    if access == Access::Public {
         return Ok(());
-    };
+    }
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| AppError::internal("application state missing"))?;
     let token = bearer_token(req)?;
+    if let Ok(claims) = state.auth.keys.validate(&token) {
+        let caller = db::run(&state.pool, move |conn| {
+            load_caller(conn, &claims.sub, &claims.sid)
+        })
+        .await?
+        .ok_or_else(invalid_token)?;
+        if !access.admits(caller.role) {
+            let refusal = format!("the {} role may not use this route", caller.role.as_str());
+            return Err(deny(req, &state, caller.actor(), refusal).await);
+        }
+        req.extensions_mut().insert(caller);
+        return Ok(());
+    }
     let claims = state
         .auth
         .keys
-        .validate(&token)
+        .validate_client(&token)
         .map_err(|_| invalid_token())?;
-    let caller = db::run(&state.pool, move |conn| {
-        load_caller(conn, &claims.sub, &claims.sid)
+    let client = db::run(&state.pool, move |conn| {
+        crate::integration::clients::load_caller(conn, &claims)
     })
     .await?
     .ok_or_else(invalid_token)?;
-    if !roles.contains(&caller.role) {
-        let mut ctx = audit_context(req.request());
-        ctx.actor = caller.actor();
-        let event = Event::new(Action::AccessDenied)
-            .outcome(Outcome::Denied)
-            .changes(serde_json::json!({
-                "method": req.method().as_str(),
-                "route": req.match_pattern().unwrap_or_default(),
-            }));
-        db::run(&state.pool, move |conn| {
-            Ok(audit::append_alone(conn, &ctx, event)?)
-        })
-        .await?;
-        return Err(AppError::forbidden(format!(
-            "the {} role may not use this route",
-            caller.role.as_str()
-        )));
+    if !access.admits_client(&client.scopes) {
+        let refusal = match access {
+            Access::Clients {
+                scope: Some(scope), ..
+            } => format!("the client's token lacks the scope {}", scope.as_str()),
+            _ => "integration clients may not use this route".to_owned(),
+        };
+        return Err(deny(req, &state, client.actor(), refusal).await);
     }
-    req.extensions_mut().insert(caller);
+    req.extensions_mut().insert(client);
     Ok(())
+}
+
+/// Audits a refused call and answers 403.
+async fn deny(req: &ServiceRequest, state: &AppState, actor: Actor, refusal: String) -> AppError {
+    let mut ctx = audit_context(req.request());
+    ctx.actor = actor;
+    let event = Event::new(Action::AccessDenied)
+        .outcome(Outcome::Denied)
+        .changes(serde_json::json!({
+            "method": req.method().as_str(),
+            "route": req.match_pattern().unwrap_or_default(),
+        }));
+    let logged = db::run(&state.pool, move |conn| {
+        Ok(audit::append_alone(conn, &ctx, event)?)
+    })
+    .await;
+    match logged {
+        Ok(_) => AppError::forbidden(refusal),
+        Err(e) => e,
+    }
 }
 
 /// Applies the route's access rule. Routes without a rule (unknown paths, wrong methods) pass

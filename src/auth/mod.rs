@@ -4,6 +4,7 @@
 pub mod guard;
 pub mod password;
 pub mod rate_limit;
+pub mod refusals;
 pub mod sessions;
 pub mod token;
 

@@ -51,6 +51,47 @@ impl RateLimiter {
         times.push_back(now);
         Ok(())
     }
+
+    /// How many attempts `key` has left in the window at `now`, counting none.
+    pub fn remaining(&self, key: &str, now: Instant) -> usize {
+        let attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        let used = attempts.get(key).map_or(0, |times| {
+            times
+                .iter()
+                .filter(|t| now.duration_since(**t) < self.window)
+                .count()
+        });
+        self.max_attempts.saturating_sub(used)
+    }
+
+    /// Counts `n` attempts from `key` (as many as the limit still admits).
+    pub fn spend(&self, key: &str, n: usize, now: Instant) {
+        for _ in 0..n {
+            if self.check(key, now).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Uses up what `key` has left in the window.
+    pub fn exhaust(&self, key: &str, now: Instant) {
+        let left = self.remaining(key, now);
+        self.spend(key, left, now);
+    }
+
+    /// Seconds until `key` may try again (1 at least).
+    pub fn retry_after(&self, key: &str, now: Instant) -> u64 {
+        let attempts = self.attempts.lock().unwrap_or_else(|p| p.into_inner());
+        attempts
+            .get(key)
+            .and_then(|times| times.front())
+            .map_or(1, |oldest| {
+                self.window
+                    .saturating_sub(now.duration_since(*oldest))
+                    .as_secs()
+                    .max(1)
+            })
+    }
 }
 
 #[cfg(test)]

@@ -105,14 +105,69 @@ fn rotate_into(
     })
 }
 
-/// What the password check found, decided before the database write.
+/// What the password check found. The hash is checked before the database write (it is slow
+/// and must not hold the writers' lock); what to make of it is decided inside the write, on
+/// the user's row as it is then.
 pub enum PasswordCheck {
     /// No such user (the dummy hash was checked to spend the same time).
     UnknownUser,
     Checked {
+        /// The row as read before the check: the hash that was checked against.
         user: Box<users::UserRow>,
         matches: bool,
     },
+}
+
+/// Why a password attempt on an account is refused, read from the row in the write
+/// transaction: never from a row read before the check, which concurrent attempts may have
+/// made stale (18 parallel wrong passwords must not leave the 19th, right one, a row that
+/// says "not locked").
+pub fn refusal(
+    current: &users::UserRow,
+    checked_hash: &str,
+    matches: bool,
+    now: NaiveDateTime,
+) -> Option<&'static str> {
+    if current.disabled {
+        Some("disabled")
+    } else if current.locked_until.is_some_and(|until| until > now) {
+        Some("locked")
+    } else if current.password_hash != checked_hash {
+        // The password changed while this one was being checked: the check says nothing.
+        Some("password_changed")
+    } else if !matches {
+        Some("wrong_password")
+    } else {
+        None
+    }
+}
+
+/// Counts one wrong password against the account (in the caller's write transaction, after
+/// its own audit event) and locks it when the count reaches the limit. Returns whether it
+/// locked the account.
+pub fn count_wrong_password(
+    conn: &mut DbConn,
+    policy: &LoginPolicy,
+    ctx: &AuditContext,
+    user: &users::UserRow,
+    now: NaiveDateTime,
+    via: &str,
+) -> diesel::QueryResult<bool> {
+    let failures = users::record_failure(conn, user.id)?;
+    if failures < policy.max_failures {
+        return Ok(false);
+    }
+    users::lock_until(conn, user.id, now + policy.lockout)?;
+    let event = Event::new(Action::AccountLocked)
+        .outcome(Outcome::Failure)
+        .entity("user", user.public_id.clone())
+        .changes(serde_json::json!({
+            "failed_logins": failures,
+            "locked_until": (now + policy.lockout).and_utc().to_rfc3339(),
+            "via": via,
+        }));
+    audit::append(conn, ctx, event)?;
+    Ok(true)
 }
 
 /// Records the result of a login attempt: a session on success; on failure a counted failure,
@@ -127,7 +182,7 @@ pub fn finish_login(
     check: PasswordCheck,
 ) -> Result<TokenPair, AppError> {
     let now = db::now();
-    let user = match check {
+    let (checked, matches) = match check {
         PasswordCheck::UnknownUser => {
             let ctx = ctx.with_actor(Actor {
                 username: Some(attempted_username.chars().take(64).collect()),
@@ -141,51 +196,36 @@ pub fn finish_login(
         }
         PasswordCheck::Checked { user, matches } => (user, matches),
     };
-    let (user, matches) = user;
-    let ctx = ctx.with_actor(actor_of(&user));
-    let locked = user.locked_until.is_some_and(|until| until > now);
-    let refusal = if user.disabled {
-        Some("disabled")
-    } else if locked {
-        Some("locked")
-    } else if !matches {
-        Some("wrong_password")
-    } else {
-        None
-    };
+    let ctx = ctx.with_actor(actor_of(&checked));
 
-    db::write_transaction(conn, |conn| match refusal {
-        None => {
-            users::clear_failures(conn, user.id)?;
-            let (session_id, pair) = open_session(conn, keys, policy, &user, now)?;
-            audit::append(
-                conn,
-                &ctx,
-                Event::new(Action::Login).entity("session", session_id),
-            )?;
-            Ok(Ok(pair))
-        }
-        Some(reason) => {
-            let event = Event::new(Action::LoginFailed)
-                .outcome(Outcome::Failure)
-                .entity("user", user.public_id.clone())
-                .changes(serde_json::json!({ "reason": reason }));
-            audit::append(conn, &ctx, event)?;
-            if reason == "wrong_password" {
-                let failures = users::record_failure(conn, user.id)?;
-                if failures >= policy.max_failures {
-                    users::lock_until(conn, user.id, now + policy.lockout)?;
-                    let event = Event::new(Action::AccountLocked)
-                        .outcome(Outcome::Failure)
-                        .entity("user", user.public_id.clone())
-                        .changes(serde_json::json!({
-                            "failed_logins": failures,
-                            "locked_until": (now + policy.lockout).and_utc().to_rfc3339(),
-                        }));
-                    audit::append(conn, &ctx, event)?;
-                }
+    db::write_transaction(conn, |conn| {
+        // The writers' lock is held from here: no other attempt can change the row until
+        // this one commits.
+        let Some(user) = users::by_id(conn, checked.id)? else {
+            return Ok(Err(invalid_credentials()));
+        };
+        match refusal(&user, &checked.password_hash, matches, now) {
+            None => {
+                users::clear_failures(conn, user.id)?;
+                let (session_id, pair) = open_session(conn, keys, policy, &user, now)?;
+                audit::append(
+                    conn,
+                    &ctx,
+                    Event::new(Action::Login).entity("session", session_id),
+                )?;
+                Ok(Ok(pair))
             }
-            Ok::<_, AppError>(Err(invalid_credentials()))
+            Some(reason) => {
+                let event = Event::new(Action::LoginFailed)
+                    .outcome(Outcome::Failure)
+                    .entity("user", user.public_id.clone())
+                    .changes(serde_json::json!({ "reason": reason }));
+                audit::append(conn, &ctx, event)?;
+                if reason == "wrong_password" {
+                    count_wrong_password(conn, policy, &ctx, &user, now, "login")?;
+                }
+                Ok::<_, AppError>(Err(invalid_credentials()))
+            }
         }
     })?
 }

@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 
 pub const ISSUER: &str = "fenghua-registry";
 pub const AUDIENCE: &str = "fenghua-registry-api";
+/// The audience of integration client tokens: no staff route accepts them, and back.
+pub const CLIENT_AUDIENCE: &str = "integration";
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY_SECS: u64 = 30;
 
@@ -28,10 +30,28 @@ pub struct AccessClaims {
     pub jti: String,
 }
 
+/// The claims of an integration client's access token (client credentials grant).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientClaims {
+    pub iss: String,
+    pub aud: String,
+    /// The client's `client_id`.
+    pub sub: String,
+    /// The client's credential generation: rotating the secret ends older tokens.
+    pub generation: i32,
+    /// The granted scopes, space separated (RFC 6749 §3.3).
+    pub scope: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    client_validation: Validation,
     pub access_ttl_secs: i64,
 }
 
@@ -45,12 +65,48 @@ impl TokenKeys {
         validation.validate_exp = true;
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS;
+        let mut client_validation = validation.clone();
+        client_validation.set_audience(&[CLIENT_AUDIENCE]);
         TokenKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            client_validation,
             access_ttl_secs,
         }
+    }
+
+    /// A token for an integration client, with its scopes.
+    pub fn issue_client(
+        &self,
+        client_id: &str,
+        generation: i32,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) -> String {
+        let iat = now.timestamp();
+        let claims = ClientClaims {
+            iss: ISSUER.to_owned(),
+            aud: CLIENT_AUDIENCE.to_owned(),
+            sub: client_id.to_owned(),
+            generation,
+            scope: scope.to_owned(),
+            iat,
+            nbf: iat,
+            exp: iat + self.access_ttl_secs,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    /// Like [`TokenKeys::validate`], for client tokens (audience `integration`).
+    pub fn validate_client(
+        &self,
+        token: &str,
+    ) -> Result<ClientClaims, jsonwebtoken::errors::Error> {
+        jsonwebtoken::decode::<ClientClaims>(token, &self.decoding, &self.client_validation)
+            .map(|d| d.claims)
     }
 
     pub fn issue(
@@ -111,6 +167,21 @@ mod tests {
         assert!(other.validate(&token).is_err(), "wrong key");
         let expired = keys.issue("u", "s", Utc::now() - chrono::Duration::seconds(3600));
         assert!(keys.validate(&expired).is_err(), "expired");
+    }
+
+    #[test]
+    fn client_and_staff_tokens_do_not_pass_for_each_other() {
+        let keys = TokenKeys::new(&[7u8; 32], 900);
+        let client = keys.issue_client("c-1", 2, "applications:write", Utc::now());
+        let claims = keys.validate_client(&client).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.generation), ("c-1", 2));
+        assert_eq!(claims.aud, "integration");
+        assert!(
+            keys.validate(&client).is_err(),
+            "a client token is no staff token"
+        );
+        let staff = keys.issue("user-1", "session-1", Utc::now());
+        assert!(keys.validate_client(&staff).is_err(), "and back");
     }
 
     #[test]

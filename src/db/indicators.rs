@@ -14,7 +14,7 @@ use super::schema::{
     certificates, file_records, grant_suspensions, home_modifications, household_statuses,
     resident_moves, residents, subsidy_grants,
 };
-use super::DbConn;
+use super::{DbConn, MultiBackend};
 use crate::domain::certificate::Category;
 use crate::domain::eligibility::{CertificateFact, GrantFact, Span, SubsidyKind};
 use crate::domain::indicators::rules::{Case, Insurance};
@@ -90,7 +90,7 @@ type CertificateRow = (
     NaiveDate,
     Option<NaiveDate>,
 );
-type RecordRow = (i64, String, String, NaiveDate, Option<NaiveDate>, bool);
+type SectionRow = (i64, String, NaiveDate, Option<NaiveDate>, bool);
 type ResidentRow = (
     i64,
     NaiveDate,
@@ -112,40 +112,55 @@ fn components(stored: &Option<String>) -> QueryResult<Vec<Category>> {
         .collect()
 }
 
-fn record(row: &RecordRow) -> QueryResult<Option<Record>> {
-    let (_, section, kind, start, end, holds) = row;
-    let span = Span {
-        start: *start,
-        end: *end,
+/// When a section's rows can matter on the day.
+#[derive(Clone, Copy)]
+enum Dated {
+    /// Starting within the period.
+    StartsWithin(NaiveDate, NaiveDate),
+    /// Started by the day.
+    StartsBy(NaiveDate),
+    /// Started by the day and not ended before it.
+    Covers(NaiveDate),
+}
+
+/// One section's rows for the residents `lo..=hi`, in resident order: (resident, kind, start,
+/// end, holds). Each read is a range of the covering index `file_records_section`.
+fn section_rows(
+    conn: &mut DbConn,
+    section: &'static str,
+    lo: i64,
+    hi: i64,
+    dated: Dated,
+) -> QueryResult<Vec<SectionRow>> {
+    let mut query = file_records::table
+        .filter(file_records::section.eq(section))
+        .filter(file_records::resident_id.between(lo, hi))
+        .select((
+            file_records::resident_id,
+            file_records::kind,
+            file_records::start_on,
+            file_records::end_on,
+            file_records::holds,
+        ))
+        .order(file_records::resident_id)
+        .into_boxed::<MultiBackend>();
+    query = match dated {
+        Dated::StartsWithin(from, to) => query.filter(file_records::start_on.between(from, to)),
+        Dated::StartsBy(day) => query.filter(file_records::start_on.le(day)),
+        Dated::Covers(day) => query.filter(file_records::start_on.le(day)).filter(
+            file_records::end_on
+                .is_null()
+                .or(file_records::end_on.ge(day)),
+        ),
     };
-    Ok(Some(match section.as_str() {
-        "rehab_needs" => Record::RehabNeed(*start),
-        "rehab_services" => Record::RehabService(*start),
-        "assistive_devices" => Record::DeviceNeed {
-            needed_on: *start,
-            fitted_on: *end,
-        },
-        "employment" => Record::Employment(span),
-        "education" => Record::Education {
-            high_school: matches!(
-                kind.as_str(),
-                "high_school" | "secondary_vocational" | "higher"
-            ),
-            span,
-        },
-        "insurance" => Record::Insurance {
-            year: start.year(),
-            kind: match kind.as_str() {
-                "pension" => Insurance::Pension,
-                "medical" => Insurance::Medical,
-                other => return Err(corrupt("insurance kind", other)),
-            },
-            enrolled: *holds,
-        },
-        "culture_services" => Record::Culture(*start),
-        // Work-injury nursing: read into the eligibility facts by the caller.
-        _ => return Ok(None),
-    }))
+    query.load(conn)
+}
+
+fn span(row: &SectionRow) -> Span {
+    Span {
+        start: row.2,
+        end: row.3,
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -239,40 +254,22 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
             .order(grant_suspensions::resident_id)
             .load::<(i64, i64, NaiveDate, Option<NaiveDate>)>(conn)?,
     );
-    let f = file_records::table;
-    let mut records = Cursor::new(
-        f.filter(file_records::resident_id.between(lo, hi))
-            .filter(file_records::start_on.le(day))
-            .filter(
-                file_records::section
-                    .eq_any([
-                        "rehab_needs",
-                        "rehab_services",
-                        "assistive_devices",
-                        "culture_services",
-                        "insurance",
-                    ])
-                    .and(file_records::start_on.ge(scan.window_start))
-                    .or(file_records::section.eq("education"))
-                    .or(file_records::section
-                        .eq_any(["employment", "other_benefits"])
-                        .and(
-                            file_records::end_on
-                                .is_null()
-                                .or(file_records::end_on.ge(day)),
-                        )),
-            )
-            .select((
-                file_records::resident_id,
-                file_records::section,
-                file_records::kind,
-                file_records::start_on,
-                file_records::end_on,
-                file_records::holds,
-            ))
-            .order(file_records::resident_id)
-            .load::<RecordRow>(conn)?,
-    );
+    let window = Dated::StartsWithin(scan.window_start, day);
+    let year_start = NaiveDate::from_ymd_opt(day.year(), 1, 1).expect("1 January");
+    let mut sections = Vec::with_capacity(8);
+    for (section, dated) in [
+        ("rehab_needs", window),
+        ("rehab_services", window),
+        ("assistive_devices", window),
+        ("culture_services", window),
+        ("insurance", Dated::StartsWithin(year_start, day)),
+        ("employment", Dated::Covers(day)),
+        ("education", Dated::StartsBy(day)),
+        ("other_benefits", Dated::Covers(day)),
+    ] {
+        let rows = section_rows(conn, section, lo, hi, dated)?;
+        sections.push((section, Cursor::new(rows)));
+    }
     let last_year = NaiveDate::from_ymd_opt(day.year() - 1, 1, 1).expect("a valid year");
     let mut incomes = Cursor::new(
         file_records::table
@@ -367,15 +364,42 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
                     .collect(),
             });
         }
-        for row in records.take(id, |r| r.0) {
-            if row.1 == "other_benefits" {
-                if row.2 == "work_injury_nursing" {
-                    person.facts.work_injury_nursing.push(Span {
-                        start: row.3,
-                        end: row.4,
-                    });
-                }
-            } else if let Some(record) = record(row)? {
+        for (section, cursor) in sections.iter_mut() {
+            for row in cursor.take(id, |r| r.0) {
+                let record = match *section {
+                    "rehab_needs" => Record::RehabNeed(row.2),
+                    "rehab_services" => Record::RehabService(row.2),
+                    "culture_services" => Record::Culture(row.2),
+                    "assistive_devices" => Record::DeviceNeed {
+                        needed_on: row.2,
+                        fitted_on: row.3,
+                    },
+                    "employment" => Record::Employment(span(row)),
+                    "education" => Record::Education {
+                        high_school: matches!(
+                            row.1.as_str(),
+                            "high_school" | "secondary_vocational" | "higher"
+                        ),
+                        span: span(row),
+                    },
+                    "insurance" => Record::Insurance {
+                        year: row.2.year(),
+                        kind: match row.1.as_str() {
+                            "pension" => Insurance::Pension,
+                            "medical" => Insurance::Medical,
+                            other => return Err(corrupt("insurance kind", other)),
+                        },
+                        enrolled: row.4,
+                    },
+                    _ => {
+                        // other_benefits: the work-injury nursing allowance, which the
+                        // subsidy rules read.
+                        if row.1 == "work_injury_nursing" {
+                            person.facts.work_injury_nursing.push(span(row));
+                        }
+                        continue;
+                    }
+                };
                 person.records.push(record);
             }
         }

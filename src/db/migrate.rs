@@ -24,12 +24,57 @@ pub fn run_pending(conn: &mut DbConn) -> Result<Vec<String>, MigrationError> {
     match conn {
         DbConn::Postgres(pg) => {
             pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let result = apply(pg, POSTGRES_MIGRATIONS);
+            let result = match all_applied(pg, &POSTGRES_MIGRATIONS) {
+                Ok(true) => Ok(Vec::new()),
+                Ok(false) => apply(pg, POSTGRES_MIGRATIONS).map_err(|e| {
+                    format!(
+                        "{e} (migrations run as the tables' owner: set MIGRATION_DATABASE_URL, \
+                         or run `fenghua-registry migrate` with the owner's DATABASE_URL)"
+                    )
+                    .into()
+                }),
+                Err(e) => Err(e),
+            };
             pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             result
         }
         DbConn::Sqlite(lite) => lite.immediate_transaction(|c| apply(c, SQLITE_MIGRATIONS)),
     }
+}
+
+/// Whether every migration is recorded as applied, found with reads only. The service may run
+/// as a role that does not own the tables, and diesel's own check begins with a
+/// `CREATE TABLE IF NOT EXISTS` of its bookkeeping table, which such a role may not run even
+/// when the table exists.
+fn all_applied(
+    conn: &mut diesel::PgConnection,
+    migrations: &EmbeddedMigrations,
+) -> Result<bool, MigrationError> {
+    use diesel::migration::MigrationSource;
+    use diesel::sql_types::{Bool, Text};
+
+    #[derive(QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = Text)]
+        version: String,
+    }
+
+    let exists: bool = diesel::select(diesel::dsl::sql::<Bool>(
+        "to_regclass('__diesel_schema_migrations') IS NOT NULL",
+    ))
+    .get_result(conn)?;
+    if !exists {
+        return Ok(false);
+    }
+    let applied: Vec<String> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load::<Applied>(conn)?
+        .into_iter()
+        .map(|a| a.version)
+        .collect();
+    let wanted = MigrationSource::<diesel::pg::Pg>::migrations(migrations)?;
+    Ok(wanted
+        .iter()
+        .all(|m| applied.contains(&m.name().version().to_string())))
 }
 
 fn apply<C>(conn: &mut C, migrations: EmbeddedMigrations) -> Result<Vec<String>, MigrationError>

@@ -13,8 +13,10 @@ pub mod district;
 pub mod file_records;
 pub mod home_modifications;
 pub mod indicators;
+pub mod integration;
 pub mod migrate;
 pub mod moves;
+pub mod reports;
 pub mod residents;
 pub mod schema;
 pub mod sessions;
@@ -59,7 +61,12 @@ pub enum ConnectError {
         path: String,
         source: diesel::result::Error,
     },
-    #[error("cannot create the folder {path} for the SQLite database: {source}")]
+    #[error(
+        "DATABASE_URL asks for TLS (sslmode={0}), and this build's libpq has none; build with \
+         `--features postgres-tls` (see README: TLS to PostgreSQL)"
+    )]
+    NoTls(String),
+    #[error("cannot create the folder or file {path} of the SQLite database: {source}")]
     Folder {
         path: String,
         source: std::io::Error,
@@ -101,11 +108,19 @@ impl ConnectionManager {
             DatabaseUrl::Sqlite(path) => {
                 let display = path.display().to_string();
                 if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(folder).map_err(|source| ConnectError::Folder {
+                    crate::files::private_dir(folder).map_err(|source| ConnectError::Folder {
                         path: folder.display().to_string(),
                         source,
                     })?;
                 }
+                // The file (and so its WAL and SHM files, which SQLite creates with the
+                // database file's mode) is the service's alone: 0600.
+                crate::files::prepare_database_file(path).map_err(|source| {
+                    ConnectError::Folder {
+                        path: display.clone(),
+                        source,
+                    }
+                })?;
                 let mut conn = diesel::SqliteConnection::establish(&display).map_err(|source| {
                     ConnectError::Sqlite {
                         path: display.clone(),
@@ -132,6 +147,11 @@ impl ConnectionManager {
                 Ok(DbConn::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
+                if let Some(mode) =
+                    url::required_tls(url).filter(|_| !cfg!(feature = "postgres-tls"))
+                {
+                    return Err(ConnectError::NoTls(mode));
+                }
                 let conn = diesel::PgConnection::establish(url).map_err(|source| {
                     ConnectError::Postgres {
                         target: self.url.redacted(),

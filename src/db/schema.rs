@@ -291,3 +291,118 @@ diesel::table! {
 }
 
 diesel::joinable!(resident_moves -> residents (resident_id));
+
+diesel::table! {
+    integration_clients (id) {
+        id -> BigInt,
+        public_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        generation -> Integer,
+        scopes -> Text,
+        webhook_url -> Nullable<Text>,
+        webhook_secret_enc -> Nullable<Text>,
+        disabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    applications (id) {
+        id -> BigInt,
+        public_id -> Text,
+        client_id -> Nullable<BigInt>,
+        channel -> Text,
+        kind -> Text,
+        status -> Text,
+        external_ref -> Nullable<Text>,
+        resident_id -> Nullable<BigInt>,
+        id_number_enc -> Text,
+        id_number_index -> Text,
+        name_enc -> Text,
+        town_code -> Text,
+        payload -> Text,
+        reason -> Nullable<Text>,
+        effect_type -> Nullable<Text>,
+        effect_id -> Nullable<Text>,
+        submitted_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        decided_by -> Nullable<Text>,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (client_id, idem_key) {
+        client_id -> BigInt,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> BigInt,
+        public_id -> Text,
+        client_id -> BigInt,
+        application_id -> BigInt,
+        event_type -> Text,
+        body -> Text,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        attempt -> Integer,
+        instance -> Text,
+        started_at -> Timestamp,
+        duration_ms -> BigInt,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(applications -> integration_clients (client_id));
+diesel::joinable!(webhook_events -> integration_clients (client_id));
+diesel::joinable!(webhook_attempts -> webhook_events (event_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    integration_clients,
+    applications,
+    webhook_events,
+    webhook_attempts,
+    idempotency_keys,
+);
+
+diesel::table! {
+    report_snapshots (id) {
+        id -> BigInt,
+        public_id -> Text,
+        as_of -> Date,
+        area_code -> Text,
+        definition_version -> Integer,
+        taken_at -> Timestamp,
+        taken_by -> Nullable<Text>,
+        taken_by_username -> Nullable<Text>,
+        audit_seq -> BigInt,
+        results -> Text,
+        digests -> Text,
+        contributions -> Text,
+        seal -> Text,
+    }
+}

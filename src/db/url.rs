@@ -72,6 +72,16 @@ impl DatabaseUrl {
     }
 }
 
+/// The `sslmode` of a PostgreSQL URL when it demands TLS (`require`, `verify-ca`,
+/// `verify-full`): a libpq without TLS refuses those with a terse error of its own.
+pub fn required_tls(raw_url: &str) -> Option<String> {
+    let (_, query) = raw_url.split_once('?')?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == "sslmode")
+        .map(|(_, mode)| mode.into_owned())
+        .filter(|mode| matches!(mode.as_str(), "require" | "verify-ca" | "verify-full"))
+}
+
 /// Removes from `message` anything of `raw_url` that may be a credential: libpq quotes the URL
 /// in some of its errors (a malformed URL, a bad percent-escape).
 pub fn scrub_credentials(message: &str, raw_url: &str) -> String {
@@ -148,6 +158,18 @@ mod tests {
             !scrubbed.contains("zzsecret") && !scrubbed.contains("other"),
             "{scrubbed}"
         );
+    }
+
+    #[test]
+    fn tells_when_tls_is_required() {
+        let base = "postgres://app@db.internal:5432/registry";
+        assert_eq!(required_tls(base), None);
+        assert_eq!(required_tls(&format!("{base}?sslmode=prefer")), None);
+        assert_eq!(required_tls(&format!("{base}?sslmode=disable")), None);
+        for mode in ["require", "verify-ca", "verify-full"] {
+            let url = format!("{base}?application_name=x&sslmode={mode}&sslrootcert=%2Fca.pem");
+            assert_eq!(required_tls(&url).as_deref(), Some(mode));
+        }
     }
 
     #[test]

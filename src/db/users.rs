@@ -48,6 +48,14 @@ pub fn by_username(conn: &mut DbConn, username: &str) -> QueryResult<Option<User
         .optional()
 }
 
+pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn by_public_id(conn: &mut DbConn, public_id: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::public_id.eq(public_id))

@@ -78,6 +78,9 @@ pub fn catalogue() -> Vec<CodeSet> {
         HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus, Sex,
     };
     use crate::domain::role::Role;
+    use crate::integration::model::{
+        ApplicationKind, ApplicationStatus, Channel, Decision, DeliveryState,
+    };
     use crate::sections::kinds::{
         CultureKind, DeviceMode, DeviceType, EducationStage, EmploymentKind, InsuranceKind,
         OtherBenefitKind, RehabType,
@@ -118,6 +121,11 @@ pub fn catalogue() -> Vec<CodeSet> {
         GapReason,
         Finding,
         MismatchReason,
+        ApplicationKind,
+        Channel,
+        ApplicationStatus,
+        Decision,
+        DeliveryState,
         Action,
         Outcome,
     ]

@@ -92,18 +92,30 @@ impl IdNumber {
         }
     }
 
-    /// `330213********123X`: region and the last four shown, the birth date hidden.
+    /// `330213************`: the region only. See [`mask_id_number`].
     pub fn masked(&self) -> String {
         mask_id_number(&self.0)
     }
 }
 
-/// Masks an 18-character ID number (or anything starting with one, like a certificate number).
+/// Characters of an ID number that a mask hides: the birth date, the sequence and the check
+/// character (positions 7 to 18).
+const HIDDEN: usize = 12;
+
+/// Masks an 18-character ID number, or anything starting with one (a certificate number keeps
+/// its category, grade and reissue suffix): only the six digits of the region stay.
+///
+/// A mask is only as good as what is shown beside it. The views show the birth year and the
+/// sex, so a masked number leaves every day of that year and every sequence of that sex (500)
+/// possible: 182,500 numbers, 182,000 at least. Showing the check character would divide that
+/// by 11 and the last sequence digit by 5 more, and the birth date (or the age with the year)
+/// would leave a few hundred, so none of them is shown; the whole number is reached only
+/// through an audited reveal.
 pub fn mask_id_number(value: &str) -> String {
     if value.len() < 18 || !value.is_ascii() {
         return "*".repeat(value.chars().count());
     }
-    format!("{}********{}", &value[..6], &value[14..])
+    format!("{}{}{}", &value[..6], "*".repeat(HIDDEN), &value[18..])
 }
 
 impl std::fmt::Debug for IdNumber {
@@ -123,6 +135,7 @@ pub fn compose(region: &str, birth: NaiveDate, sequence: u16) -> IdNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn accepts_valid_numbers_of_any_region() {
@@ -165,13 +178,34 @@ mod tests {
     }
 
     #[test]
-    fn masks_the_birth_date() {
+    fn masks_everything_but_the_region() {
         let id = IdNumber::parse("11010519491231002X").unwrap();
-        assert_eq!(id.masked(), "110105********002X");
-        assert_eq!(format!("{id:?}"), "IdNumber(110105********002X)");
+        assert_eq!(id.masked(), "110105************");
+        assert_eq!(format!("{id:?}"), "IdNumber(110105************)");
         assert_eq!(
             mask_id_number("11010519491231002X41B1"),
-            "110105********002X41B1"
+            "110105************41B1"
         );
+        assert_eq!(mask_id_number("short"), "*****");
+    }
+
+    /// What the views show together (the mask, the birth year, the sex) leaves every day of
+    /// the year and 500 sequences possible.
+    #[test]
+    fn the_mask_with_birth_year_and_sex_leaves_many_numbers() {
+        let id = compose("330213", NaiveDate::from_ymd_opt(1980, 3, 15).unwrap(), 22);
+        let mask = id.masked();
+        let mut consistent = 0;
+        let mut day = NaiveDate::from_ymd_opt(1980, 1, 1).unwrap();
+        while day.year() == 1980 {
+            for sequence in 0..1000u16 {
+                let candidate = compose("330213", day, sequence);
+                if candidate.masked() == mask && candidate.sex() == id.sex() {
+                    consistent += 1;
+                }
+            }
+            day = day.succ_opt().unwrap();
+        }
+        assert_eq!(consistent, 366 * 500);
     }
 }

@@ -10,6 +10,7 @@ pub mod id_number;
 pub mod indicators;
 pub mod resident;
 pub mod role;
+pub mod text;
 
 /// Today in the district (China Standard Time, UTC+8): the day that "not in the future" means.
 pub fn today() -> chrono::NaiveDate {

@@ -85,11 +85,10 @@ pub fn mask_phone(phone: &str) -> String {
     format!("{head}{}{tail}", "*".repeat(n - 7))
 }
 
-/// A person's name: 1 to 50 characters once trimmed.
+/// A person's name: free text ([`super::text::clean`]) of 1 to 50 characters.
 pub fn clean_name(raw: &str) -> Option<String> {
-    let name = raw.trim();
-    let n = name.chars().count();
-    ((1..=50).contains(&n) && !name.chars().any(char::is_control)).then(|| name.to_owned())
+    let name = super::text::clean(raw).ok()?;
+    (1..=50).contains(&name.chars().count()).then_some(name)
 }
 
 #[cfg(test)]
@@ -119,6 +118,7 @@ mod tests {
         assert_eq!(clean_name("  张三 ").as_deref(), Some("张三"));
         assert_eq!(clean_name("   "), None);
         assert_eq!(clean_name(&"名".repeat(51)), None);
+        assert_eq!(clean_name("张\u{202E}三"), None);
         let d = NaiveDate::from_ymd_opt(2024, 1, 1);
         assert_eq!(status(None, None), ResidentStatus::Active);
         assert_eq!(status(d, d), ResidentStatus::Deceased);

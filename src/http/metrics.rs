@@ -1,7 +1,11 @@
 //! Request counters and latency histograms, rendered in the Prometheus text format.
 //!
-//! Routes are labelled by their pattern (`/api/v1/residents/{id}`), never by the concrete path,
-//! so the label set stays small and holds no identifiers.
+//! Every label is bounded, whatever a client sends: routes are labelled by their pattern
+//! (`/api/v1/residents/{id}`, never the concrete path; `unmatched` for any path no route
+//! serves), methods by their standard name (`other` for any invented one), statuses by their
+//! code; and past [`MAX_SERIES`] series anything new is counted under `other`. A label taken
+//! from the request as it came would let anyone grow the scrape without end (5,000 invented
+//! 4 KB methods made it 311 MB).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,9 +17,27 @@ const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The methods counted under their own name.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+];
+
+/// The label of a method: its standard name, or `other`.
+pub fn method_label(method: &str) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("other")
+}
+
+/// Series at most: the route table's patterns times the methods and statuses in use stay far
+/// below it; it bounds the scrape even if a label escaped the rules above.
+pub const MAX_SERIES: usize = 2_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct SeriesKey {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -43,12 +65,19 @@ pub struct PoolGauges {
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        let key = SeriesKey {
-            method: method.to_owned(),
+        let mut key = SeriesKey {
+            method: method_label(method),
             route: route.to_owned(),
             status,
         };
         let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        if series.len() >= MAX_SERIES && !series.contains_key(&key) {
+            key = SeriesKey {
+                method: "other",
+                route: "other".to_owned(),
+                status: 0,
+            };
+        }
         let entry = series.entry(key).or_default();
         entry.count += 1;
         entry.sum_seconds += seconds;
@@ -117,7 +146,7 @@ impl Metrics {
 fn labels(key: &SeriesKey) -> String {
     format!(
         "method=\"{}\",route=\"{}\",status=\"{}\"",
-        escape(&key.method),
+        escape(key.method),
         escape(&key.route),
         key.status
     )
@@ -153,5 +182,37 @@ mod tests {
             "http_request_duration_seconds_bucket{method=\"GET\",route=\"/healthz\",status=\"200\",le=\"0.5\"} 2"
         ));
         assert!(text.contains("db_pool_connections{state=\"in_use\"} 1"));
+    }
+
+    #[test]
+    fn invented_methods_and_too_many_series_fold_into_one() {
+        let m = Metrics::default();
+        for i in 0..100 {
+            m.record(
+                &format!("X{i}{}", "Y".repeat(4096)),
+                "unmatched",
+                405,
+                Duration::ZERO,
+            );
+        }
+        m.record("get", "/healthz", 200, Duration::ZERO);
+        let pool = PoolGauges {
+            max_size: 1,
+            connections: 0,
+            idle: 0,
+        };
+        let text = m.render(pool);
+        assert!(text.contains(
+            "http_requests_total{method=\"other\",route=\"unmatched\",status=\"405\"} 100"
+        ));
+        assert!(
+            text.contains("method=\"other\",route=\"/healthz\""),
+            "methods are case-sensitive"
+        );
+        assert!(!text.contains("YYYY"));
+        for i in 0..(MAX_SERIES as u16 + 10) {
+            m.record("GET", "/healthz", 1000 + i, Duration::ZERO);
+        }
+        assert_eq!(m.series.lock().unwrap().len(), MAX_SERIES + 1);
     }
 }

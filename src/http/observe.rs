@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use tracing::Instrument;
@@ -41,7 +41,8 @@ pub async fn observe(
     let request_id = accept_request_id(req.headers().get(REQUEST_ID_HEADER))
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(request_id.clone()));
-    let method = req.method().to_string();
+    // Bounded like the metrics' label: an invented method is attacker-chosen text.
+    let method = crate::http::metrics::method_label(req.method().as_str());
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
@@ -56,7 +57,7 @@ pub async fn observe(
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.record(&method, &route, status, elapsed);
+        metrics.record(method, &route, status, elapsed);
     }
     span.in_scope(|| {
         tracing::info!(
@@ -66,6 +67,16 @@ pub async fn observe(
             "answered"
         )
     });
+    // What the API answers is personal data (residents, files, histories, searches, users,
+    // the audit trail, gap lists) or the means to it: no cache on the way, in a browser or a
+    // proxy, may keep it. Only the public API document may be cached.
+    if route.starts_with("/api/v1/")
+        && route != "/api/v1/openapi.yaml"
+        && !res.headers().contains_key(header::CACHE_CONTROL)
+    {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);

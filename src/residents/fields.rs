@@ -10,6 +10,7 @@ use crate::db::{areas, DbConn};
 use crate::domain::area::AreaLevel;
 use crate::domain::resident::{clean_name, normalize_phone, HouseholdFlag, HouseholdStatus};
 use crate::domain::role::Scope;
+use crate::domain::text;
 use crate::error::FieldError;
 
 /// Every area by code: its level and parent. Small (the district, its towns, their villages).
@@ -58,6 +59,14 @@ pub struct StatusChange {
     pub since: NaiveDate,
 }
 
+/// Free text by the one rule of [`text::clean`]; `None` (and the field's error) when it holds
+/// a forbidden character.
+fn free_text(errors: &mut Vec<FieldError>, field: &str, raw: &str) -> Option<String> {
+    text::clean(raw)
+        .map_err(|forbidden| errors.push(forbidden.field_error(field)))
+        .ok()
+}
+
 fn blank_to_none(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -102,14 +111,16 @@ impl Rules<'_> {
         birth: NaiveDate,
         errors: &mut Vec<FieldError>,
     ) -> ResidentFields {
-        let name = clean_name(&fields.name).unwrap_or_else(|| {
-            error(
-                errors,
-                "name",
-                "invalid",
-                "give a name of 1 to 50 characters",
-            );
-            fields.name.clone()
+        let name = free_text(errors, "name", &fields.name).map_or(fields.name.clone(), |name| {
+            clean_name(&name).unwrap_or_else(|| {
+                error(
+                    errors,
+                    "name",
+                    "invalid",
+                    "give a name of 1 to 50 characters",
+                );
+                name
+            })
         });
         let town_code = fields.town_code.trim().to_owned();
         if self.areas.level(&town_code) != Some(AreaLevel::Town.as_str()) {
@@ -145,22 +156,27 @@ impl Rules<'_> {
                 );
             }
         }
-        let address = blank_to_none(fields.address);
-        if address.as_ref().is_some_and(|a| a.chars().count() > 200) {
-            error(errors, "address", "too_long", "use at most 200 characters");
-        }
-        let guardian_name = blank_to_none(fields.guardian_name);
-        if guardian_name
-            .as_ref()
-            .is_some_and(|g| clean_name(g).is_none())
-        {
-            error(
-                errors,
-                "guardian_name",
-                "invalid",
-                "give a name of 1 to 50 characters",
-            );
-        }
+        let address = blank_to_none(fields.address).and_then(|raw| {
+            let address = free_text(errors, "address", &raw).unwrap_or(raw);
+            if address.chars().count() > 200 {
+                error(errors, "address", "too_long", "use at most 200 characters");
+            }
+            Some(address).filter(|a| !a.is_empty())
+        });
+        let guardian_name = blank_to_none(fields.guardian_name).and_then(|raw| {
+            let Some(name) = free_text(errors, "guardian_name", &raw) else {
+                return Some(raw);
+            };
+            if !name.is_empty() && clean_name(&name).is_none() {
+                error(
+                    errors,
+                    "guardian_name",
+                    "invalid",
+                    "give a name of 1 to 50 characters",
+                );
+            }
+            Some(name).filter(|n| !n.is_empty())
+        });
         let mut phone_of = |field: &str, value: Option<String>| {
             blank_to_none(value).map(|raw| {
                 normalize_phone(&raw).unwrap_or_else(|| {

@@ -61,6 +61,20 @@ pub struct ImportReport {
     pub updated: usize,
     pub unchanged: usize,
     pub rejected: Vec<RejectedRow>,
+    /// Rows told that their ID number has a file in a town the importer does not work in.
+    #[serde(skip)]
+    pub existence_answers: usize,
+}
+
+/// An import, or its refusal before anything was written.
+#[derive(Debug)]
+pub enum ImportOutcome {
+    Done(ImportReport),
+    /// More rows would be told that their ID number has a file in another town than the
+    /// importer's allowance of ID-number probes admits.
+    OverAllowance {
+        answers: usize,
+    },
 }
 
 /// Decodes the file: UTF-8 (a BOM is dropped) or, failing that, GB18030 (a superset of GBK).
@@ -108,15 +122,26 @@ fn read_rows(bytes: &[u8]) -> Result<(Vec<&'static str>, Vec<Row>), AppError> {
         .headers()
         .map_err(|e| malformed(format!("the header line cannot be read: {e}")))?
         .clone();
+    // A refusal names a cell by its position, never by what it holds: a file without its
+    // header line has an ID number where a column name should be, and an error is shown,
+    // logged and kept far beyond the import.
+    if headers.iter().any(looks_like_data) {
+        return Err(malformed(format!(
+            "the first line is not a header: it holds data (an ID number, a date or a number) \
+             where column names belong; add a header line naming the columns ({})",
+            COLUMNS.join(", ")
+        )));
+    }
     let mut columns: Vec<&'static str> = Vec::new();
-    for header in headers.iter() {
+    for (position, header) in headers.iter().enumerate() {
         let name = header.trim().to_ascii_lowercase();
         match COLUMNS.iter().find(|c| **c == name) {
             Some(column) if !columns.contains(column) => columns.push(column),
-            Some(_) => return Err(malformed(format!("the column {name} appears twice"))),
+            Some(column) => return Err(malformed(format!("the column {column} appears twice"))),
             None => {
                 return Err(malformed(format!(
-                    "unknown column `{name}`; the columns are {}",
+                    "column {} of the header line is not a known column; the columns are {}",
+                    position + 1,
                     COLUMNS.join(", ")
                 )))
             }
@@ -147,6 +172,13 @@ fn read_rows(bytes: &[u8]) -> Result<(Vec<&'static str>, Vec<Row>), AppError> {
         rows.push(Row { line, cells });
     }
     Ok((columns, rows))
+}
+
+/// Whether a header cell holds a value rather than a column name: digits (an ID number, a
+/// phone, a code) or a date.
+fn looks_like_data(cell: &str) -> bool {
+    let cell = cell.trim();
+    cell.chars().filter(char::is_ascii_digit).count() >= 4
 }
 
 /// Finds the line (from 1) of each record. The reader counts no blank lines and places a
@@ -395,6 +427,47 @@ fn rejected(field: &str, code: &str, message: impl Into<String>) -> Vec<FieldErr
     vec![FieldError::new(field, code, message)]
 }
 
+/// The answer to a valid row whose ID number has a file in a town the caller does not work in.
+fn existence_answer() -> Vec<FieldError> {
+    rejected(
+        "id_number",
+        "out_of_scope",
+        "this resident is registered in a town you do not work in",
+    )
+}
+
+/// What a row's certificate columns give.
+type CertificateCells = Option<(String, Option<NaiveDate>, Option<NaiveDate>)>;
+
+/// A row checked on its own (no stored data involved): its values, or its errors.
+type OwnCheck = Result<(IdNumber, ResidentFields, StatusChange, CertificateCells), Vec<FieldError>>;
+
+/// The resident a row's ID number names, if registered, and the row checked on its own.
+fn check_row(
+    conn: &mut DbConn,
+    who: &Requester,
+    rules: &Rules,
+    row: &Row,
+) -> Result<(Option<ResidentRow>, OwnCheck), AppError> {
+    let mut errors = Vec::new();
+    let parsed = parse_row(row, who.today, &mut errors);
+    let registered = match IdNumber::parse(&parsed.new.id_number) {
+        Ok(id) => store::by_index(conn, &who.protector.index.of(id.as_str()))?,
+        Err(_) => None,
+    };
+    let own = match check_new(rules, parsed.new) {
+        Ok((id, fields, status)) if errors.is_empty() => {
+            Ok((id, fields, status, parsed.certificate))
+        }
+        Ok(_) => Err(errors),
+        Err(more) => {
+            errors.extend(more);
+            Err(errors)
+        }
+    };
+    Ok((registered, own))
+}
+
 /// Checks and writes one row: `Ok(Err(errors))` when the row is refused, `Err` for a fault that
 /// stops the import.
 fn import_row(
@@ -405,36 +478,38 @@ fn import_row(
     row: &Row,
     seen: &mut HashMap<String, usize>,
 ) -> Result<Result<Outcome, Vec<FieldError>>, AppError> {
-    let mut errors = Vec::new();
-    let parsed = parse_row(row, who.today, &mut errors);
-    // A resident of another town is refused (and the attempt audited) before anything else is
-    // said about the row, so the answer does not depend on what else the row holds.
-    let registered = match IdNumber::parse(&parsed.new.id_number) {
-        Ok(id) => store::by_index(conn, &who.protector.index.of(id.as_str()))?,
-        Err(_) => None,
-    };
+    let (registered, own) = check_row(conn, who, rules, row)?;
+    // A resident of another town. A row with errors of its own gets those, and nothing about
+    // that resident (the attempt on it is audited as denied). Only a row valid otherwise is
+    // told that the ID number has a file elsewhere, audited as that answer and counted
+    // against the user's probes: so that answer costs a valid row, and a row that is not
+    // told so registers a new resident.
     if let Some(other) = registered
         .as_ref()
         .filter(|r| !who.scope.allows(&r.town_code))
     {
-        let event = Event::new(Action::AccessDenied)
-            .outcome(crate::audit::Outcome::Denied)
-            .resident(other.public_id.clone())
-            .changes(json!({ "reason": "import row outside the caller's towns", "row": row.line }));
-        audit::append(conn, who.audit, event)?;
-        return Ok(Err(rejected(
-            "id_number",
-            "out_of_scope",
-            "this resident is registered in a town you do not work in",
-        )));
+        return Ok(Err(match own {
+            Err(errors) => {
+                let event = Event::new(Action::AccessDenied)
+                    .outcome(crate::audit::Outcome::Denied)
+                    .resident(other.public_id.clone())
+                    .changes(json!({ "reason": "import row outside the caller's towns", "row": row.line }));
+                audit::append(conn, who.audit, event)?;
+                errors
+            }
+            Ok(_) => {
+                let event = super::existence_elsewhere_event(
+                    other,
+                    json!({ "via": "import", "row": row.line }),
+                );
+                audit::append(conn, who.audit, event)?;
+                existence_answer()
+            }
+        }));
     }
-    let (id_number, fields, status) = match check_new(rules, parsed.new) {
-        Ok(ok) if errors.is_empty() => ok,
-        Ok(_) => return Ok(Err(errors)),
-        Err(more) => {
-            errors.extend(more);
-            return Ok(Err(errors));
-        }
+    let (id_number, fields, status, parsed) = match own {
+        Ok(ok) => ok,
+        Err(errors) => return Ok(Err(errors)),
     };
     if let Some(first) = seen.insert(id_number.as_str().to_owned(), row.line) {
         return Ok(Err(rejected(
@@ -450,7 +525,7 @@ fn import_row(
         status_given: row.get("household_status").is_some(),
         status_since: row.get("household_status_since").and(Some(status.since)),
         registered_given: row.get("registered_on").is_some(),
-        certificate: parsed.certificate,
+        certificate: parsed,
     };
     // A row that fails while writing leaves nothing behind: it runs in a savepoint.
     let Some(registered) = registered else {
@@ -548,6 +623,39 @@ fn certificate_fields(error: AppError) -> AppError {
 /// Imports a file. Rows that break a rule are reported and skipped; the others are written in
 /// batches, each batch one transaction.
 pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<ImportReport, AppError> {
+    match import_within(conn, who, bytes, None)? {
+        ImportOutcome::Done(report) => Ok(report),
+        ImportOutcome::OverAllowance { .. } => Err(AppError::internal("no allowance was set")),
+    }
+}
+
+/// How many rows would be told that their ID number has a file in a town outside the
+/// requester's (see [`import_row`]), found with reads only.
+fn existence_answers(
+    conn: &mut DbConn,
+    who: &Requester,
+    rules: &Rules,
+    rows: &[Row],
+) -> Result<usize, AppError> {
+    let mut answers = 0;
+    for row in rows {
+        let (registered, own) = check_row(conn, who, rules, row)?;
+        if own.is_ok() && registered.is_some_and(|r| !who.scope.allows(&r.town_code)) {
+            answers += 1;
+        }
+    }
+    Ok(answers)
+}
+
+/// [`import`], for a requester with an `allowance` of answers that an ID number has a file in
+/// another town: a file that would get more is refused whole before anything is written (and
+/// audited as refused), since writing it row by row would answer for every row.
+pub fn import_within(
+    conn: &mut DbConn,
+    who: &Requester,
+    bytes: &[u8],
+    allowance: Option<usize>,
+) -> Result<ImportOutcome, AppError> {
     let (columns, rows) = read_rows(bytes)?;
     let areas = Areas::load(conn)?;
     let rules = Rules {
@@ -555,6 +663,21 @@ pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<Import
         scope: who.scope,
         today: who.today,
     };
+    if let Some(allowance) = allowance.filter(|_| who.scope.towns().is_some()) {
+        let answers = existence_answers(conn, who, &rules, &rows)?;
+        if answers > allowance {
+            let event = Event::new(Action::ResidentImport)
+                .outcome(crate::audit::Outcome::Denied)
+                .changes(json!({
+                    "rows": rows.len(),
+                    "refused": "id_probe_allowance",
+                    "registered_elsewhere": answers,
+                    "allowance": allowance,
+                }));
+            audit::append_alone(conn, who.audit, event)?;
+            return Ok(ImportOutcome::OverAllowance { answers });
+        }
+    }
     let mut report = ImportReport {
         rows: rows.len(),
         ..Default::default()
@@ -589,7 +712,12 @@ pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<Import
         who.audit,
         Event::new(Action::ResidentImport).changes(summary),
     )?;
-    Ok(report)
+    report.existence_answers = report
+        .rejected
+        .iter()
+        .filter(|r| r.errors == existence_answer())
+        .count();
+    Ok(ImportOutcome::Done(report))
 }
 
 #[cfg(test)]

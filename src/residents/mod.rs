@@ -193,6 +193,29 @@ fn duplicate(existing: &ResidentRow, who: &Requester) -> AppError {
     }
 }
 
+/// Whether `error` told the caller that an ID number has a file in a town outside its own:
+/// the one answer about another town's residents that registration gives, on purpose
+/// (deduplication needs it). The caller counts it against the user's ID-number probes.
+pub fn is_existence_elsewhere(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::Conflict {
+            code: "duplicate_id_number",
+            extra: None,
+            ..
+        }
+    )
+}
+
+/// The audit event of telling a caller that an ID number has a file in a town outside its
+/// own, about that resident. `detail` says where (an import row).
+pub(crate) fn existence_elsewhere_event(existing: &ResidentRow, detail: Value) -> Event {
+    Event::new(Action::ResidentDuplicateElsewhere)
+        .outcome(audit::Outcome::Denied)
+        .resident(existing.public_id.clone())
+        .changes(detail)
+}
+
 /// Validates a new resident: the ID number, every field rule, and the status date.
 fn check_new(
     rules: &Rules,
@@ -239,21 +262,6 @@ fn check_new(
         )),
         _ => Err(errors),
     }
-}
-
-/// Registers a resident; inside the caller's write transaction (the import) or its own.
-pub(crate) fn insert_new(
-    conn: &mut DbConn,
-    who: &Requester,
-    id_number: &IdNumber,
-    fields: &ResidentFields,
-    status: StatusChange,
-) -> Result<ResidentRow, AppError> {
-    let index = who.protector.index.of(id_number.as_str());
-    if let Some(existing) = store::by_index(conn, &index)? {
-        return Err(duplicate(&existing, who));
-    }
-    insert_unregistered(conn, who, id_number, index, fields, status)
 }
 
 /// Registers a resident whose ID number (blind `index`) the caller found unregistered in this
@@ -326,10 +334,20 @@ pub fn create(
             today: who.today,
         };
         let (id_number, fields, status) = check_new(&rules, new).map_err(AppError::Validation)?;
-        let row = insert_new(conn, who, &id_number, &fields, status)?;
+        let index = who.protector.index.of(id_number.as_str());
+        if let Some(existing) = store::by_index(conn, &index)? {
+            if !who.scope.allows(&existing.town_code) {
+                // Said only of a request that is valid otherwise, and audited as what it is:
+                // committed with the refusal, not rolled back with it.
+                let event = existence_elsewhere_event(&existing, json!({ "via": "register" }));
+                audit::append(conn, who.audit, event)?;
+            }
+            return Ok::<_, AppError>(Err(duplicate(&existing, who)));
+        }
+        let row = insert_unregistered(conn, who, &id_number, index, &fields, status)?;
         let history = store::household_history(conn, row.id)?;
-        view::resident(who.protector, &row, &history)
-    })
+        Ok(Ok(view::resident(who.protector, &row, &history)?))
+    })?
 }
 
 /// Applies a patch to a stored resident (already checked to be in scope and at the expected
@@ -543,7 +561,12 @@ pub fn lookup(
     let id_number = IdNumber::parse(id_number)
         .map_err(|e| AppError::field("id_number", e.code(), e.message()))?;
     let index = who.protector.index.of(id_number.as_str());
-    let row = store::by_index(conn, &index)?.ok_or(AppError::NotFound)?;
+    let Some(row) = store::by_index(conn, &index)? else {
+        // A miss is audited too: guessing the hidden digits of a masked number one lookup at a
+        // time leaves a trace of every guess.
+        audit::append_alone(conn, who.audit, Event::new(Action::ResidentLookupMiss))?;
+        return Err(AppError::NotFound);
+    };
     let row = in_scope(conn, who, row)?;
     let history = store::household_history(conn, row.id)?;
     let view = view::resident(who.protector, &row, &history)?;
@@ -570,6 +593,7 @@ pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileV
     let home_modifications = crate::home_modifications::of_resident(conn, row.id)?;
     let sections = crate::sections::of_resident(conn, row.id)?;
     let moves = moves::of_resident(conn, row.id)?;
+    let applications = crate::integration::applications::of_resident(conn, who.protector, row.id)?;
     audit_read(conn, who, Action::FileRead, &row, None)?;
     Ok(FileView {
         resident,
@@ -577,6 +601,7 @@ pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileV
         subsidies,
         home_modifications,
         moves,
+        applications,
         sections,
     })
 }

@@ -1,6 +1,6 @@
 //! How a resident's file is shown: sensitive values masked, codes as codes.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::db::certificates::CertificateRow;
@@ -31,7 +31,9 @@ pub struct ResidentView {
     pub id_number: String,
     pub name: String,
     pub sex: Sex,
-    pub birth_date: NaiveDate,
+    /// The year only: with the day, the masked ID number would give the whole number back
+    /// (see [`mask_id_number`]). The day is reached by revealing the ID number.
+    pub birth_year: i32,
     pub town_code: String,
     pub village_code: Option<String>,
     pub address: Option<String>,
@@ -73,6 +75,8 @@ pub struct FileView {
     pub home_modifications: Vec<crate::home_modifications::CaseView>,
     /// The moves between towns of the district, oldest first.
     pub moves: Vec<super::moves::MoveView>,
+    /// The applications for services (from Zheliban or a counter), newest first.
+    pub applications: Vec<crate::integration::applications::ApplicationView>,
     /// The dated records of the other sections, by section name.
     #[serde(flatten)]
     pub sections: serde_json::Map<String, serde_json::Value>,
@@ -138,7 +142,7 @@ pub fn resident(
         id_number: id_number.masked(),
         name: row.name.clone(),
         sex: Sex::parse(&row.sex).unwrap_or(id_number.sex()),
-        birth_date: row.birth_date,
+        birth_year: row.birth_date.year(),
         town_code: row.town_code.clone(),
         village_code: row.village_code.clone(),
         address: row.address.clone(),

@@ -14,6 +14,7 @@ use crate::api::extract::merge_patch;
 use crate::audit::{self, Action, Event};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::{self, file_records as store, DbConn};
+use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::residents::{write_in_scope, Requester};
 
@@ -129,6 +130,29 @@ fn check_dates<S: Section>(record: &S, life: &Life, errors: &mut Vec<FieldError>
     }
 }
 
+/// The record with every text field cleaned by the free-text rule ([`text::clean`]), or the
+/// fields that hold a forbidden character. Every field of a record that is a string is text
+/// typed by someone or a code or date, which the rule leaves as it is.
+fn clean_texts<S: Section>(record: S) -> Result<S, AppError> {
+    let Value::Object(mut fields) = serde_json::to_value(&record).expect("records serialise")
+    else {
+        return Ok(record);
+    };
+    let mut errors = Vec::new();
+    for (name, value) in fields.iter_mut() {
+        if let Value::String(raw) = value {
+            match text::clean(raw) {
+                Ok(cleaned) => *raw = cleaned,
+                Err(forbidden) => errors.push(forbidden.field_error(name.clone())),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    crate::api::extract::parse_json_value(Value::Object(fields))
+}
+
 fn check<S: Section>(record: &S, life: &Life, others: &[S]) -> Result<(), AppError> {
     let mut errors = Vec::new();
     check_dates(record, life, &mut errors);
@@ -193,6 +217,7 @@ pub fn create<S: Section>(
     record: S,
 ) -> Result<Value, AppError> {
     write_in_scope(conn, who, resident_id, |conn, resident| {
+        let record = clean_texts(record)?;
         let others = others_of::<S>(conn, resident.id, None)?;
         check(&record, &Life::of(&resident, who.today), &others)?;
         let index = record.index();
@@ -255,7 +280,7 @@ pub fn update<S: Section>(
         let stored: S =
             serde_json::from_str(&row.data).map_err(|e| AppError::internal(e.to_string()))?;
         let before = serde_json::to_value(&stored).expect("records serialise");
-        let record: S = merge_patch(&stored, changes)?;
+        let record: S = clean_texts(merge_patch(&stored, changes)?)?;
         let others = others_of::<S>(conn, resident.id, Some(row.id))?;
         check(&record, &Life::of(&resident, who.today), &others)?;
         let index = record.index();

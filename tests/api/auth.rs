@@ -190,6 +190,20 @@ async fn each_client_address_gets_a_limited_number_of_attempts() {
         200
     );
 
+    // Issue 9: refusals are counted per address and written once its window has ended, one
+    // event with the count (a flood of refusals is no flood of audit rows).
+    assert!(app
+        .audit_events()
+        .await
+        .iter()
+        .all(|e| e.action != "login_rate_limited"));
+    let state = app.state.clone();
+    fenghua_registry::db::run(&app.state.pool, move |conn| {
+        let later = std::time::Instant::now() + Duration::from_secs(61);
+        Ok(state.auth.login_refusals.flush(conn, later, false)?)
+    })
+    .await
+    .unwrap();
     let events = app.audit_events().await;
     let limited = events
         .iter()
@@ -197,6 +211,9 @@ async fn each_client_address_gets_a_limited_number_of_attempts() {
         .expect("the limit is audited");
     assert_eq!(limited.client_address.as_deref(), Some("10.1.1.1"));
     assert_eq!(limited.outcome, "denied");
+    let counted: Value = serde_json::from_str(limited.changes.as_deref().unwrap()).unwrap();
+    assert_eq!(counted["refused"], 1);
+    assert_eq!(counted["usernames"], json!(["chen.qi"]));
 }
 
 #[actix_web::test]

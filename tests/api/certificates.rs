@@ -31,9 +31,11 @@ pub(crate) fn id_number(birth: NaiveDate, sequence: u16) -> String {
     compose("330283", birth, sequence).as_str().to_owned()
 }
 
-/// How the API shows an ID number or a certificate number: the birth date hidden.
+/// How the API shows an ID number or a certificate number: the region only, then the
+/// certificate's category, grade and reissue suffix (issue 9: birth date, sequence and check
+/// character hidden).
 pub(crate) fn masked(number: &str) -> String {
-    format!("{}********{}", &number[..6], &number[14..])
+    format!("{}************{}", &number[..6], &number[18..])
 }
 
 pub(crate) fn today() -> NaiveDate {

@@ -15,7 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::Value;
 
-use fenghua_registry::config::{AuthConfig, Config, FieldKeys, Secret};
+use fenghua_registry::config::{AuthConfig, Config, FieldKeys, ReportConfig, Secret};
 use fenghua_registry::db::{DatabaseUrl, PoolSettings};
 use fenghua_registry::secrets::AppEnv;
 use fenghua_registry::startup::{self, AppState};
@@ -96,6 +96,8 @@ pub fn test_config(db: &TestDb) -> Config {
             encryption: Secret(b"test-field-encryption-key-0123456789-abcdef".to_vec()),
             blind_index: Secret(b"test-blind-index-key-0123456789-abcdefghijk".to_vec()),
         },
+        reports: ReportConfig::default(),
+        storage: Default::default(),
     }
 }
 

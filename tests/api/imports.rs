@@ -223,7 +223,7 @@ async fn a_good_file_creates_residents_and_their_certificates() {
     let a = found(&app, &admin, &ids[0]).await;
     assert_eq!(a["name"], "张三");
     assert_eq!(a["id_number"], masked(&ids[0]));
-    assert_eq!(a["birth_date"], "1965-03-14");
+    assert_eq!(a["birth_year"], 1965);
     assert_eq!(a["town_code"], JINPING);
     assert_eq!(a["village_code"], JINPING_VILLAGE);
     assert_eq!(a["address"], "锦屏街道南山路1号");
@@ -797,15 +797,16 @@ async fn a_caseworker_imports_only_into_their_towns() {
     assert_eq!(found(&app, &admin, &mine).await["town_code"], JINPING);
     assert_eq!(resident_rows(&app).await, 2);
 
-    // The attempt on the 溪口 resident is audited as denied, the import with its counts.
+    // Telling that line 4's ID number has a file in 溪口 is audited as that answer (issue 9:
+    // `resident_duplicate_elsewhere`, was `access_denied`), the import with its counts.
     let events = app.audit_events().await;
-    let denied: Vec<_> = events
+    let told: Vec<_> = events
         .iter()
-        .filter(|e| e.action == "access_denied")
+        .filter(|e| e.action == "resident_duplicate_elsewhere")
         .collect();
     assert!(
-        denied_for_line(&denied, &xikou_resident, 4),
-        "no access_denied event for line 4, the 溪口 resident: {denied:?}"
+        denied_for_line(&told, &xikou_resident, 4),
+        "no resident_duplicate_elsewhere event for line 4, the 溪口 resident: {told:?}"
     );
     let import_event = events
         .iter()

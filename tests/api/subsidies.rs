@@ -204,20 +204,25 @@ fn month_from_now(months: u32) -> String {
 // ---------------------------------------------------------------------------------------------
 
 #[actix_web::test]
-async fn the_seeded_policies_are_listed_to_an_admin_only() {
+async fn the_seeded_policies_are_listed_to_admins_and_auditors_and_only_admins_add() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let items = policies(&app, &admin).await;
     assert_eq!(items, vec![seeded_living(), seeded_nursing()]);
 
+    // Auditors read the policies the figures rest on (issue 11), read-only.
+    let auditor = app.session("auditor", Role::Auditor, &[]).await;
+    assert_eq!(policies(&app, &auditor).await, items);
     for (name, role, towns) in [
-        ("auditor", Role::Auditor, &[][..]),
+        ("auditor2", Role::Auditor, &[][..]),
         ("worker", Role::Caseworker, &[JINPING][..]),
     ] {
         let session = app.session(name, role, towns).await;
-        app.get_as(&session, POLICIES)
-            .await
-            .problem(403, "forbidden");
+        if role == Role::Caseworker {
+            app.get_as(&session, POLICIES)
+                .await
+                .problem(403, "forbidden");
+        }
         app.post_as(&session, POLICIES, &nursing_with_extension("2025-07-01"))
             .await
             .problem(403, "forbidden");
@@ -693,11 +698,12 @@ async fn a_grant_takes_the_policy_amount_and_there_is_one_per_subsidy() {
     assert_eq!(living["suspensions"], json!([]));
     assert_eq!(living["decided_by"], "worker");
 
+    // Issue 9: another amount than the policy's is an override, with a reason.
     let nursing = grant_ok(
         &app,
         &worker,
         &resident,
-        &json!({"kind": "nursing", "start_month": "2024-03", "monthly_amount_fen": 12345}),
+        &json!({"kind": "nursing", "start_month": "2024-03", "monthly_amount_fen": 12345, "override_reason": "按实际护理天数折算"}),
     )
     .await;
     assert_eq!(
@@ -724,7 +730,8 @@ async fn a_grant_takes_the_policy_amount_and_there_is_one_per_subsidy() {
     assert_eq!(grants_in_file(&app, &worker, &resident).await, in_file);
 
     let granted = events(&app, "subsidy_grant").await;
-    assert_eq!(granted.len(), 2);
+    assert_eq!(granted.len(), 1);
+    assert_eq!(events(&app, "subsidy_grant_override").await.len(), 1);
     assert_eq!(granted[0].entity_type.as_deref(), Some("subsidy_grant"));
     assert_eq!(
         granted[0].entity_id,

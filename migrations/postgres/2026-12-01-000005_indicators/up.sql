@@ -23,6 +23,10 @@ ALTER TABLE file_records ADD COLUMN holds BOOLEAN NOT NULL DEFAULT TRUE;
 UPDATE file_records SET holds = FALSE
  WHERE section = 'insurance' AND data LIKE '%"enrolled":false%';
 
+-- Reports read one section at a time for a range of residents; the index holds every column
+-- they read, so no table row is visited.
+CREATE INDEX file_records_section ON file_records (section, resident_id, start_on) INCLUDE (end_on, kind, holds);
+
 -- A version of the 14 indicator definitions, in force from `effective_from` until the next
 -- version that is not withdrawn. `body` is the JSON list of definitions.
 CREATE TABLE indicator_definitions (

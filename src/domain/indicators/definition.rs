@@ -191,8 +191,16 @@ pub fn check(definitions: Vec<Definition>) -> Result<Vec<Definition>, Vec<FieldE
                 "the subsidy of an indicator is fixed by its code",
             ));
         }
-        for (name, text) in [("name", &d.name), ("name_en", &d.name_en)] {
-            let length = text.trim().chars().count();
+        let mut d = d;
+        for (name, text) in [("name", &mut d.name), ("name_en", &mut d.name_en)] {
+            match crate::domain::text::clean(text) {
+                Ok(cleaned) => *text = cleaned,
+                Err(forbidden) => {
+                    errors.push(forbidden.field_error(field(name)));
+                    continue;
+                }
+            }
+            let length = text.chars().count();
             if length == 0 || length > 100 {
                 errors.push(FieldError::new(
                     field(name),
