@@ -4,7 +4,7 @@
 //! [`crate::domain::indicators`]; this module reads the facts and adds them up.
 
 use chrono::{Datelike, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::{self, Action, AuditContext, Event};
@@ -245,7 +245,7 @@ fn towns(conn: &mut DbConn) -> Result<(Towns, String), AppError> {
     Ok((Towns { codes, names }, district_name))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AreaRef {
     pub code: String,
     pub name: String,
@@ -465,7 +465,7 @@ fn snapshot<T>(
 
 // ---- figures -------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TownFigure {
     pub town_code: String,
     pub town_name: String,
@@ -475,7 +475,8 @@ pub struct TownFigure {
     pub met: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One indicator's figure, as the API answers it and a snapshot stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorResult {
     pub code: IndicatorCode,
     pub name: String,
@@ -491,11 +492,11 @@ pub struct IndicatorResult {
     pub definition_version: i32,
     pub as_of: NaiveDate,
     pub area: AreaRef,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by_town: Option<Vec<TownFigure>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub as_of: NaiveDate,
     pub area: AreaRef,

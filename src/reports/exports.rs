@@ -77,7 +77,7 @@ pub fn report(conn: &mut DbConn, who: &Requester, asked: ReportRequest) -> Resul
         |_, town, evaluation| persons.add(town, evaluation),
         |_| Ok(()),
     )?;
-    let mut data = ReportData::of(&report);
+    let mut data = report;
     if let Some(code) = asked.code {
         data.items.retain(|i| i.code == code);
     }

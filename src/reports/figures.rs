@@ -6,64 +6,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
-
 use crate::domain::indicators::definition::{Comparator, IndicatorCode, IndicatorKind};
 use crate::domain::indicators::rules::{Evaluation, Mark};
-use crate::indicators::Report;
+use crate::indicators::{AreaRef, IndicatorResult, Report, TownFigure};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AreaData {
-    pub code: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TownData {
-    pub town_code: String,
-    pub town_name: String,
-    pub numerator: i64,
-    pub denominator: Option<i64>,
-    pub value: Option<f64>,
-    pub met: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ItemData {
-    pub code: IndicatorCode,
-    pub name: String,
-    pub name_en: String,
-    pub kind: IndicatorKind,
-    pub numerator: i64,
-    pub denominator: Option<i64>,
-    pub value: Option<f64>,
-    pub target: Option<f64>,
-    pub comparator: Comparator,
-    pub met: Option<bool>,
-    pub binding: bool,
-    pub definition_version: i32,
-    pub as_of: NaiveDate,
-    pub area: AreaData,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub by_town: Option<Vec<TownData>>,
-}
-
-/// A report: the answer of `GET /api/v1/indicators`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReportData {
-    pub as_of: NaiveDate,
-    pub area: AreaData,
-    pub definition_version: i32,
-    pub items: Vec<ItemData>,
-}
+/// The report exactly as `GET /api/v1/indicators` answers it, and its parts; a snapshot stores
+/// and reads back the same types.
+pub type ReportData = Report;
+pub type ItemData = IndicatorResult;
+pub type TownData = TownFigure;
+pub type AreaData = AreaRef;
 
 impl ReportData {
-    pub fn of(report: &Report) -> ReportData {
-        let value = serde_json::to_value(report).expect("a report serialises");
-        serde_json::from_value(value).expect("a report reads back as ReportData")
-    }
-
     /// The area's towns: each town of the district's breakdown, or the one town.
     pub fn towns(&self) -> Vec<AreaData> {
         match self.items.first().and_then(|i| i.by_town.as_ref()) {
@@ -291,6 +245,7 @@ pub fn number(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     fn item(code: IndicatorCode, towns: &[(&str, i64)]) -> ItemData {
         ItemData {

@@ -123,7 +123,7 @@ fn compute(
             Ok((head, crate::db::district::facilities(conn)?))
         },
     )?;
-    Ok((ReportData::of(&report), contributions, head, facilities))
+    Ok((report, contributions, head, facilities))
 }
 
 fn town_codes(report: &ReportData) -> Vec<String> {
