@@ -15,7 +15,7 @@ use crate::district::FacilityKind;
 use crate::domain::area::AreaLevel;
 use crate::domain::eligibility::{policy_on, SubsidyKind};
 use crate::domain::indicators::definition::{
-    self, Comparator, Definition, DefinitionStatus, IndicatorCode, IndicatorKind, Window,
+    self, Comparator, Definition, DefinitionStatus, IndicatorCode, IndicatorKind,
 };
 use crate::domain::indicators::rules::{self, Finding, MismatchReason};
 use crate::domain::indicators::tally::{self, Counts, Tally};
@@ -60,11 +60,6 @@ pub struct DefinitionSetView {
     pub indicators: Vec<Definition>,
 }
 
-fn rfc3339(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn loaded_sets(conn: &mut DbConn) -> Result<(Vec<DefinitionRow>, Vec<DefinitionSet>), AppError> {
     let rows = store::all(conn)?;
     let sets = rows.iter().map(parse_set).collect::<Result<Vec<_>, _>>()?;
@@ -82,8 +77,8 @@ fn set_view(
         version: row.version,
         effective_from: row.effective_from,
         status: definition::status(all, set, today),
-        published_at: rfc3339(row.published_at),
-        withdrawn_at: row.withdrawn_at.map(rfc3339),
+        published_at: crate::accounts::timestamp(row.published_at),
+        withdrawn_at: row.withdrawn_at.map(crate::accounts::timestamp),
         withdraw_reason: row.withdraw_reason.clone(),
         indicators: set.definitions.clone(),
     }
@@ -374,47 +369,23 @@ impl Setting {
         }
     }
 
-    /// The first day any event window starts.
-    fn window_start(&self) -> NaiveDate {
-        let windowed = self
-            .definitions
-            .definitions
-            .iter()
-            .any(|d| d.window.is_none() && needs_window(d.code));
-        if windowed {
-            NaiveDate::MIN
-        } else {
-            debug_assert!(self
-                .definitions
-                .definitions
-                .iter()
-                .all(|d| d.window.is_none_or(|w| w == Window::YearToDate)));
-            NaiveDate::from_ymd_opt(self.day.year(), 1, 1).expect("1 January")
-        }
-    }
-
     fn in_area(&self, town: usize) -> bool {
         self.area.towns.contains(&town)
     }
 
-    /// Every resident, a slice at a time, in id order from `after`.
-    fn scan(
-        &self,
-        conn: &mut DbConn,
-        after: Option<i64>,
-        mut visit: impl FnMut(&Loaded),
-    ) -> Result<(), AppError> {
+    /// Every resident, a slice at a time, in id order.
+    fn scan(&self, conn: &mut DbConn, mut visit: impl FnMut(&Loaded)) -> Result<(), AppError> {
         let Some((lo, hi)) = facts::id_bounds(conn)? else {
             return Ok(());
         };
         let scan = Scan {
             day: self.day,
-            window_start: self.window_start(),
+            window_start: self.context().earliest_window_start(),
             towns: &self.towns.codes,
         };
         let started = std::time::Instant::now();
         let (mut reading, mut residents) = (std::time::Duration::ZERO, 0usize);
-        let mut start = after.map_or(lo, |a| (a + 1).max(lo));
+        let mut start = lo;
         while start <= hi {
             let end = start.saturating_add(SLICE - 1).min(hi);
             let read = std::time::Instant::now();
@@ -434,33 +405,6 @@ impl Setting {
         );
         Ok(())
     }
-}
-
-/// Indicators that read events and so have a window (the others ignore it).
-fn needs_window(code: IndicatorCode) -> bool {
-    matches!(
-        code,
-        IndicatorCode::RehabServiceCoverage
-            | IndicatorCode::AssistiveDeviceFittingRate
-            | IndicatorCode::CultureSportsCoverage
-    )
-}
-
-/// Runs `work` on one consistent snapshot of the database (a read-only repeatable-read
-/// transaction on PostgreSQL; one read transaction on SQLite), so every figure of a report is
-/// computed from the same data.
-fn snapshot<T>(
-    conn: &mut DbConn,
-    work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    conn.transaction(|conn| {
-        if matches!(conn, DbConn::Postgres(_)) {
-            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        }
-        work(conn)
-    })
 }
 
 // ---- figures -------------------------------------------------------------------------------
@@ -555,16 +499,6 @@ fn gdp_growth(conn: &mut DbConn, year: i32) -> Result<Option<f64>, AppError> {
         .map(|(_, bp)| bp as f64 / 100.0))
 }
 
-fn tally_all(conn: &mut DbConn, setting: &Setting) -> Result<Tally, AppError> {
-    let mut tally = Tally::new(setting.towns.codes.len());
-    let ctx = setting.context();
-    setting.scan(conn, None, |loaded| {
-        tally.add(loaded.town, &rules::evaluate(&loaded.person, &ctx));
-    })?;
-    facility_tally(conn, setting, &mut tally)?;
-    Ok(tally)
-}
-
 fn results(
     setting: &Setting,
     tally: &Tally,
@@ -632,17 +566,7 @@ pub fn report(
     day: NaiveDate,
     area: Option<&str>,
 ) -> Result<Report, AppError> {
-    snapshot(conn, |conn| {
-        let setting = Setting::load(conn, scope, day, area)?;
-        let tally = tally_all(conn, &setting)?;
-        let gdp = gdp_growth(conn, day.year())?;
-        Ok(Report {
-            as_of: day,
-            area: setting.area.reference.clone(),
-            definition_version: setting.definitions.version,
-            items: results(&setting, &tally, gdp, IndicatorCode::ALL),
-        })
-    })
+    report_visiting(conn, scope, day, area, |_, _, _| {}, |_| Ok(())).map(|(report, ())| report)
 }
 
 /// One indicator on `day` for the area.
@@ -727,7 +651,7 @@ pub fn gaps(
             "only rates have a list of those not covered",
         ));
     }
-    let page = snapshot(conn, |conn| {
+    let page = db::read_snapshot(conn, |conn| {
         let setting = Setting::load(conn, who.scope, day, area)?;
         if code == IndicatorCode::HomeForDisabledCoverage {
             return town_gaps(conn, &setting, limit, after);
@@ -735,7 +659,7 @@ pub fn gaps(
         let ctx = setting.context();
         let mut total = 0;
         let mut found: Vec<(i64, usize, GapReason)> = Vec::new();
-        setting.scan(conn, None, |loaded| {
+        setting.scan(conn, |loaded| {
             if !listable(&setting, who.scope, loaded) {
                 return;
             }
@@ -882,7 +806,7 @@ pub fn reconciliation(
         Some(k) => vec![k],
         None => SubsidyKind::ALL.to_vec(),
     };
-    let result = snapshot(conn, |conn| {
+    let result = db::read_snapshot(conn, |conn| {
         let setting = Setting::load(conn, who.scope, day, area)?;
         let ctx = setting.context();
         let mut summary: Vec<KindSummary> = kinds
@@ -896,7 +820,7 @@ pub fn reconciliation(
             })
             .collect();
         let mut found: Vec<(i64, usize, SubsidyKind, Finding, Vec<MismatchReason>)> = Vec::new();
-        setting.scan(conn, None, |loaded| {
+        setting.scan(conn, |loaded| {
             if !setting.in_area(loaded.town) {
                 return;
             }
@@ -987,11 +911,11 @@ pub fn report_visiting<T>(
     mut visit: impl FnMut(i64, &str, &rules::Evaluation),
     then: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
 ) -> Result<(Report, T), AppError> {
-    snapshot(conn, |conn| {
+    db::read_snapshot(conn, |conn| {
         let setting = Setting::load(conn, scope, day, area)?;
         let ctx = setting.context();
         let mut tally = Tally::new(setting.towns.codes.len());
-        setting.scan(conn, None, |loaded| {
+        setting.scan(conn, |loaded| {
             let evaluation = rules::evaluate(&loaded.person, &ctx);
             tally.add(loaded.town, &evaluation);
             if setting.in_area(loaded.town) {

@@ -243,6 +243,21 @@ pub fn now() -> chrono::NaiveDateTime {
         .naive_utc()
 }
 
+/// Runs `work` in one consistent read: a read-only repeatable-read transaction on PostgreSQL,
+/// one read transaction on SQLite, so everything it reads (a report's figures, an export and
+/// the chain head that goes with it) comes from the same state of the database.
+pub fn read_snapshot<T>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    conn.transaction(|conn| {
+        if matches!(conn, DbConn::Postgres(_)) {
+            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        work(conn)
+    })
+}
+
 /// Runs `work` in a transaction that writes, one writer at a time on both backends: on SQLite
 /// `BEGIN IMMEDIATE` takes the write lock at the start (so two writers queue on busy_timeout
 /// instead of one failing when it upgrades a read to a write); on PostgreSQL a

@@ -360,12 +360,9 @@ fn sub_years(day: NaiveDate, years: u32) -> NaiveDate {
         .unwrap_or(NaiveDate::MIN)
 }
 
+/// Completed years, as the indicators count them (0 before birth).
 fn age_on(birth: NaiveDate, day: NaiveDate) -> i32 {
-    let mut age = day.year() - birth.year();
-    if (day.month(), day.day()) < (birth.month(), birth.day()) {
-        age -= 1;
-    }
-    age
+    crate::domain::indicators::rules::age_on(birth, day) as i32
 }
 
 // ---- seeded streams --------------------------------------------------------------------------

@@ -1,8 +1,6 @@
 //! Integration clients: registered by an admin, authenticated with client credentials, each with
 //! its scopes and at most one webhook URL with its signing secret.
 
-use base64::Engine;
-use rand::RngCore;
 use serde::Serialize;
 use serde_json::json;
 
@@ -60,12 +58,7 @@ fn view(row: &ClientRow) -> ClientView {
 }
 
 fn random_secret(prefix: &str) -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("{prefix}{}", crate::auth::token::new_refresh_token())
 }
 
 /// A new client secret: shown once, stored only as an argon2 hash.

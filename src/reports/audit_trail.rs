@@ -135,7 +135,7 @@ pub fn export(
     described: serde_json::Value,
     format: TrailFormat,
 ) -> Result<Export, AppError> {
-    let (rows, chain) = super::consistent_read(conn, |conn| {
+    let (rows, chain) = crate::db::read_snapshot(conn, |conn| {
         let mut rows: Vec<AuditRow> = Vec::new();
         let mut after = 0;
         loop {

@@ -16,7 +16,6 @@ pub mod snapshots;
 pub mod tables;
 pub mod xlsx;
 
-use crate::db::DbConn;
 use crate::error::AppError;
 
 /// The plan the indicators measure.
@@ -151,22 +150,6 @@ fn percent_encode(text: &str) -> String {
 pub fn beijing(utc: chrono::NaiveDateTime) -> String {
     let local = utc + chrono::Duration::hours(8);
     format!("{}（北京时间）", local.format("%Y-%m-%d %H:%M:%S"))
-}
-
-/// Runs `work` in one consistent read (repeatable read on PostgreSQL, one read transaction on
-/// SQLite), so an export and the chain report that goes with it see the same trail.
-pub fn consistent_read<T>(
-    conn: &mut DbConn,
-    work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    conn.transaction(|conn| {
-        if matches!(conn, DbConn::Postgres(_)) {
-            conn.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        }
-        work(conn)
-    })
 }
 
 #[cfg(test)]

@@ -152,6 +152,20 @@ impl Context<'_> {
         }
     }
 
+    /// The first day on which any indicator counts an event: where a reader of the dated
+    /// records must start.
+    pub fn earliest_window_start(&self) -> NaiveDate {
+        [
+            IndicatorCode::RehabServiceCoverage,
+            IndicatorCode::AssistiveDeviceFittingRate,
+            IndicatorCode::CultureSportsCoverage,
+        ]
+        .into_iter()
+        .map(|code| self.window_start(code))
+        .min()
+        .expect("three indicators")
+    }
+
     fn in_window(&self, code: IndicatorCode, on: NaiveDate) -> bool {
         self.window_start(code) <= on && on <= self.day
     }
