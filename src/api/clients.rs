@@ -8,10 +8,9 @@ use serde::Deserialize;
 
 use super::extract::{parse_json, ApiJson, ApiQuery};
 use super::paging::{self, Page};
-use crate::audit::{self, Action, Actor, Event, Outcome};
 use crate::auth::{password, RequestContext};
 use crate::db::{self, integration as store};
-use crate::domain::role::{ClientScope, Role};
+use crate::domain::role::ClientScope;
 use crate::error::{AppError, AppResult};
 use crate::integration::clients::{self, ClientChange, NewClient, SecretCheck};
 use crate::integration::model::DeliveryState;
@@ -65,19 +64,14 @@ pub async fn token(
 ) -> AppResult<HttpResponse> {
     let request = read_token_request(&req, &body)?;
     let address = ctx.client_address.clone().unwrap_or_default();
-    if let Err(retry_after_secs) = state.auth.login_limiter.check(&address, Instant::now()) {
-        let ctx = ctx.with_actor(Actor {
-            user_id: Some(request.client_id.chars().take(64).collect()),
-            role: Some(Role::Integration),
-            ..Actor::default()
-        });
-        let event = Event::new(Action::ClientTokenFailed)
-            .outcome(Outcome::Denied)
-            .changes(serde_json::json!({ "reason": "rate_limited" }));
-        db::run(&state.pool, move |conn| {
-            Ok(audit::append_alone(conn, &ctx, event)?)
-        })
-        .await?;
+    crate::auth::refusals::flush_due(&state, false).await?;
+    let now = Instant::now();
+    if let Err(retry_after_secs) = state.auth.login_limiter.check(&address, now) {
+        // Folded with the refused logins of the address: one event per window, with a count.
+        state
+            .auth
+            .login_refusals
+            .record(&address, Some(&request.client_id), now, db::now());
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
     if request.grant_type != "client_credentials" {

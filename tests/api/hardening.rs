@@ -1113,6 +1113,50 @@ async fn a_flood_of_refused_logins_is_one_event_per_address_and_window() {
     );
 }
 
+#[actix_web::test]
+async fn a_flood_of_refused_client_tokens_is_folded_like_logins() {
+    let window = Duration::from_secs(3);
+    let app = spawn_app_with(move |c| {
+        c.auth.login_rate_limit = 5;
+        c.auth.login_rate_window = window;
+    })
+    .await;
+    let token_from = |address: &'static str| {
+        app.send(
+            TestRequest::post()
+                .uri("/api/v1/auth/token")
+                .peer_addr(address.parse().unwrap())
+                .set_json(json!({
+                    "grant_type": "client_credentials",
+                    "client_id": "no-such-client",
+                    "client_secret": "not a secret",
+                })),
+        )
+    };
+    let before = app.audit_events().await.len();
+    let mut limited = 0;
+    for _ in 0..300 {
+        if token_from("10.7.7.7:4000").await.status == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 290, "{limited} of 300 were limited");
+    actix_web::rt::time::sleep(window + Duration::from_millis(200)).await;
+    assert_ne!(token_from("10.6.6.6:4000").await.status, 429);
+    let events = app.audit_events().await;
+    assert!(
+        events.len() - before < 20,
+        "{} audit rows for 300 attempts",
+        events.len() - before
+    );
+    let counted: i64 = events
+        .iter()
+        .filter(|e| e.action == "login_rate_limited")
+        .map(|e| changes(e)["refused"].as_i64().unwrap())
+        .sum();
+    assert_eq!(counted, limited);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 9. Files at rest are the service's alone.
 // ---------------------------------------------------------------------------------------------
