@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP service (the default). Applies pending migrations first.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Import records from a file (see `import residents --help`).
@@ -160,6 +160,24 @@ pub struct ServeArgs {
     #[arg(long, env = "AUDIT_CHECKPOINT_INTERVAL_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub audit_checkpoint_interval_secs: u64,
+
+    /// Audit events of reads waiting to be written at most. Reads queue their events for one
+    /// writer that appends many in one transaction; a read is answered once its event is
+    /// committed.
+    #[arg(long, env = "READ_AUDIT_QUEUE", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub read_audit_queue: u32,
+
+    /// Audit events of reads appended in one transaction at most.
+    #[arg(long, env = "READ_AUDIT_MAX_BATCH", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub read_audit_max_batch: u32,
+
+    /// Milliseconds a read waits for room in a full READ_AUDIT_QUEUE before answering 503 with
+    /// Retry-After (never unaudited).
+    #[arg(long, env = "READ_AUDIT_QUEUE_WAIT_MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(0..=60_000))]
+    pub read_audit_queue_wait_ms: u32,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -34,6 +34,8 @@ pub struct StorageConfig {
     pub audit_checkpoint: Option<crate::audit_checkpoint::Checkpoint>,
     /// How often the service checkpoints the trail's head into `DATA_DIR/audit-checkpoint`.
     pub audit_checkpoint_interval: Duration,
+    /// The writer that appends the events of reads in shared transactions.
+    pub read_audit: ReadAuditConfig,
 }
 
 impl Default for StorageConfig {
@@ -42,6 +44,30 @@ impl Default for StorageConfig {
             migration_database_url: None,
             audit_checkpoint: None,
             audit_checkpoint_interval: Duration::from_secs(60),
+            read_audit: ReadAuditConfig::default(),
+        }
+    }
+}
+
+/// The group commit of read events (DESIGN §6, [`crate::audit::Recorder`]): reads queue their
+/// events for one writer, which appends up to `max_batch` of them in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAuditConfig {
+    /// Events waiting for the writer at most (`READ_AUDIT_QUEUE`).
+    pub queue_capacity: usize,
+    /// Events appended in one transaction at most (`READ_AUDIT_MAX_BATCH`).
+    pub max_batch: usize,
+    /// How long a read waits for room in a full queue before it answers 503 with
+    /// `Retry-After` (`READ_AUDIT_QUEUE_WAIT_MS`).
+    pub queue_wait: Duration,
+}
+
+impl Default for ReadAuditConfig {
+    fn default() -> Self {
+        ReadAuditConfig {
+            queue_capacity: 4096,
+            max_batch: 512,
+            queue_wait: Duration::from_millis(1000),
         }
     }
 }
@@ -247,6 +273,11 @@ impl Config {
                 audit_checkpoint_interval: Duration::from_secs(
                     serve.audit_checkpoint_interval_secs,
                 ),
+                read_audit: ReadAuditConfig {
+                    queue_capacity: serve.read_audit_queue as usize,
+                    max_batch: serve.read_audit_max_batch as usize,
+                    queue_wait: Duration::from_millis(serve.read_audit_queue_wait_ms.into()),
+                },
             },
         })
     }

@@ -694,7 +694,7 @@ pub fn gaps(
             total,
         })
     })?;
-    audit::append_alone(
+    who.recorder.record_read(
         conn,
         who.audit,
         Event::new(Action::IndicatorGapsRead).changes(json!({
@@ -884,7 +884,7 @@ pub fn reconciliation(
             last: if more { last } else { None },
         })
     })?;
-    audit::append_alone(
+    who.recorder.record_read(
         conn,
         who.audit,
         Event::new(Action::SubsidyReconciliationRead).changes(json!({

@@ -11,7 +11,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.global);
     let log_format = cli.global.log_format;
-    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(Box::new(cli.serve)));
     let outcome: Result<(), Box<dyn std::error::Error>> = match command {
         Command::Serve(args) => Config::resolve(&cli.global, &args)
             .map_err(Into::into)

@@ -29,6 +29,8 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     pub protector: Arc<Protector>,
     pub integration: Arc<crate::integration::Integration>,
+    /// Appends the audit events of reads, many per transaction (group commit).
+    pub recorder: crate::audit::Recorder,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +108,7 @@ pub fn import_residents(
     };
     let who = crate::residents::Requester {
         audit: &ctx,
+        recorder: &crate::audit::Recorder::direct(),
         scope: &crate::domain::role::Scope::All,
         protector: &protector,
         today: crate::domain::today(),
@@ -144,6 +147,7 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
         source,
     })?;
     let pool = db::connect_pool(&config.database_url, &config.pool)?;
+    let recorder = crate::audit::Recorder::start(&config.database_url, config.storage.read_audit)?;
     warn_if_no_users(&pool);
     if let Ok(mut conn) = pool.get() {
         crate::audit_checkpoint::advance_and_log(&mut conn, &config.data_dir);
@@ -155,6 +159,7 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
             &config.keys.blind_index.0,
         )),
         integration: Arc::new(crate::integration::Integration::from_env()),
+        recorder,
         pool,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::default()),

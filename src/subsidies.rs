@@ -322,7 +322,7 @@ pub fn eligibility(
             }
         })
         .collect();
-    audit::append_alone(
+    who.recorder.record_read(
         conn,
         who.audit,
         Event::new(Action::ResidentRead)

@@ -371,8 +371,9 @@ pub async fn verify_certificate(
     }
     let protector = state.protector.clone();
     let today = crate::domain::today();
+    let recorder = state.recorder.clone();
     let found = db::run(&state.pool, move |conn| {
-        verify::verify(conn, &ctx, &protector, &body.number, today)
+        verify::verify(conn, &ctx, &recorder, &protector, &body.number, today)
     })
     .await?;
     Ok(HttpResponse::Ok().json(found))

@@ -210,6 +210,7 @@ pub async fn export(
         to,
     };
     let town = query.town;
+    let recorder = state.recorder.clone();
     let export = db::run(&state.pool, move |conn| {
         if let Some(town) = &town {
             let is_town = crate::db::areas::level_of(conn, town)?.as_deref()
@@ -222,7 +223,7 @@ pub async fn export(
                 ));
             }
         }
-        audit_trail::export(conn, &ctx, &filter, described, format)
+        audit_trail::export(conn, &ctx, &recorder, &filter, described, format)
     })
     .await?;
     let period = match (&filter_text(&query.from), &filter_text(&query.to)) {

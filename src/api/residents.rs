@@ -31,6 +31,7 @@ const HISTORY: &str = "resident_history";
 /// blocking pool.
 pub struct Asker {
     audit: AuditContext,
+    recorder: crate::audit::Recorder,
     scope: Scope,
     protector: Arc<Protector>,
     today: NaiveDate,
@@ -45,6 +46,7 @@ impl Asker {
     pub fn requester(&self) -> Requester<'_> {
         Requester {
             audit: &self.audit,
+            recorder: &self.recorder,
             scope: &self.scope,
             protector: &self.protector,
             today: self.today,
@@ -65,6 +67,7 @@ impl FromRequest for Asker {
                 .ok_or_else(|| AppError::internal("application state missing"))?;
             Ok(Asker {
                 audit,
+                recorder: state.recorder.clone(),
                 scope: caller.scope(),
                 protector: state.protector.clone(),
                 today: crate::domain::today(),

@@ -5,9 +5,13 @@
 //! hash: editing, deleting or reordering a stored event breaks the chain, and [`verify`] finds
 //! the first broken link.
 
+pub mod batch;
+
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+pub use batch::Recorder;
 
 use crate::db::audit::{self as store, AuditRow};
 use crate::db::{self, DbConn};
@@ -211,13 +215,47 @@ pub(crate) fn forget_head() {
 /// ([`db::write_transaction`]), which orders the writers so two appends never read the same
 /// head.
 pub fn append(conn: &mut DbConn, ctx: &AuditContext, event: Event) -> diesel::QueryResult<i64> {
-    let remembered = HEAD.with(|head| head.borrow().clone());
-    let (last_seq, prev_hash) = match remembered {
-        Some(head) => head,
-        None => store::head(conn)?.unwrap_or((0, GENESIS_HASH.to_owned())),
-    };
+    let (last_seq, prev_hash) = current_head(conn)?;
+    let row = link(last_seq + 1, prev_hash, ctx, event);
+    store::insert(conn, &row)?;
+    HEAD.with(|head| *head.borrow_mut() = Some((row.seq, row.hash.clone())));
+    Ok(row.seq)
+}
+
+/// Appends several events in chain order, in multi-row statements; their sequence numbers in
+/// the same order. Like [`append`], inside a write transaction: the read events' batch writer
+/// ([`Recorder`]) appends a whole batch with one call.
+pub fn append_many<'a>(
+    conn: &mut DbConn,
+    events: impl IntoIterator<Item = (&'a AuditContext, Event)>,
+) -> diesel::QueryResult<Vec<i64>> {
+    let (mut seq, mut prev_hash) = current_head(conn)?;
+    let mut rows = Vec::new();
+    for (ctx, event) in events {
+        seq += 1;
+        let row = link(seq, prev_hash, ctx, event);
+        prev_hash = row.hash.clone();
+        rows.push(row);
+    }
+    store::insert_many(conn, &rows)?;
+    if let Some(last) = rows.last() {
+        HEAD.with(|head| *head.borrow_mut() = Some((last.seq, last.hash.clone())));
+    }
+    Ok(rows.iter().map(|r| r.seq).collect())
+}
+
+/// The chain's head: as this thread's write transaction last left it, else as stored.
+fn current_head(conn: &mut DbConn) -> diesel::QueryResult<(i64, String)> {
+    match HEAD.with(|head| head.borrow().clone()) {
+        Some(head) => Ok(head),
+        None => Ok(store::head(conn)?.unwrap_or((0, GENESIS_HASH.to_owned()))),
+    }
+}
+
+/// The stored form of `event` as event `seq`, linked to the hash before it.
+fn link(seq: i64, prev_hash: String, ctx: &AuditContext, event: Event) -> AuditRow {
     let mut row = AuditRow {
-        seq: last_seq + 1,
+        seq,
         occurred_at: db::now(),
         actor_user_id: ctx.actor.user_id.clone(),
         actor_username: ctx.actor.username.clone(),
@@ -234,9 +272,7 @@ pub fn append(conn: &mut DbConn, ctx: &AuditContext, event: Event) -> diesel::Qu
         hash: String::new(),
     };
     row.hash = link_hash(&row);
-    store::insert(conn, &row)?;
-    HEAD.with(|head| *head.borrow_mut() = Some((row.seq, row.hash.clone())));
-    Ok(row.seq)
+    row
 }
 
 /// Appends an event that records no other change (a failed login, a denied request) in a

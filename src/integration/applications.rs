@@ -109,6 +109,16 @@ pub fn view(
             .map(|r| r.public_id),
         _ => None,
     };
+    view_of(protector, row, for_staff, resident_id)
+}
+
+/// [`view`] with the registered resident's public id already known (`None` hides it).
+fn view_of(
+    protector: &Protector,
+    row: &ApplicationRow,
+    for_staff: bool,
+    resident_id: Option<String>,
+) -> Result<ApplicationView, AppError> {
     let effect = match (&row.effect_type, &row.effect_id) {
         (Some(kind), Some(id)) if for_staff => Some(Effect {
             kind: kind.clone(),
@@ -413,10 +423,11 @@ pub fn of_resident(
     conn: &mut DbConn,
     protector: &Protector,
     resident_id: i64,
+    resident_public_id: &str,
 ) -> Result<Vec<ApplicationView>, AppError> {
     store::applications_of_resident(conn, resident_id)?
         .iter()
-        .map(|r| view(conn, protector, r, true))
+        .map(|r| view_of(protector, r, true, Some(resident_public_id.to_owned())))
         .collect()
 }
 

@@ -39,6 +39,7 @@ const INVALID: Verification = Verification {
 pub fn verify(
     conn: &mut DbConn,
     ctx: &AuditContext,
+    recorder: &audit::Recorder,
     protector: &Protector,
     number: &str,
     today: NaiveDate,
@@ -76,6 +77,6 @@ pub fn verify(
     if let Some(r) = &resident {
         event = event.resident(r.public_id.clone());
     }
-    audit::append_alone(conn, ctx, event)?;
+    recorder.record_read(conn, ctx, event)?;
     Ok(found)
 }

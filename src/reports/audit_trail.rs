@@ -131,6 +131,7 @@ pub struct Export {
 pub fn export(
     conn: &mut DbConn,
     ctx: &AuditContext,
+    recorder: &audit::Recorder,
     filter: &ExportFilter,
     described: serde_json::Value,
     format: TrailFormat,
@@ -161,7 +162,7 @@ pub fn export(
         TrailFormat::Ndjson => ndjson(&rows, &chain, &exported_at, &described),
         TrailFormat::Csv => csv_file(&rows, &chain, &exported_at, &described),
     };
-    audit::append_alone(
+    recorder.record_read(
         conn,
         ctx,
         Event::new(Action::AuditExport).changes(json!({

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
-use crate::audit::{self, Action, Event};
+use crate::audit::{Action, Event};
 use crate::db::{self, DbConn};
 use crate::domain::eligibility::SubsidyKind;
 use crate::domain::indicators::definition::IndicatorCode;
@@ -178,7 +178,7 @@ fn render(
 }
 
 fn record_export(conn: &mut DbConn, who: &Requester, event: Event) -> Result<(), AppError> {
-    audit::append_alone(conn, who.audit, event)?;
+    who.recorder.record_read(conn, who.audit, event)?;
     Ok(())
 }
 

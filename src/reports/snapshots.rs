@@ -648,7 +648,7 @@ pub fn verify(conn: &mut DbConn, who: &Requester, id: &str) -> Result<Verificati
         restated,
         inputs_changed,
     };
-    audit::append_alone(
+    who.recorder.record_read(
         conn,
         who.audit,
         Event::new(Action::ReportSnapshotVerify)

@@ -30,6 +30,8 @@ pub use view::{CertificateView, FileView, ResidentView};
 /// Who asks, and with what.
 pub struct Requester<'a> {
     pub audit: &'a AuditContext,
+    /// Where the events of reads go (batched with concurrent reads).
+    pub recorder: &'a audit::Recorder,
     pub scope: &'a Scope,
     pub protector: &'a Protector,
     pub today: NaiveDate,
@@ -158,14 +160,19 @@ pub fn load_in_scope(
 /// The resident itself if the requester may see it; else the audited 404 of [`load_in_scope`].
 fn in_scope(conn: &mut DbConn, who: &Requester, row: ResidentRow) -> Result<ResidentRow, AppError> {
     if !who.scope.allows(&row.town_code) {
-        let event = Event::new(Action::AccessDenied)
-            .outcome(Outcome::Denied)
-            .resident(row.public_id.clone())
-            .changes(json!({ "reason": "outside the caller's towns" }));
-        audit::append_alone(conn, who.audit, event)?;
+        who.recorder
+            .record_read(conn, who.audit, denied_event(&row))?;
         return Err(AppError::NotFound);
     }
     Ok(row)
+}
+
+/// The event of an attempt on a resident outside the caller's towns.
+fn denied_event(row: &ResidentRow) -> Event {
+    Event::new(Action::AccessDenied)
+        .outcome(Outcome::Denied)
+        .resident(row.public_id.clone())
+        .changes(json!({ "reason": "outside the caller's towns" }))
 }
 
 /// Runs a change to a resident's file in one write transaction, handing it the resident. The
@@ -540,7 +547,7 @@ fn audit_read(
     if let Some(detail) = detail {
         event = event.changes(detail);
     }
-    audit::append_alone(conn, who.audit, event)?;
+    who.recorder.record_read(conn, who.audit, event)?;
     Ok(())
 }
 
@@ -564,7 +571,8 @@ pub fn lookup(
     let Some(row) = store::by_index(conn, &index)? else {
         // A miss is audited too: guessing the hidden digits of a masked number one lookup at a
         // time leaves a trace of every guess.
-        audit::append_alone(conn, who.audit, Event::new(Action::ResidentLookupMiss))?;
+        who.recorder
+            .record_read(conn, who.audit, Event::new(Action::ResidentLookupMiss))?;
         return Err(AppError::NotFound);
     };
     let row = in_scope(conn, who, row)?;
@@ -580,11 +588,37 @@ pub fn lookup(
     Ok(view)
 }
 
+/// The whole file, read in one snapshot (so its version, the `ETag`, is the version of what it
+/// shows), then audited: answered only once its `file_read` event is committed.
 pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileView, AppError> {
-    let row = load_in_scope(conn, who, public_id)?;
+    let read = db::read_snapshot(conn, |conn| {
+        let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+        if !who.scope.allows(&row.town_code) {
+            return Ok(Err(row));
+        }
+        let file = file_of(conn, who, &row)?;
+        Ok(Ok((row, file)))
+    })?;
+    match read {
+        Ok((row, file)) => {
+            audit_read(conn, who, Action::FileRead, &row, None)?;
+            Ok(file)
+        }
+        // Audited as denied, after the snapshot, and answered like a resident that does not
+        // exist (see `load_in_scope`).
+        Err(row) => {
+            who.recorder
+                .record_read(conn, who.audit, denied_event(&row))?;
+            Err(AppError::NotFound)
+        }
+    }
+}
+
+/// The sections of a stored resident's file.
+fn file_of(conn: &mut DbConn, who: &Requester, row: &ResidentRow) -> Result<FileView, AppError> {
     let history = store::household_history(conn, row.id)?;
-    let resident = view::resident(who.protector, &row, &history)?;
-    let holder = view::id_number(who.protector, &row)?;
+    let resident = view::resident(who.protector, row, &history)?;
+    let holder = view::id_number(who.protector, row)?;
     let certificates = certs::of_resident(conn, row.id)?
         .iter()
         .map(|c| view::certificate(&holder, c))
@@ -593,8 +627,8 @@ pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileV
     let home_modifications = crate::home_modifications::of_resident(conn, row.id)?;
     let sections = crate::sections::of_resident(conn, row.id)?;
     let moves = moves::of_resident(conn, row.id)?;
-    let applications = crate::integration::applications::of_resident(conn, who.protector, row.id)?;
-    audit_read(conn, who, Action::FileRead, &row, None)?;
+    let applications =
+        crate::integration::applications::of_resident(conn, who.protector, row.id, &row.public_id)?;
     Ok(FileView {
         resident,
         certificates,
@@ -662,14 +696,18 @@ pub fn search(
     who: &Requester,
     mut filter: ResidentFilter,
     limit: i64,
-) -> Result<(Vec<ResidentView>, Option<i64>), AppError> {
+) -> Result<SearchPage, AppError> {
     filter.towns = who.scope.towns();
-    let rows = store::search(conn, &filter, limit + 1)?;
+    let (rows, total, histories) = db::read_snapshot(conn, |conn| {
+        let rows = store::search(conn, &filter, limit + 1)?;
+        let total = store::count(conn, &filter)?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let histories = store::household_histories(conn, &ids)?;
+        Ok((rows, total, histories))
+    })?;
     let more = rows.len() as i64 > limit;
     let rows: Vec<ResidentRow> = rows.into_iter().take(limit as usize).collect();
-    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let histories = store::household_histories(conn, &ids)?;
-    let views = rows
+    let items = rows
         .iter()
         .map(|row| {
             let mine: Vec<_> = histories

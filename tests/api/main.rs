@@ -16,6 +16,7 @@ mod indicator_gaps;
 mod indicators;
 mod integration;
 mod moves;
+mod read_audit;
 mod reports;
 mod residents;
 mod sections;

@@ -1,0 +1,277 @@
+//! Group commit of the events of reads (DESIGN §6).
+//!
+//! Reading a file is audited, and the answer may only leave once its event is durable. Giving
+//! every read its own write transaction puts each read behind the writers' lock and an fsync of
+//! its own; instead a read hands its event to [`Recorder::record_read`], which queues it for
+//! one writer thread. That thread, with a connection of its own, takes every event waiting (up
+//! to `max_batch`), appends them in one write transaction — one extension of the chain, one
+//! commit — and only then tells each waiting read its sequence number. A read whose batch
+//! failed gets the error, never its answer; a read that finds the queue full waits at most
+//! `queue_wait` for room and then answers 503 with `Retry-After`. Readers never take the
+//! writers' lock themselves; the writer thread holds it for the batch's short transaction.
+//! Writes append their events in their own transactions, as before ([`super::append`]); both
+//! go through [`db::write_transaction`], so the chain stays one total order.
+
+use std::collections::VecDeque;
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::{AuditContext, Event};
+use crate::config::ReadAuditConfig;
+use crate::db::{self, DatabaseUrl, DbConn, Pool, PoolSettings};
+use crate::error::AppError;
+
+/// How long a read waits for its batch to commit before it answers 503. A batch waits for the
+/// writers' lock like any writer (on SQLite at most its busy timeout); this bounds the rest.
+/// The event of a read that gave up may still be committed: an event without an answer is
+/// harmless, an answer without an event is what must never happen.
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
+
+/// How long the writer thread waits for its own connection before failing a batch.
+const CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
+/// Records the events of reads: batched by a writer thread in the service, each in a
+/// transaction of its own on the command line. Cheap to clone (all clones share the writer);
+/// the writer thread stops once the last clone is dropped and the queue is empty.
+#[derive(Clone)]
+pub struct Recorder {
+    writer: Option<Arc<Writer>>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("batched", &self.writer.is_some())
+            .finish()
+    }
+}
+
+/// One read's event, waiting for the writer, and where its outcome goes.
+struct Job {
+    ctx: AuditContext,
+    event: Event,
+    reply: mpsc::SyncSender<Result<i64, AppError>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    /// Set when the last [`Recorder`] is gone: the writer drains the queue and stops.
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    /// Signalled when a job arrives or the queue closes.
+    arrived: Condvar,
+    /// Signalled when the writer takes jobs out of the queue.
+    room: Condvar,
+    settings: ReadAuditConfig,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic while holding the lock leaves the queue itself consistent.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The writer thread's side of the queue: dropping it (with the last `Recorder`) closes the
+/// queue. The thread finishes the jobs already queued and stops on its own; nobody waits for
+/// it (a batch may be waiting for the writers' lock).
+struct Writer {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.arrived.notify_all();
+    }
+}
+
+impl Recorder {
+    /// Starts the writer thread with a pool of one connection of its own to `url`, so a batch
+    /// never waits for a connection that a waiting read holds.
+    pub fn start(url: &DatabaseUrl, settings: ReadAuditConfig) -> Result<Self, db::ConnectError> {
+        let pool = db::connect_pool(
+            url,
+            &PoolSettings {
+                max_size: 1,
+                checkout_timeout: CONNECTION_WAIT,
+            },
+        )?;
+        Ok(Self::with_pool(pool, settings))
+    }
+
+    /// Starts the writer thread over `pool` (of which it uses one connection at a time).
+    pub fn with_pool(pool: Pool, settings: ReadAuditConfig) -> Self {
+        let settings = ReadAuditConfig {
+            queue_capacity: settings.queue_capacity.max(1),
+            max_batch: settings.max_batch.max(1),
+            ..settings
+        };
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            arrived: Condvar::new(),
+            room: Condvar::new(),
+            settings,
+        });
+        std::thread::Builder::new()
+            .name("read-audit".to_owned())
+            .spawn({
+                let shared = shared.clone();
+                move || write_batches(&shared, &pool)
+            })
+            .expect("the read-audit writer thread starts");
+        Recorder {
+            writer: Some(Arc::new(Writer { shared })),
+        }
+    }
+
+    /// Without a writer thread: every event in a transaction of its own on the caller's
+    /// connection (the command line, which reads little and alone).
+    pub fn direct() -> Self {
+        Recorder { writer: None }
+    }
+
+    /// Appends the event of a read and returns its sequence number once it is committed; only
+    /// then may the read be answered. Batched with the events of concurrent reads. Errors:
+    /// 503 (`Retry-After`) when the queue stays full for the configured wait or the commit
+    /// does not come in time, 5xx when the batch's transaction failed.
+    ///
+    /// Called inside a write transaction (a read step of a change, which already holds the
+    /// writers' lock), the event is appended in that transaction instead: the writer thread
+    /// would wait for that very lock. Do not call it inside [`db::read_snapshot`]: record the
+    /// read after the snapshot.
+    pub fn record_read(
+        &self,
+        conn: &mut DbConn,
+        ctx: &AuditContext,
+        event: Event,
+    ) -> Result<i64, AppError> {
+        match &self.writer {
+            Some(writer) if !in_transaction(conn) => writer.submit(ctx.clone(), event),
+            _ => Ok(super::append_alone(conn, ctx, event)?),
+        }
+    }
+}
+
+/// Whether `conn` is inside a transaction (a failed look counts as inside: the append in
+/// place then reports the connection's trouble itself).
+fn in_transaction(conn: &mut DbConn) -> bool {
+    !matches!(db::transaction_depth(conn), Ok(None))
+}
+
+fn queue_full() -> AppError {
+    AppError::Unavailable {
+        cause: "the audit writer's queue stayed full; the read was not answered".to_owned(),
+    }
+}
+
+impl Writer {
+    fn submit(&self, ctx: AuditContext, event: Event) -> Result<i64, AppError> {
+        let shared = &self.shared;
+        let (reply, outcome) = mpsc::sync_channel(1);
+        {
+            let deadline = Instant::now() + shared.settings.queue_wait;
+            let mut queue = shared.lock();
+            while queue.jobs.len() >= shared.settings.queue_capacity {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(queue_full());
+                }
+                queue = shared
+                    .room
+                    .wait_timeout(queue, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            queue.jobs.push_back(Job { ctx, event, reply });
+        }
+        shared.arrived.notify_one();
+        match outcome.recv_timeout(COMMIT_WAIT) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(AppError::Unavailable {
+                cause: format!(
+                    "the audit event of a read was not committed within {COMMIT_WAIT:?}"
+                ),
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(AppError::internal(
+                "the read-audit writer stopped before committing the event",
+            )),
+        }
+    }
+}
+
+/// The writer thread: takes what is queued, appends it in one transaction, answers each read.
+fn write_batches(shared: &Shared, pool: &Pool) {
+    let mut conn: Option<db::PooledConn> = None;
+    loop {
+        let jobs: Vec<Job> = {
+            let mut queue = shared.lock();
+            while queue.jobs.is_empty() && !queue.closed {
+                queue = shared
+                    .arrived
+                    .wait(queue)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            if queue.jobs.is_empty() {
+                return;
+            }
+            let n = queue.jobs.len().min(shared.settings.max_batch);
+            queue.jobs.drain(..n).collect()
+        };
+        shared.room.notify_all();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write_batch(pool, &mut conn, &jobs)
+        }))
+        .unwrap_or_else(|_| Err(AppError::internal("the read-audit writer panicked")));
+        if outcome.is_err() {
+            // A connection that failed a batch may be broken: the next batch takes a fresh one
+            // (the pool checks it).
+            conn = None;
+        }
+        match outcome {
+            Ok(seqs) => {
+                for (job, seq) in jobs.into_iter().zip(seqs) {
+                    let _ = job.reply.send(Ok(seq));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, events = jobs.len(), "a batch of read audit events failed");
+                for job in jobs {
+                    let _ = job.reply.send(Err(copy_of(&error)));
+                }
+            }
+        }
+    }
+}
+
+/// Appends the jobs' events in one write transaction; their sequence numbers in job order.
+fn write_batch(
+    pool: &Pool,
+    conn: &mut Option<db::PooledConn>,
+    jobs: &[Job],
+) -> Result<Vec<i64>, AppError> {
+    let conn = match conn {
+        Some(conn) => conn,
+        None => conn.insert(pool.get().map_err(AppError::from_pool)?),
+    };
+    db::write_transaction(conn, |conn| {
+        super::append_many(conn, jobs.iter().map(|j| (&j.ctx, j.event.clone())))
+    })
+    .map_err(AppError::from)
+}
+
+/// The error of a failed batch, for each of its reads: 503 stays 503 (with `Retry-After`), any
+/// other failure is a 500 with the same cause in the log.
+fn copy_of(error: &AppError) -> AppError {
+    match error {
+        AppError::Unavailable { cause } => AppError::Unavailable {
+            cause: cause.clone(),
+        },
+        other => AppError::internal(format!("the read's audit event was not written: {other}")),
+    }
+}
