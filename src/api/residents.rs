@@ -202,8 +202,8 @@ pub async fn list(
             "a grade is 1 to 4",
         ));
     }
-    // Names are stored in NFC: the prefix is searched the same way.
-    let name_prefix = query
+    // Names are stored in NFC: the query is searched the same way.
+    let name = query
         .q
         .map(|q| crate::domain::text::clean(&q))
         .transpose()
@@ -211,7 +211,7 @@ pub async fn list(
         .filter(|q| !q.is_empty());
     let filter = ResidentFilter {
         towns: None,
-        name_prefix,
+        name,
         town: query.town,
         village: query.village,
         category: query.category.map(|c| c.as_str().to_owned()),
@@ -224,14 +224,25 @@ pub async fn list(
             None => 0,
         },
     };
-    let (items, next) = db::run(&state.pool, move |conn| {
+    let found = db::run(&state.pool, move |conn| {
         residents::search(conn, &asker.requester(), filter, limit)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        next_cursor: next.map(|id| paging::encode_cursor(LIST, &id)),
+    Ok(HttpResponse::Ok().json(ResidentList {
+        page: Page {
+            items: found.items,
+            next_cursor: found.next.map(|id| paging::encode_cursor(LIST, &id)),
+        },
+        total: found.total,
     }))
+}
+
+/// A page of residents and how many match over every page.
+#[derive(Serialize)]
+struct ResidentList {
+    #[serde(flatten)]
+    page: Page<ResidentView>,
+    total: i64,
 }
 
 pub async fn get(

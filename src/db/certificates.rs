@@ -22,8 +22,10 @@ pub struct CertificateRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Insertable)]
-#[diesel(table_name = certificates)]
+/// A certificate to write. An empty column is written as NULL (no such column has another
+/// default), which lets many rows go in one statement ([`insert_many`]).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = certificates, treat_none_as_default_value = false)]
 pub struct NewCertificateRow {
     pub public_id: String,
     pub resident_id: i64,
@@ -37,11 +39,52 @@ pub struct NewCertificateRow {
     pub created_at: NaiveDateTime,
 }
 
+impl NewCertificateRow {
+    /// The row as stored under `id`, without reading it back.
+    pub fn stored(self, id: i64) -> CertificateRow {
+        CertificateRow {
+            id,
+            public_id: self.public_id,
+            resident_id: self.resident_id,
+            category: self.category,
+            components: self.components,
+            grade: self.grade,
+            reissue: self.reissue,
+            issued_on: self.issued_on,
+            valid_until: self.valid_until,
+            status: self.status,
+            cancelled_on: None,
+            cancel_reason: None,
+            created_at: self.created_at,
+        }
+    }
+}
+
 pub fn insert(conn: &mut DbConn, row: &NewCertificateRow) -> QueryResult<i64> {
     diesel::insert_into(certificates::table)
         .values(row)
         .returning(certificates::id)
         .get_result(conn)
+}
+
+/// Rows written in bulk (an import): `COPY` on PostgreSQL, multi-row `INSERT`s on SQLite.
+pub fn insert_many(conn: &mut DbConn, rows: &[NewCertificateRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConn::Postgres(c) => {
+            diesel::copy_from(certificates::table)
+                .from_insertable(rows)
+                .execute(c)?;
+        }
+        DbConn::Sqlite(c) => {
+            crate::in_statement_chunks!(rows, |chunk| diesel::insert_into(certificates::table)
+                .values(chunk)
+                .execute(c)?);
+        }
+    }
+    Ok(())
 }
 
 /// A resident's certificates, newest first.

@@ -77,6 +77,20 @@ impl Dialect {
         }
     }
 
+    /// After loading the residents from `first_id` on: their names' pairs (name search), which
+    /// the triggers on `residents` write unless the load ran without triggers (PostgreSQL's
+    /// replica role, [`Dialect::bulk_session`]). SQLite's triggers always run.
+    pub fn name_grams_after_load(self, first_id: i64) -> Option<String> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(format!(
+                "INSERT INTO resident_name_grams (gram, resident_id) \
+                 SELECT g, r.id FROM residents r, resident_name_grams_of(r.name) AS g \
+                 WHERE r.id >= {first_id} ON CONFLICT DO NOTHING; ANALYZE resident_name_grams"
+            )),
+        }
+    }
+
     /// After loading: PostgreSQL's identity sequences moved past the explicit ids, and fresh
     /// planner statistics. SQLite needs neither (its row ids follow the largest id).
     pub fn after_load(self) -> String {

@@ -108,14 +108,31 @@ fn insert(
     valid_until: NaiveDate,
     reissue: i32,
 ) -> Result<CertificateRow, AppError> {
-    let public_id = uuid::Uuid::new_v4().to_string();
+    let new = new_row(resident.id, a, valid_until, reissue);
+    let id = store::insert(conn, &new).map_err(|e| match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => active_exists(),
+        other => other.into(),
+    })?;
+    Ok(new.stored(id))
+}
+
+/// The row of a new active certificate of the resident `resident_id`, under a new public id.
+fn new_row(
+    resident_id: i64,
+    a: &Assessment,
+    valid_until: NaiveDate,
+    reissue: i32,
+) -> NewCertificateRow {
     let components = (!a.components.is_empty()).then(|| {
         serde_json::to_string(&a.components.iter().map(|c| c.as_str()).collect::<Vec<_>>())
             .expect("codes serialise")
     });
-    let new = NewCertificateRow {
-        public_id: public_id.clone(),
-        resident_id: resident.id,
+    NewCertificateRow {
+        public_id: uuid::Uuid::new_v4().to_string(),
+        resident_id,
         category: a.category.as_str().to_owned(),
         components,
         grade: a.grade,
@@ -124,29 +141,27 @@ fn insert(
         valid_until,
         status: "active".to_owned(),
         created_at: db::now(),
-    };
-    let id = store::insert(conn, &new).map_err(|e| match e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => active_exists(),
-        other => other.into(),
-    })?;
-    Ok(CertificateRow {
-        id,
-        public_id: new.public_id,
-        resident_id: new.resident_id,
-        category: new.category,
-        components: new.components,
-        grade: new.grade,
-        reissue: new.reissue,
-        issued_on: new.issued_on,
-        valid_until: new.valid_until,
-        status: new.status,
-        cancelled_on: None,
-        cancel_reason: None,
-        created_at: new.created_at,
-    })
+    }
+}
+
+/// A checked new certificate of a resident who holds no active one, as a row to write (many at
+/// once: an import; `resident_id` may be set later, when the resident is written), and the
+/// audit event of issuing it.
+pub(crate) fn issued_row(
+    resident_id: i64,
+    resident_public_id: &str,
+    a: &Assessment,
+    checked: Checked,
+) -> (NewCertificateRow, Event) {
+    let new = new_row(resident_id, a, checked.valid_until, checked.reissue);
+    // The event shows no row id.
+    let event = change_event(
+        resident_public_id,
+        Action::CertificateIssue,
+        &new.clone().stored(0),
+        None,
+    );
+    (new, event)
 }
 
 fn active_exists() -> AppError {
@@ -192,16 +207,26 @@ fn record(
     certificate: &CertificateRow,
     before: Option<&CertificateRow>,
 ) -> Result<(), AppError> {
-    let before = before.map_or(json!({}), audit_image);
     audit::append(
         conn,
         who.audit,
-        Event::new(action)
-            .entity("certificate", certificate.public_id.clone())
-            .resident(resident.public_id.clone())
-            .changes(audit::diff(&before, &audit_image(certificate))),
+        change_event(&resident.public_id, action, certificate, before),
     )?;
     Ok(())
+}
+
+/// The audit event of a change to a certificate of the resident `resident_public_id`.
+fn change_event(
+    resident_public_id: &str,
+    action: Action,
+    certificate: &CertificateRow,
+    before: Option<&CertificateRow>,
+) -> Event {
+    let before = before.map_or(json!({}), audit_image);
+    Event::new(action)
+        .entity("certificate", certificate.public_id.clone())
+        .resident(resident_public_id.to_owned())
+        .changes(audit::diff(&before, &audit_image(certificate)))
 }
 
 /// Cancels a stored certificate (for a death or move-out recorded on the resident, or an

@@ -282,8 +282,28 @@ pub(crate) fn insert_unregistered(
     status: StatusChange,
 ) -> Result<ResidentRow, AppError> {
     let now = db::now();
+    let row = new_resident_row(who, id_number, index, fields, now);
+    let id = store::insert(conn, &row)?;
+    store::open_household_status(conn, id, status.status.as_str(), status.since, now)?;
+    audit::append(
+        conn,
+        who.audit,
+        create_event(&row.public_id, id_number, fields, status),
+    )?;
+    Ok(row.stored(id))
+}
+
+/// The row of a new resident under a new public id, created at `now`, its ID number and phones
+/// encrypted.
+pub(crate) fn new_resident_row(
+    who: &Requester,
+    id_number: &IdNumber,
+    index: String,
+    fields: &ResidentFields,
+    now: chrono::NaiveDateTime,
+) -> NewResidentRow {
     let public_id = uuid::Uuid::new_v4().to_string();
-    let row = NewResidentRow {
+    NewResidentRow {
         id_number_enc: who
             .protector
             .cipher
@@ -310,22 +330,24 @@ pub(crate) fn insert_unregistered(
         moved_out_on: fields.moved_out_on,
         created_at: now,
         updated_at: now,
-        public_id: public_id.clone(),
-    };
-    let id = store::insert(conn, &row)?;
-    store::open_household_status(conn, id, status.status.as_str(), status.since, now)?;
-    audit::append(
-        conn,
-        who.audit,
-        Event::new(Action::ResidentCreate)
-            .entity("resident", public_id.clone())
-            .resident(public_id.clone())
-            .changes(audit::diff(
-                &json!({}),
-                &audit_image(id_number.as_str(), fields, status.status),
-            )),
-    )?;
-    Ok(row.stored(id))
+        public_id,
+    }
+}
+
+/// The audit event of registering the resident `public_id`: every field, from nothing.
+pub(crate) fn create_event(
+    public_id: &str,
+    id_number: &IdNumber,
+    fields: &ResidentFields,
+    status: StatusChange,
+) -> Event {
+    Event::new(Action::ResidentCreate)
+        .entity("resident", public_id.to_owned())
+        .resident(public_id.to_owned())
+        .changes(audit::diff(
+            &json!({}),
+            &audit_image(id_number.as_str(), fields, status.status),
+        ))
 }
 
 pub fn create(
@@ -368,12 +390,44 @@ pub(crate) fn apply_patch(
     row: &ResidentRow,
     patch: &ResidentPatch,
 ) -> Result<bool, AppError> {
+    let history = store::household_history(conn, row.id)?;
+    let active = certs::active(conn, row.id)?;
+    match plan_patch(who, rules, row, patch, &history, active)? {
+        Some(plan) => {
+            write_patch(conn, who, row, plan)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// What a patch changes of a stored resident, decided before anything is written.
+pub(crate) struct PatchPlan {
+    id_number: IdNumber,
+    before: ResidentFields,
+    after: ResidentFields,
+    current_status: Option<(HouseholdStatus, NaiveDate)>,
+    status_change: Option<StatusChange>,
+    ended: Option<(NaiveDate, CancelReason, &'static str)>,
+    active: Option<certs::CertificateRow>,
+}
+
+/// Checks a patch against a stored resident, its household statuses (`history`) and its active
+/// certificate, reading and writing nothing: what to write, `None` when nothing would change, or
+/// the errors (as [`apply_patch`] would answer them).
+pub(crate) fn plan_patch(
+    who: &Requester,
+    rules: &Rules,
+    row: &ResidentRow,
+    patch: &ResidentPatch,
+    history: &[store::HouseholdStatusRow],
+    active: Option<certs::CertificateRow>,
+) -> Result<Option<PatchPlan>, AppError> {
     let id_number = view::id_number(who.protector, row)?;
     let before = current_fields(who.protector, row)?;
     let mut errors = Vec::new();
     let after = rules.check(patch.apply(&before), row.birth_date, &mut errors);
 
-    let history = store::household_history(conn, row.id)?;
     let current_status = history
         .iter()
         .find(|h| h.until.is_none())
@@ -417,7 +471,6 @@ pub(crate) fn apply_patch(
         None => None,
     };
 
-    let active = certs::active(conn, row.id)?;
     let ended = match (after.deceased_on, after.moved_out_on) {
         (Some(day), _) if before.deceased_on.is_none() => {
             Some((day, CancelReason::Deceased, "deceased_on"))
@@ -440,9 +493,36 @@ pub(crate) fn apply_patch(
         return Err(AppError::Validation(errors));
     }
     if after == before && status_change.is_none() {
-        return Ok(false);
+        return Ok(None);
     }
+    Ok(Some(PatchPlan {
+        id_number,
+        before,
+        after,
+        current_status,
+        status_change,
+        ended,
+        active,
+    }))
+}
 
+/// Writes what [`plan_patch`] decided, with its audit event, the move and the ends of the
+/// certificate and grants it brings.
+fn write_patch(
+    conn: &mut DbConn,
+    who: &Requester,
+    row: &ResidentRow,
+    plan: PatchPlan,
+) -> Result<(), AppError> {
+    let PatchPlan {
+        id_number,
+        before,
+        after,
+        current_status,
+        status_change,
+        ended,
+        active,
+    } = plan;
     let now = db::now();
     let changes = ResidentChanges {
         name: Some(after.name.clone()),
@@ -507,7 +587,7 @@ pub(crate) fn apply_patch(
     if let Some((day, reason, _)) = ended {
         crate::subsidies::end_on_departure(conn, who, row, day, reason)?;
     }
-    Ok(true)
+    Ok(())
 }
 
 pub fn update(
@@ -691,6 +771,16 @@ pub fn history(
 }
 
 /// A page of residents the requester may see, in a stable order.
+pub struct SearchPage {
+    pub items: Vec<ResidentView>,
+    /// The id of the last resident of the page when more follow.
+    pub next: Option<i64>,
+    /// How many residents match, over every page.
+    pub total: i64,
+}
+
+/// A page of residents the requester may see, in a stable order, and how many match in all:
+/// read in one snapshot, so the count is that of the pages.
 pub fn search(
     conn: &mut DbConn,
     who: &Requester,
@@ -718,12 +808,13 @@ pub fn search(
             view::resident(who.protector, row, &mine)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((
-        views,
-        if more {
+    Ok(SearchPage {
+        items,
+        next: if more {
             rows.last().map(|r| r.id)
         } else {
             None
         },
-    ))
+        total,
+    })
 }
