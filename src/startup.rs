@@ -151,6 +151,7 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
     warn_if_no_users(&pool);
     if let Ok(mut conn) = pool.get() {
         crate::audit_checkpoint::advance_and_log(&mut conn, &config.data_dir);
+        catch_up_indicator_facts(&mut conn);
     }
     Ok(AppState {
         auth: Arc::new(auth_settings(&config)),
@@ -164,6 +165,22 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
         config: Arc::new(config),
         metrics: Arc::new(Metrics::default()),
     })
+}
+
+/// Brings the indicators' per-resident values up to date before the first report (after a
+/// migration that made them all stale, or a change made outside the service). A failure is
+/// logged, not fatal: reports read stale residents from their tables all the same.
+fn catch_up_indicator_facts(conn: &mut db::DbConn) {
+    let started = std::time::Instant::now();
+    match db::catch_up_facts(conn) {
+        Ok(0) => {}
+        Ok(residents) => tracing::info!(
+            residents,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "rewrote the indicator facts of stale residents"
+        ),
+        Err(error) => tracing::warn!(%error, "could not rewrite the stale indicator facts"),
+    }
 }
 
 fn auth_settings(config: &Config) -> AuthSettings {

@@ -1,24 +1,28 @@
-//! Reading the facts the indicators need, a slice of residents at a time.
+//! The facts the indicators read: the per-resident projection `resident_facts`, its upkeep,
+//! and reading it a slice of residents at a time.
 //!
-//! Every fact table is read once per report, in resident-id order, for one range of resident
-//! ids at a time, and filtered in SQL to the rows that can matter on the as-of day (a fact
-//! that starts after it, an event before the indicators' window, a spell that ended before
-//! it). The rows are then merged by resident into [`Person`]s. Memory is bounded by the slice,
-//! not by the district.
+//! A resident's value ([`StoredFacts`]) is made from their rows in eight tables, read for a
+//! set of residents at once and merged by resident ([`load_stored`]). Triggers mark a resident
+//! stale when any of those rows changes; [`refresh_stale`] rewrites the stale values inside
+//! every write transaction before it commits. A report reads one value per resident in id
+//! order, a slice at a time ([`read_slice`]), so memory is bounded by the slice, not by the
+//! district; a resident still marked stale (a change made outside the service) is read from
+//! their tables instead, so the figures never lag the rows.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::result::Error as DbError;
 
 use super::schema::{
     certificates, file_records, grant_suspensions, home_modifications, household_statuses,
-    resident_moves, residents, subsidy_grants,
+    resident_facts, resident_facts_stale, resident_moves, residents, subsidy_grants,
 };
-use super::{DbConn, MultiBackend};
+use super::DbConn;
 use crate::domain::certificate::Category;
 use crate::domain::eligibility::{CertificateFact, GrantFact, Span, SubsidyKind};
 use crate::domain::indicators::rules::{Case, Insurance};
-use crate::domain::indicators::{Person, Record};
+use crate::domain::indicators::stored::{self, AsOf, Entry, StoredFacts};
+use crate::domain::indicators::Person;
 use crate::domain::resident::HouseholdStatus;
 
 /// What a scan reads: the day, the first day of the earliest event window, and the towns by
@@ -90,7 +94,15 @@ type CertificateRow = (
     NaiveDate,
     Option<NaiveDate>,
 );
-type SectionRow = (i64, String, NaiveDate, Option<NaiveDate>, bool);
+type SectionRow = (
+    i64,
+    String,
+    String,
+    NaiveDate,
+    Option<NaiveDate>,
+    bool,
+    String,
+);
 type ResidentRow = (
     i64,
     NaiveDate,
@@ -99,6 +111,9 @@ type ResidentRow = (
     Option<NaiveDate>,
     Option<NaiveDate>,
 );
+
+/// Residents per statement when values are rebuilt: well under SQLite's bound on variables.
+const REBUILD_CHUNK: usize = 1_000;
 
 fn components(stored: &Option<String>) -> QueryResult<Vec<Category>> {
     let Some(stored) = stored else {
@@ -112,67 +127,16 @@ fn components(stored: &Option<String>) -> QueryResult<Vec<Category>> {
         .collect()
 }
 
-/// When a section's rows can matter on the day.
-#[derive(Clone, Copy)]
-enum Dated {
-    /// Starting within the period.
-    StartsWithin(NaiveDate, NaiveDate),
-    /// Started by the day.
-    StartsBy(NaiveDate),
-    /// Started by the day and not ended before it.
-    Covers(NaiveDate),
-}
-
-/// One section's rows for the residents `lo..=hi`, in resident order: (resident, kind, start,
-/// end, holds). Each read is a range of the covering index `file_records_section`.
-fn section_rows(
-    conn: &mut DbConn,
-    section: &'static str,
-    lo: i64,
-    hi: i64,
-    dated: Dated,
-) -> QueryResult<Vec<SectionRow>> {
-    let mut query = file_records::table
-        .filter(file_records::section.eq(section))
-        .filter(file_records::resident_id.between(lo, hi))
-        .select((
-            file_records::resident_id,
-            file_records::kind,
-            file_records::start_on,
-            file_records::end_on,
-            file_records::holds,
-        ))
-        .order(file_records::resident_id)
-        .into_boxed::<MultiBackend>();
-    query = match dated {
-        Dated::StartsWithin(from, to) => query.filter(file_records::start_on.between(from, to)),
-        Dated::StartsBy(day) => query.filter(file_records::start_on.le(day)),
-        Dated::Covers(day) => query.filter(file_records::start_on.le(day)).filter(
-            file_records::end_on
-                .is_null()
-                .or(file_records::end_on.ge(day)),
-        ),
-    };
-    query.load(conn)
-}
-
-fn span(row: &SectionRow) -> Span {
-    Span {
-        start: row.2,
-        end: row.3,
-    }
-}
-
 #[derive(serde::Deserialize)]
 struct IncomeData {
     per_capita_income_fen: i64,
 }
 
-/// The residents with ids in `lo..=hi` and every fact of theirs that can count on the day.
-pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResult<Vec<Loaded>> {
-    let day = scan.day;
+/// The facts of the residents `ids` (sorted, distinct) from their tables; a resident that does
+/// not exist is absent from the answer.
+pub fn load_stored(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, StoredFacts)>> {
     let people: Vec<ResidentRow> = residents::table
-        .filter(residents::id.between(lo, hi))
+        .filter(residents::id.eq_any(ids))
         .select((
             residents::id,
             residents::birth_date,
@@ -186,11 +150,9 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
     if people.is_empty() {
         return Ok(Vec::new());
     }
-
     let mut certificates = Cursor::new(
         certificates::table
-            .filter(certificates::resident_id.between(lo, hi))
-            .filter(certificates::issued_on.le(day))
+            .filter(certificates::resident_id.eq_any(ids))
             .select((
                 certificates::resident_id,
                 certificates::category,
@@ -200,31 +162,24 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
                 certificates::valid_until,
                 certificates::cancelled_on,
             ))
-            .order(certificates::resident_id)
+            .order((certificates::resident_id, certificates::id))
             .load::<CertificateRow>(conn)?,
     );
     let mut statuses = Cursor::new(
         household_statuses::table
-            .filter(household_statuses::resident_id.between(lo, hi))
-            .filter(household_statuses::since.le(day))
-            .filter(
-                household_statuses::until
-                    .is_null()
-                    .or(household_statuses::until.ge(day)),
-            )
+            .filter(household_statuses::resident_id.eq_any(ids))
             .select((
                 household_statuses::resident_id,
                 household_statuses::status,
                 household_statuses::since,
                 household_statuses::until,
             ))
-            .order(household_statuses::resident_id)
+            .order((household_statuses::resident_id, household_statuses::id))
             .load::<(i64, String, NaiveDate, Option<NaiveDate>)>(conn)?,
     );
     let mut grants = Cursor::new(
         subsidy_grants::table
-            .filter(subsidy_grants::resident_id.between(lo, hi))
-            .filter(subsidy_grants::start_month.le(day))
+            .filter(subsidy_grants::resident_id.eq_any(ids))
             .select((
                 subsidy_grants::resident_id,
                 subsidy_grants::id,
@@ -235,59 +190,51 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
             .order((subsidy_grants::resident_id, subsidy_grants::id))
             .load::<(i64, i64, String, NaiveDate, Option<NaiveDate>)>(conn)?,
     );
-    // Only the suspensions in effect on the day matter to where a grant stands on it.
     let mut suspensions = Cursor::new(
         grant_suspensions::table
-            .filter(grant_suspensions::resident_id.between(lo, hi))
-            .filter(grant_suspensions::suspended_on.le(day))
-            .filter(
-                grant_suspensions::resumed_on
-                    .is_null()
-                    .or(grant_suspensions::resumed_on.gt(day)),
-            )
+            .filter(grant_suspensions::resident_id.eq_any(ids))
             .select((
                 grant_suspensions::resident_id,
                 grant_suspensions::grant_id,
                 grant_suspensions::suspended_on,
                 grant_suspensions::resumed_on,
             ))
-            .order(grant_suspensions::resident_id)
+            .order((grant_suspensions::resident_id, grant_suspensions::id))
             .load::<(i64, i64, NaiveDate, Option<NaiveDate>)>(conn)?,
     );
-    let window = Dated::StartsWithin(scan.window_start, day);
-    let year_start = NaiveDate::from_ymd_opt(day.year(), 1, 1).expect("1 January");
-    let mut sections = Vec::with_capacity(8);
-    for (section, dated) in [
-        ("rehab_needs", window),
-        ("rehab_services", window),
-        ("assistive_devices", window),
-        ("culture_services", window),
-        ("insurance", Dated::StartsWithin(year_start, day)),
-        ("employment", Dated::Covers(day)),
-        ("education", Dated::StartsBy(day)),
-        ("other_benefits", Dated::Covers(day)),
-    ] {
-        let rows = section_rows(conn, section, lo, hi, dated)?;
-        sections.push((section, Cursor::new(rows)));
-    }
-    let last_year = NaiveDate::from_ymd_opt(day.year() - 1, 1, 1).expect("a valid year");
-    let mut incomes = Cursor::new(
+    let mut records = Cursor::new(
         file_records::table
-            .filter(file_records::resident_id.between(lo, hi))
-            .filter(file_records::section.eq("incomes"))
-            .filter(file_records::start_on.between(last_year, day))
+            .filter(file_records::resident_id.eq_any(ids))
+            .filter(file_records::section.eq_any([
+                "rehab_needs",
+                "rehab_services",
+                "assistive_devices",
+                "culture_services",
+                "insurance",
+                "employment",
+                "education",
+                "other_benefits",
+                "incomes",
+            ]))
             .select((
                 file_records::resident_id,
+                file_records::section,
+                file_records::kind,
                 file_records::start_on,
+                file_records::end_on,
+                file_records::holds,
                 file_records::data,
             ))
-            .order(file_records::resident_id)
-            .load::<(i64, NaiveDate, String)>(conn)?,
+            .order((
+                file_records::resident_id,
+                file_records::start_on,
+                file_records::id,
+            ))
+            .load::<SectionRow>(conn)?,
     );
     let mut cases = Cursor::new(
         home_modifications::table
-            .filter(home_modifications::resident_id.between(lo, hi))
-            .filter(home_modifications::assessed_on.le(day))
+            .filter(home_modifications::resident_id.eq_any(ids))
             .filter(home_modifications::assessment.eq("eligible"))
             .select((
                 home_modifications::resident_id,
@@ -295,42 +242,44 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
                 home_modifications::completed_on,
                 home_modifications::cancelled_on,
             ))
-            .order(home_modifications::resident_id)
+            .order((home_modifications::resident_id, home_modifications::id))
             .load::<(i64, Option<NaiveDate>, Option<NaiveDate>, Option<NaiveDate>)>(conn)?,
     );
-    // The town on the day is the one left by the first move after it.
     let mut moves = Cursor::new(
         resident_moves::table
-            .filter(resident_moves::resident_id.between(lo, hi))
-            .filter(resident_moves::moved_on.gt(day))
+            .filter(resident_moves::resident_id.eq_any(ids))
             .select((
                 resident_moves::resident_id,
                 resident_moves::moved_on,
                 resident_moves::from_town,
             ))
-            .order((resident_moves::resident_id, resident_moves::moved_on))
+            .order((
+                resident_moves::resident_id,
+                resident_moves::moved_on,
+                resident_moves::id,
+            ))
             .load::<(i64, NaiveDate, String)>(conn)?,
     );
 
-    let town_index = |code: &str| {
-        scan.towns
-            .iter()
-            .position(|t| t == code)
-            .ok_or_else(|| corrupt("town", code))
-    };
     let mut loaded = Vec::with_capacity(people.len());
-    for (id, birth_date, town_code, work_capacity, deceased_on, moved_out_on) in people {
-        let mut person = Person {
+    for (id, birth_date, town, work_capacity, deceased_on, moved_out_on) in people {
+        let mut facts = StoredFacts {
             birth_date,
             work_capacity,
-            ..Person::default()
+            town,
+            deceased_on,
+            moved_out_on,
+            certificates: Vec::new(),
+            household: Vec::new(),
+            grants: Vec::new(),
+            entries: Vec::new(),
+            cases: Vec::new(),
+            moves: Vec::new(),
         };
-        person.facts.deceased_on = deceased_on;
-        person.facts.moved_out_on = moved_out_on;
         for (_, category, stored, grade, issued_on, valid_until, cancelled_on) in
             certificates.take(id, |r| r.0)
         {
-            person.facts.certificates.push(CertificateFact {
+            facts.certificates.push(CertificateFact {
                 category: parse("disability category", category, Category::parse)?,
                 components: components(stored)?,
                 grade: *grade,
@@ -340,7 +289,7 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
             });
         }
         for (_, status, since, until) in statuses.take(id, |r| r.0) {
-            person.facts.household.push((
+            facts.household.push((
                 parse("household status", status, HouseholdStatus::parse)?,
                 Span {
                     start: *since,
@@ -350,10 +299,11 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
         }
         let held = suspensions.take(id, |r| r.0);
         for (_, grant_id, kind, start_month, terminated_on) in grants.take(id, |r| r.0) {
-            person.grants.push(GrantFact {
+            facts.grants.push(GrantFact {
                 kind: parse("subsidy kind", kind, SubsidyKind::parse)?,
                 start_month: *start_month,
                 terminated_on: *terminated_on,
+                // A suspension is in effect up to the day before it was resumed.
                 suspensions: held
                     .iter()
                     .filter(|s| s.1 == *grant_id)
@@ -364,71 +314,198 @@ pub fn load_slice(conn: &mut DbConn, scan: &Scan, lo: i64, hi: i64) -> QueryResu
                     .collect(),
             });
         }
-        for (section, cursor) in sections.iter_mut() {
-            for row in cursor.take(id, |r| r.0) {
-                let record = match *section {
-                    "rehab_needs" => Record::RehabNeed(row.2),
-                    "rehab_services" => Record::RehabService(row.2),
-                    "culture_services" => Record::Culture(row.2),
-                    "assistive_devices" => Record::DeviceNeed {
-                        needed_on: row.2,
-                        fitted_on: row.3,
-                    },
-                    "employment" => Record::Employment(span(row)),
-                    "education" => Record::Education {
-                        high_school: matches!(
-                            row.1.as_str(),
-                            "high_school" | "secondary_vocational" | "higher"
-                        ),
-                        span: span(row),
-                    },
-                    "insurance" => Record::Insurance {
-                        year: row.2.year(),
-                        kind: match row.1.as_str() {
-                            "pension" => Insurance::Pension,
-                            "medical" => Insurance::Medical,
-                            other => return Err(corrupt("insurance kind", other)),
-                        },
-                        enrolled: row.4,
-                    },
-                    _ => {
-                        // other_benefits: the work-injury nursing allowance, which the
-                        // subsidy rules read.
-                        if row.1 == "work_injury_nursing" {
-                            person.facts.work_injury_nursing.push(span(row));
-                        }
-                        continue;
-                    }
-                };
-                person.records.push(record);
+        for row in records.take(id, |r| r.0) {
+            if let Some(entry) = entry(row)? {
+                facts.entries.push(entry);
             }
         }
-        for (_, start_on, data) in incomes.take(id, |r| r.0) {
-            let income: IncomeData =
-                serde_json::from_str(data).map_err(|_| corrupt("income record", "…"))?;
-            person.records.push(Record::Income {
-                year: start_on.year(),
-                per_capita_fen: income.per_capita_income_fen,
-            });
-        }
+        // The rules see the records section by section, in the order of [`Entry`].
+        facts.entries.sort_by_key(entry_rank);
         for (_, assessed_on, completed_on, cancelled_on) in cases.take(id, |r| r.0) {
-            person.cases.push(Case {
+            facts.cases.push(Case {
                 eligible_on: *assessed_on,
                 completed_on: *completed_on,
                 cancelled_on: *cancelled_on,
             });
         }
-        let current_town = town_index(&town_code)?;
-        let town = match moves.take(id, |r| r.0).first() {
-            Some((_, _, from_town)) => town_index(from_town)?,
-            None => current_town,
-        };
-        loaded.push(Loaded {
-            id,
-            town,
-            current_town,
-            person,
-        });
+        for (_, moved_on, from_town) in moves.take(id, |r| r.0) {
+            facts.moves.push((*moved_on, from_town.clone()));
+        }
+        loaded.push((id, facts));
     }
     Ok(loaded)
+}
+
+fn entry_rank(entry: &Entry) -> u8 {
+    match entry {
+        Entry::RehabNeed(_) => 0,
+        Entry::RehabService(_) => 1,
+        Entry::DeviceNeed { .. } => 2,
+        Entry::Culture(_) => 3,
+        Entry::Insurance { .. } => 4,
+        Entry::Employment(_) => 5,
+        Entry::Education { .. } => 6,
+        Entry::WorkInjuryNursing(_) => 7,
+        Entry::Income { .. } => 8,
+    }
+}
+
+/// What a file record tells the indicators, if anything.
+fn entry(row: &SectionRow) -> QueryResult<Option<Entry>> {
+    let (_, section, kind, start, end, holds, data) = row;
+    let span = Span {
+        start: *start,
+        end: *end,
+    };
+    Ok(Some(match section.as_str() {
+        "rehab_needs" => Entry::RehabNeed(*start),
+        "rehab_services" => Entry::RehabService(*start),
+        "culture_services" => Entry::Culture(*start),
+        "assistive_devices" => Entry::DeviceNeed {
+            needed_on: *start,
+            fitted_on: *end,
+        },
+        "employment" => Entry::Employment(span),
+        "education" => Entry::Education {
+            high_school: matches!(
+                kind.as_str(),
+                "high_school" | "secondary_vocational" | "higher"
+            ),
+            span,
+        },
+        "insurance" => Entry::Insurance {
+            on: *start,
+            kind: match kind.as_str() {
+                "pension" => Insurance::Pension,
+                "medical" => Insurance::Medical,
+                other => return Err(corrupt("insurance kind", other)),
+            },
+            enrolled: *holds,
+        },
+        // other_benefits: only the work-injury nursing allowance, which the subsidy rules read.
+        "other_benefits" if kind == "work_injury_nursing" => Entry::WorkInjuryNursing(span),
+        "incomes" => {
+            let income: IncomeData =
+                serde_json::from_str(data).map_err(|_| corrupt("income record", "…"))?;
+            Entry::Income {
+                on: *start,
+                per_capita_fen: income.per_capita_income_fen,
+            }
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Rewrites the value of every stale resident and clears the marks; call it inside the write
+/// transaction that made them stale. Answers how many values it rewrote.
+pub fn refresh_stale(conn: &mut DbConn) -> QueryResult<usize> {
+    refresh_some_stale(conn, usize::MAX)
+}
+
+/// Like [`refresh_stale`], for at most about `limit` residents (a slice of a catch-up in its
+/// own transaction); answers how many it rewrote (0: none was stale).
+pub fn refresh_some_stale(conn: &mut DbConn, limit: usize) -> QueryResult<usize> {
+    let mut done = 0;
+    while done < limit {
+        let ids: Vec<i64> = resident_facts_stale::table
+            .select(resident_facts_stale::resident_id)
+            .order(resident_facts_stale::resident_id)
+            .limit(REBUILD_CHUNK as i64)
+            .load(conn)?;
+        if ids.is_empty() {
+            break;
+        }
+        let values: Vec<_> = load_stored(conn, &ids)?
+            .into_iter()
+            .map(|(id, facts)| {
+                (
+                    resident_facts::resident_id.eq(id),
+                    resident_facts::facts.eq(facts.encode()),
+                )
+            })
+            .collect();
+        diesel::delete(resident_facts::table.filter(resident_facts::resident_id.eq_any(&ids)))
+            .execute(conn)?;
+        if !values.is_empty() {
+            // One multi-row statement; diesel writes those per backend, not for the
+            // multi-backend connection.
+            let insert = diesel::insert_into(resident_facts::table).values(&values);
+            match conn {
+                DbConn::Sqlite(c) => insert.execute(c)?,
+                DbConn::Postgres(c) => insert.execute(c)?,
+            };
+        }
+        diesel::delete(
+            resident_facts_stale::table.filter(resident_facts_stale::resident_id.eq_any(&ids)),
+        )
+        .execute(conn)?;
+        done += ids.len();
+    }
+    Ok(done)
+}
+
+/// The stored values of the residents with ids in `lo..=hi`, in id order; a resident still
+/// marked stale is read from their tables instead.
+pub fn read_slice(conn: &mut DbConn, lo: i64, hi: i64) -> QueryResult<Vec<(i64, Vec<u8>)>> {
+    let mut rows: Vec<(i64, Vec<u8>)> = resident_facts::table
+        .filter(resident_facts::resident_id.between(lo, hi))
+        .select((resident_facts::resident_id, resident_facts::facts))
+        .order(resident_facts::resident_id)
+        .load(conn)?;
+    let stale: Vec<i64> = resident_facts_stale::table
+        .filter(resident_facts_stale::resident_id.between(lo, hi))
+        .select(resident_facts_stale::resident_id)
+        .order(resident_facts_stale::resident_id)
+        .load(conn)?;
+    if !stale.is_empty() {
+        rows.retain(|(id, _)| stale.binary_search(id).is_err());
+        for chunk in stale.chunks(REBUILD_CHUNK) {
+            rows.extend(
+                load_stored(conn, chunk)?
+                    .into_iter()
+                    .map(|(id, facts)| (id, facts.encode())),
+            );
+        }
+        rows.sort_unstable_by_key(|(id, _)| *id);
+    }
+    Ok(rows)
+}
+
+/// Hands `visit` each resident of `rows` ([`read_slice`]) as a report on the scan's day reads
+/// them, in order (one [`Loaded`] reused for all).
+pub fn visit_slice(
+    scan: &Scan,
+    rows: &[(i64, Vec<u8>)],
+    visit: &mut dyn FnMut(&Loaded),
+) -> QueryResult<()> {
+    let bounds = AsOf {
+        day: scan.day,
+        window_start: scan.window_start,
+    }
+    .bounds();
+    let town_index = |code: &str| {
+        scan.towns
+            .iter()
+            .position(|t| t == code)
+            .ok_or_else(|| corrupt("town", code))
+    };
+    let mut loaded = Loaded {
+        id: 0,
+        town: 0,
+        current_town: 0,
+        person: Person::default(),
+    };
+    for (id, bytes) in rows {
+        let towns = stored::decode_as_of(bytes, &bounds, &mut loaded.person)
+            .map_err(|e| DbError::DeserializationError(Box::new(e)))?;
+        loaded.id = *id;
+        loaded.current_town = town_index(towns.current)?;
+        loaded.town = if towns.on_day == towns.current {
+            loaded.current_town
+        } else {
+            town_index(towns.on_day)?
+        };
+        visit(&loaded);
+    }
+    Ok(())
 }

@@ -284,8 +284,20 @@ pub fn read_snapshot<T>(
 /// transaction-scoped advisory lock does the same. Every write appends to the one audit hash
 /// chain, which needs the writers in a single order anyway; taking that order at the start
 /// (not when the event is appended) means no writer can hold a row lock while waiting for it,
-/// so writers never deadlock. Commits when `work` returns `Ok`, rolls back otherwise.
+/// so writers never deadlock. Before it commits, the indicators' values of every resident whose
+/// rows it changed are rewritten ([`indicators::refresh_stale`]). Commits when `work` returns
+/// `Ok`, rolls back otherwise.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    writer_transaction(conn, true, work)
+}
+
+/// [`write_transaction`], where `refresh_facts` says whether to rewrite the stale indicator
+/// values before the commit (a catch-up that does that itself, a slice at a time, says no).
+fn writer_transaction<T, E, F>(conn: &mut DbConn, refresh_facts: bool, work: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
@@ -337,5 +349,22 @@ where
             tracing::error!(%rollback_failed, "rollback failed");
             Err(e)
         }
+    }
+}
+
+/// Rewrites every stale indicator value, 20,000 residents per write transaction,
+/// so a database migrated with many residents (all stale) does not hold the writers' lock for
+/// the whole rebuild. Answers how many values it rewrote.
+pub fn catch_up_facts(conn: &mut DbConn) -> diesel::QueryResult<usize> {
+    const CATCH_UP_SLICE: usize = 20_000;
+    let mut total = 0;
+    loop {
+        let done = writer_transaction(conn, false, |conn| {
+            indicators::refresh_some_stale(conn, CATCH_UP_SLICE)
+        })?;
+        if done == 0 {
+            return Ok(total);
+        }
+        total += done;
     }
 }

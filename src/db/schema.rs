@@ -406,3 +406,30 @@ diesel::table! {
         seal -> Text,
     }
 }
+
+diesel::table! {
+    /// The indicators' per-resident projection (src/domain/indicators/stored.rs).
+    resident_facts (resident_id) {
+        resident_id -> BigInt,
+        facts -> Binary,
+    }
+}
+
+diesel::table! {
+    /// Residents whose `resident_facts` value no longer matches their rows (set by triggers).
+    resident_facts_stale (resident_id) {
+        resident_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The pairs of neighbouring characters of residents' names, the last character paired with
+    /// U+0001, ASCII in lower case (name search); kept by triggers on `residents`.
+    resident_name_grams (gram, resident_id) {
+        gram -> Text,
+        resident_id -> BigInt,
+    }
+}
+diesel::allow_tables_to_appear_in_same_query!(resident_name_grams, residents);
+diesel::allow_tables_to_appear_in_same_query!(resident_name_grams, certificates);
+diesel::allow_tables_to_appear_in_same_query!(resident_name_grams, household_statuses);

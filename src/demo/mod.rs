@@ -286,7 +286,20 @@ pub fn seed(
             started.elapsed().as_secs_f64(),
         );
     }
+    if let Some(sql) = dialect.name_grams_after_load(first_id) {
+        writer::execute(&mut conn, &sql)?;
+    }
     writer::execute(&mut conn, &dialect.after_load())?;
+    // The loading connections may run without triggers (PostgreSQL's replica role): mark the
+    // new residents' indicator values stale here, then write them.
+    writer::execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO resident_facts_stale (resident_id) SELECT id FROM residents \
+             WHERE id >= {first_id} AND id NOT IN (SELECT resident_id FROM resident_facts_stale)"
+        ),
+    )?;
+    db::catch_up_facts(&mut conn)?;
 
     let rows: Vec<(&'static str, u64)> = TABLES.iter().map(|t| t.name).zip(counts).collect();
     let ctx = AuditContext {

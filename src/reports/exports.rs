@@ -10,7 +10,7 @@ use crate::domain::eligibility::SubsidyKind;
 use crate::domain::indicators::definition::IndicatorCode;
 use crate::domain::role::Scope;
 use crate::error::AppError;
-use crate::indicators::{self, Gap, Mismatch};
+use crate::indicators::{self, Gap};
 use crate::residents::Requester;
 
 use super::figures::{Persons, ReportData, Suppression};
@@ -30,8 +30,8 @@ pub struct File {
     pub fallback: String,
 }
 
-/// Lists are read this many at a time.
-const PAGE: i64 = 5_000;
+/// A file holds a whole list: one scan, one audited read, not one per page.
+const WHOLE_LIST: i64 = i64::MAX;
 
 fn provenance(snapshot: Option<SnapshotNote>) -> Provenance {
     Provenance {
@@ -242,16 +242,7 @@ fn all_gaps(
     day: NaiveDate,
     area: Option<&str>,
 ) -> Result<Vec<Gap>, AppError> {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = indicators::gaps(conn, who, code, day, area, PAGE, after)?;
-        items.extend(page.items);
-        match page.last {
-            Some(last) => after = Some(last),
-            None => return Ok(items),
-        }
-    }
+    Ok(indicators::gaps(conn, who, code, day, area, WHOLE_LIST, None)?.items)
 }
 
 /// The area a list is of, by name: the one asked for, or the caller's default.
@@ -316,33 +307,24 @@ pub fn reconciliation(
     kind: Option<SubsidyKind>,
     format: Format,
 ) -> Result<File, AppError> {
-    let mut items: Vec<Mismatch> = Vec::new();
-    let mut after = None;
-    let first = loop {
-        let page = indicators::reconciliation(conn, who, day, area, kind, PAGE, after)?;
-        let last = page.last;
-        items.extend(page.items.iter().cloned());
-        match last {
-            Some(position) => after = Some(position),
-            None => break page,
-        }
-    };
+    let first = indicators::reconciliation(conn, who, day, area, kind, WHOLE_LIST, None)?;
+    let items = first.items.as_slice();
     let area_label = format!("{}（{}）", first.area.name, first.area.code);
     let name = format!("{}两项补贴核对名单（截至{day}）", first.area.name);
     let bytes = match format {
-        Format::Csv => csv::table(&tables::reconciliation_items(&items)),
+        Format::Csv => csv::table(&tables::reconciliation_items(items)),
         Format::Xlsx => xlsx::workbook(
             &name,
             &[
                 tables::reconciliation_summary(&first.summary),
-                tables::reconciliation_items(&items),
+                tables::reconciliation_items(items),
             ],
         )?,
         Format::Html => html::reconciliation(
             &area_label,
             &day.to_string(),
             &first.summary,
-            &items,
+            items,
             &provenance(None),
         ),
         Format::Json => return Err(AppError::internal("JSON is not rendered as a file")),

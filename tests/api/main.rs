@@ -12,6 +12,7 @@ mod hardening;
 mod helpers;
 mod home_modifications;
 mod imports;
+mod indicator_facts;
 mod indicator_gaps;
 mod indicators;
 mod integration;
