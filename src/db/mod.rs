@@ -177,8 +177,27 @@ impl r2d2::ManageConnection for ConnectionManager {
             .map_err(|e| ManagerError::Broken(e.into()))
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// A connection that comes back inside a transaction (a panic, or a rollback that failed)
+    /// is closed, never handed out again: the next user would run inside that transaction,
+    /// as a savepoint nobody commits, while it holds the writers' lock.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        !matches!(transaction_depth(conn), Ok(None))
+    }
+}
+
+/// How deep in transactions `conn` is (`None`: in none); an error when its transaction
+/// state is broken.
+pub(crate) fn transaction_depth(
+    conn: &mut DbConn,
+) -> diesel::QueryResult<Option<std::num::NonZeroU32>> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+        }
+        DbConn::Postgres(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+        }
     }
 }
 
@@ -303,15 +322,7 @@ where
     E: From<diesel::result::Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let top_level = match conn {
-        DbConn::Sqlite(c) => {
-            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
-        }
-        DbConn::Postgres(c) => {
-            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?
-        }
-    }
-    .is_none();
+    let top_level = transaction_depth(conn)?.is_none();
     if top_level {
         crate::audit::forget_head();
     }
@@ -330,7 +341,28 @@ where
             }
         }
     }
-    let outcome = work(conn);
+    // A panic in `work` rolls the transaction back before it goes on unwinding, so the
+    // connection is not left holding the writers' lock (and [`ConnectionManager::has_broken`]
+    // keeps a connection still in a transaction out of the pool all the same).
+    let mut outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn))) {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let _ = match &mut *conn {
+                DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
+                DbConn::Postgres(c) => AnsiTransactionManager::rollback_transaction(c),
+            };
+            if top_level {
+                crate::audit::forget_head();
+            }
+            std::panic::resume_unwind(panic);
+        }
+    };
+    // The indicators' projection follows the rows it is made of in the same transaction.
+    if top_level && refresh_facts && outcome.is_ok() {
+        if let Err(e) = indicators::refresh_stale(conn) {
+            outcome = Err(e.into());
+        }
+    }
     let finish = match (&outcome, &mut *conn) {
         (Ok(_), DbConn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
         (Ok(_), DbConn::Postgres(c)) => AnsiTransactionManager::commit_transaction(c),

@@ -23,4 +23,5 @@ mod residents;
 mod sections;
 mod session;
 mod subsidies;
+mod transactions;
 mod users;
