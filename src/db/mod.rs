@@ -271,7 +271,7 @@ pub fn read_snapshot<T>(
     conn: &mut DbConn,
     work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::connection::AnsiTransactionManager;
     match conn {
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
         DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(
@@ -280,21 +280,7 @@ pub fn read_snapshot<T>(
         )?,
     }
     let outcome = work(conn);
-    let finish = match (&outcome, &mut *conn) {
-        (Ok(_), DbConn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
-        (Ok(_), DbConn::Postgres(c)) => AnsiTransactionManager::commit_transaction(c),
-        (Err(_), DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
-        (Err(_), DbConn::Postgres(c)) => AnsiTransactionManager::rollback_transaction(c),
-    };
-    match (outcome, finish) {
-        (Ok(value), Ok(())) => Ok(value),
-        (Ok(_), Err(commit_failed)) => Err(commit_failed.into()),
-        (Err(e), Ok(())) => Err(e),
-        (Err(e), Err(rollback_failed)) => {
-            tracing::error!(%rollback_failed, "rollback of a read failed");
-            Err(e)
-        }
-    }
+    finish(conn, outcome)
 }
 
 /// Runs `work` in a transaction that writes, one writer at a time on both backends: on SQLite
@@ -363,16 +349,27 @@ where
             outcome = Err(e.into());
         }
     }
+    let result = finish(conn, outcome);
+    // What was appended is gone after a rollback; after a commit another writer may append.
+    if top_level || result.is_err() {
+        crate::audit::forget_head();
+    }
+    result
+}
+
+/// Ends the open transaction: commits when `outcome` is `Ok`, rolls back otherwise. Answers
+/// the outcome, or the commit's failure.
+fn finish<T, E>(conn: &mut DbConn, outcome: Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
     let finish = match (&outcome, &mut *conn) {
         (Ok(_), DbConn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
         (Ok(_), DbConn::Postgres(c)) => AnsiTransactionManager::commit_transaction(c),
         (Err(_), DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
         (Err(_), DbConn::Postgres(c)) => AnsiTransactionManager::rollback_transaction(c),
     };
-    // What was appended is gone after a rollback; after a commit another writer may append.
-    if top_level || outcome.is_err() || finish.is_err() {
-        crate::audit::forget_head();
-    }
     match (outcome, finish) {
         (Ok(value), Ok(())) => Ok(value),
         (Ok(_), Err(commit_failed)) => Err(commit_failed.into()),
