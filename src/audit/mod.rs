@@ -459,14 +459,55 @@ mod tests {
             hash: String::new(),
         };
         let original = link_hash(&row);
-        let mut altered = row.clone();
-        altered.outcome = "failure".into();
-        assert_ne!(link_hash(&altered), original);
-        let mut altered = row.clone();
-        altered.occurred_at += chrono::Duration::microseconds(1);
-        assert_ne!(link_hash(&altered), original);
+        // Every column but the hash itself, each changed alone: from a value to another, and
+        // an empty one to a value. (A column added to the row breaks this pattern, and so
+        // asks for its line below.)
+        let AuditRow {
+            seq: _,
+            occurred_at: _,
+            actor_user_id: _,
+            actor_username: _,
+            actor_role: _,
+            action: _,
+            entity_type: _,
+            entity_id: _,
+            resident_id: _,
+            request_id: _,
+            client_address: _,
+            outcome: _,
+            changes: _,
+            prev_hash: _,
+            hash: _,
+        } = &row;
+        type Alteration = (&'static str, fn(&mut AuditRow));
+        let alterations: [Alteration; 14] = [
+            ("seq", |r| r.seq += 1),
+            ("occurred_at", |r| {
+                r.occurred_at += chrono::Duration::microseconds(1)
+            }),
+            ("actor_user_id", |r| r.actor_user_id = Some("v".into())),
+            ("actor_username", |r| r.actor_username = None),
+            ("actor_role", |r| r.actor_role = Some("auditor".into())),
+            ("action", |r| r.action = "logout".into()),
+            ("entity_type", |r| r.entity_type = Some("resident".into())),
+            ("entity_id", |r| r.entity_id = Some("e".into())),
+            ("resident_id", |r| r.resident_id = Some("p".into())),
+            ("request_id", |r| r.request_id = Some("s".into())),
+            ("client_address", |r| {
+                r.client_address = Some("10.0.0.1".into())
+            }),
+            ("outcome", |r| r.outcome = "failure".into()),
+            ("changes", |r| r.changes = Some("{}".into())),
+            ("prev_hash", |r| r.prev_hash = "1".repeat(64)),
+        ];
+        for (column, alter) in alterations {
+            let mut altered = row.clone();
+            alter(&mut altered);
+            assert_ne!(link_hash(&altered), original, "{column}");
+        }
+        // An empty column and an empty text are told apart.
         let mut altered = row;
-        altered.prev_hash = "1".repeat(64);
-        assert_ne!(link_hash(&altered), original);
+        altered.entity_id = Some(String::new());
+        assert_ne!(link_hash(&altered), original, "entity_id: None vs \"\"");
     }
 }
