@@ -1067,12 +1067,13 @@ struct Hit {
 }
 
 /// A webhook receiver on 127.0.0.1: it answers 500 to the first `fail_first` deliveries of
-/// each event (or always, while `failing`), then 200.
+/// each event (or always, while `failing`), then 200; each answer takes `delay`.
 #[derive(Default)]
 struct Receiver {
     hits: Mutex<Vec<Hit>>,
     fail_first: usize,
     failing: Mutex<bool>,
+    delay: Duration,
 }
 
 async fn hook(req: HttpRequest, body: web::Bytes, receiver: web::Data<Receiver>) -> HttpResponse {
@@ -1084,6 +1085,9 @@ async fn hook(req: HttpRequest, body: web::Bytes, receiver: web::Data<Receiver>)
             .to_owned()
     };
     let event_id = header("x-event-id");
+    if !receiver.delay.is_zero() {
+        actix_web::rt::time::sleep(receiver.delay).await;
+    }
     let mut hits = receiver.hits.lock().unwrap();
     let earlier = hits.iter().filter(|h| h.event_id == event_id).count();
     let failing = *receiver.failing.lock().unwrap() || earlier < receiver.fail_first;
@@ -1099,10 +1103,14 @@ async fn hook(req: HttpRequest, body: web::Bytes, receiver: web::Data<Receiver>)
 
 /// Starts a receiver and returns it with its URL.
 fn start_receiver(fail_first: usize) -> (Arc<Receiver>, String) {
-    let receiver = web::Data::new(Receiver {
+    start_receiver_with(Receiver {
         fail_first,
         ..Receiver::default()
-    });
+    })
+}
+
+fn start_receiver_with(receiver: Receiver) -> (Arc<Receiver>, String) {
+    let receiver = web::Data::new(receiver);
     let shared = receiver.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -1402,7 +1410,13 @@ async fn failed_deliveries_are_listed_for_admins_and_can_be_replayed() {
 async fn two_instances_on_one_database_deliver_each_event_once() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let (receiver, url) = start_receiver(0);
+    // Each delivery takes 30 ms, so while one instance delivers a batch of three the other,
+    // polling every 20 ms, finds the next events due: both get a share even when one of them
+    // is quicker to claim on a loaded machine.
+    let (receiver, url) = start_receiver_with(Receiver {
+        delay: Duration::from_millis(30),
+        ..Receiver::default()
+    });
     let client = register_client(&app, &admin, "浙里办", ALL_SCOPES, Some(&url)).await;
     // A second instance: its own pool on the same database.
     let config = test_config(&app.db);
