@@ -423,24 +423,36 @@ pub fn claim_due(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<EventRow>> {
-    let lock = match conn {
-        DbConn::Postgres(_) => "FOR UPDATE SKIP LOCKED",
-        DbConn::Sqlite(_) => "",
+    let due = |now: &str| {
+        format!(
+            "state = 'pending' AND next_attempt_at <= {now} \
+             AND (claimed_until IS NULL OR claimed_until < {now})"
+        )
     };
-    let (p_lease, p_instance, p_now, p_limit) = match conn {
-        DbConn::Postgres(_) => ("$1", "$2", "$3", "$4"),
-        DbConn::Sqlite(_) => ("?1", "?2", "?3", "?4"),
+    let sql = match conn {
+        // `ARRAY(…)` is evaluated once. As the subquery of an `IN`, the limited `FOR UPDATE
+        // SKIP LOCKED` pick may be evaluated again for each row, each time skipping the rows
+        // it locked before, and the claim took every due event.
+        DbConn::Postgres(_) => {
+            let due = due("$3");
+            format!(
+                "UPDATE webhook_events SET claimed_until = $1, claimed_by = $2 \
+                 WHERE {due} AND id = ANY(ARRAY(SELECT id FROM webhook_events WHERE {due} \
+                                                ORDER BY next_attempt_at, id LIMIT $4 \
+                                                FOR UPDATE SKIP LOCKED)) \
+                 RETURNING *"
+            )
+        }
+        DbConn::Sqlite(_) => {
+            let due = due("?3");
+            format!(
+                "UPDATE webhook_events SET claimed_until = ?1, claimed_by = ?2 \
+                 WHERE {due} AND id IN (SELECT id FROM webhook_events WHERE {due} \
+                                        ORDER BY next_attempt_at, id LIMIT ?4) \
+                 RETURNING *"
+            )
+        }
     };
-    let sql = format!(
-        "UPDATE webhook_events SET claimed_until = {p_lease}, claimed_by = {p_instance} \
-         WHERE state = 'pending' AND next_attempt_at <= {p_now} \
-           AND (claimed_until IS NULL OR claimed_until < {p_now}) \
-           AND id IN (SELECT id FROM webhook_events \
-                      WHERE state = 'pending' AND next_attempt_at <= {p_now} \
-                        AND (claimed_until IS NULL OR claimed_until < {p_now}) \
-                      ORDER BY next_attempt_at, id LIMIT {p_limit} {lock}) \
-         RETURNING *"
-    );
     diesel::sql_query(sql)
         .bind::<Timestamp, _>(lease_until)
         .bind::<Text, _>(instance)

@@ -1477,6 +1477,44 @@ async fn two_instances_on_one_database_deliver_each_event_once() {
     assert!(by_a > 0 && by_b > 0, "both instances took a share");
 }
 
+/// A claim takes at most its batch of the due events, whatever else is due: on PostgreSQL the
+/// limited `FOR UPDATE SKIP LOCKED` subquery of an `IN` was evaluated again for each row, and
+/// one instance claimed every due event at once.
+#[actix_web::test]
+async fn a_claim_takes_at_most_its_batch() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (_receiver, url) = start_receiver(0);
+    let client = register_client(&app, &admin, "浙里办", ALL_SCOPES, Some(&url)).await;
+    for i in 0..10u16 {
+        submit_ok(
+            &app,
+            &client,
+            &application(
+                "assistive_device",
+                &id_number("330283", "1986-02-03", 200 + i),
+                "冯三",
+                &format!("B-{i}"),
+            ),
+        )
+        .await;
+    }
+    let now = db::now();
+    let batches = db::run(&app.state.pool, move |conn| {
+        let lease = now + chrono::Duration::seconds(60);
+        let mut sizes = Vec::new();
+        for instance in ["first", "second", "third", "fourth"] {
+            let claimed =
+                fenghua_registry::db::integration::claim_due(conn, instance, now, lease, 3)?;
+            sizes.push(claimed.len());
+        }
+        Ok(sizes)
+    })
+    .await
+    .unwrap();
+    assert_eq!(batches, vec![3, 3, 3, 1]);
+}
+
 /// A stopped instance's claims run out and another instance takes them over.
 #[actix_web::test]
 async fn a_stopped_instances_claims_are_taken_over() {
