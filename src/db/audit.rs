@@ -42,26 +42,9 @@ pub fn insert(conn: &mut DbConn, row: &AuditRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// Rows in multi-row statements (each well under both backends' limits on bound values); on
-/// PostgreSQL one `COPY`, which has no statement to parse (a 500-row `INSERT` spends about as
-/// long being parsed as being executed).
+/// Rows in bulk ([`crate::bulk_insert`]).
 pub fn insert_many(conn: &mut DbConn, rows: &[AuditRow]) -> QueryResult<()> {
-    match conn {
-        DbConn::Postgres(c) => {
-            if !rows.is_empty() {
-                diesel::copy_from(audit_events::table)
-                    .from_insertable(rows)
-                    .execute(c)?;
-            }
-        }
-        // The multi-backend connection has no multi-row insert: each backend's own has. 500
-        // rows a statement, a full one prepared once (`in_statement_chunks`).
-        DbConn::Sqlite(c) => {
-            crate::in_statement_chunks!(rows, |chunk| diesel::insert_into(audit_events::table)
-                .values(chunk)
-                .execute(c)?);
-        }
-    }
+    crate::bulk_insert!(conn, audit_events::table, rows);
     Ok(())
 }
 

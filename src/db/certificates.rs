@@ -69,21 +69,7 @@ pub fn insert(conn: &mut DbConn, row: &NewCertificateRow) -> QueryResult<i64> {
 
 /// Rows written in bulk (an import): `COPY` on PostgreSQL, multi-row `INSERT`s on SQLite.
 pub fn insert_many(conn: &mut DbConn, rows: &[NewCertificateRow]) -> QueryResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    match conn {
-        DbConn::Postgres(c) => {
-            diesel::copy_from(certificates::table)
-                .from_insertable(rows)
-                .execute(c)?;
-        }
-        DbConn::Sqlite(c) => {
-            crate::in_statement_chunks!(rows, |chunk| diesel::insert_into(certificates::table)
-                .values(chunk)
-                .execute(c)?);
-        }
-    }
+    crate::bulk_insert!(conn, certificates::table, rows);
     Ok(())
 }
 

@@ -426,15 +426,7 @@ pub fn refresh_some_stale(conn: &mut DbConn, limit: usize) -> QueryResult<usize>
             .collect();
         diesel::delete(resident_facts::table.filter(resident_facts::resident_id.eq_any(&ids)))
             .execute(conn)?;
-        if !values.is_empty() {
-            // One multi-row statement; diesel writes those per backend, not for the
-            // multi-backend connection.
-            let insert = diesel::insert_into(resident_facts::table).values(&values);
-            match conn {
-                DbConn::Sqlite(c) => insert.execute(c)?,
-                DbConn::Postgres(c) => insert.execute(c)?,
-            };
-        }
+        crate::bulk_insert!(&mut *conn, resident_facts::table, &values[..]);
         diesel::delete(
             resident_facts_stale::table.filter(resident_facts_stale::resident_id.eq_any(&ids)),
         )

@@ -139,6 +139,29 @@ macro_rules! in_statement_chunks {
     }};
 }
 
+/// Writes `$rows` (a slice of insertable rows) into `$table` in bulk: one `COPY` on PostgreSQL
+/// (no statement to parse, however many rows), multi-row `INSERT`s of
+/// [`ROWS_PER_STATEMENT`] on SQLite. The multi-backend connection has no multi-row insert:
+/// each backend's own has.
+#[macro_export]
+macro_rules! bulk_insert {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let rows = $rows;
+        match $conn {
+            $crate::db::DbConn::Postgres(c) => {
+                if !rows.is_empty() {
+                    diesel::copy_from($table).from_insertable(rows).execute(c)?;
+                }
+            }
+            $crate::db::DbConn::Sqlite(c) => {
+                $crate::in_statement_chunks!(rows, |chunk| diesel::insert_into($table)
+                    .values(chunk)
+                    .execute(c)?);
+            }
+        }
+    }};
+}
+
 /// Writes residents in bulk: one `COPY` on PostgreSQL (no statement to parse, however many
 /// rows), multi-row `INSERT`s on SQLite (in-process, nothing to save there). Answers each
 /// one's `(public_id, id)`.
@@ -310,20 +333,7 @@ pub fn open_household_statuses(
             )
         })
         .collect();
-    match conn {
-        DbConn::Postgres(c) => {
-            diesel::copy_from(household_statuses::table)
-                .from_insertable(&values)
-                .execute(c)?;
-        }
-        DbConn::Sqlite(c) => {
-            crate::in_statement_chunks!(&values[..], |chunk| diesel::insert_into(
-                household_statuses::table
-            )
-            .values(chunk)
-            .execute(c)?);
-        }
-    }
+    crate::bulk_insert!(conn, household_statuses::table, &values[..]);
     Ok(())
 }
 
