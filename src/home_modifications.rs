@@ -56,11 +56,9 @@ fn view(row: &CaseRow) -> CaseView {
     }
 }
 
-pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> Result<Vec<CaseView>, AppError> {
-    Ok(store::of_resident(conn, resident_id)?
-        .iter()
-        .map(view)
-        .collect())
+/// A resident's cases as the file shows them, in the order of `rows`.
+pub fn of_file(rows: &[CaseRow]) -> Vec<CaseView> {
+    rows.iter().map(view).collect()
 }
 
 /// Checks the items and returns them as stored (names cleaned by the free-text rule).

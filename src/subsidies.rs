@@ -245,18 +245,27 @@ fn grant_view(grant: &GrantRow, suspensions: &[SuspensionRow], today: NaiveDate)
     }
 }
 
-/// A resident's grants, newest first, for the file.
-pub fn grants_of(
+/// A resident's grants, newest first, as shown on `today`.
+fn grants_of(
     conn: &mut DbConn,
     resident_id: i64,
     today: NaiveDate,
 ) -> Result<Vec<GrantView>, AppError> {
     let grants = store::grants_of(conn, resident_id)?;
     let suspensions = store::suspensions_of(conn, resident_id)?;
-    Ok(grants
+    Ok(of_file(&grants, &suspensions, today))
+}
+
+/// A resident's grants as the file shows them on `today`, in the order of `grants`.
+pub fn of_file(
+    grants: &[GrantRow],
+    suspensions: &[SuspensionRow],
+    today: NaiveDate,
+) -> Vec<GrantView> {
+    grants
         .iter()
-        .map(|g| grant_view(g, &suspensions, today))
-        .collect())
+        .map(|g| grant_view(g, suspensions, today))
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::schema::certificates;
 use super::DbConn;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = certificates)]
 pub struct CertificateRow {
     pub id: i64,

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::schema::file_records;
 use super::DbConn;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = file_records)]
 pub struct FileRecordRow {
     pub id: i64,

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use super::schema::home_modifications;
 use super::DbConn;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = home_modifications)]
 pub struct CaseRow {
     pub id: i64,

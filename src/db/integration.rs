@@ -116,7 +116,7 @@ pub fn set_webhook(
         .map(|_| ())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = applications)]
 pub struct ApplicationRow {
     pub id: i64,

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod certificates;
 pub mod definitions;
 pub mod district;
+pub mod file;
 pub mod file_records;
 pub mod home_modifications;
 pub mod indicators;

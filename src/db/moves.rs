@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::resident_moves;
 use super::DbConn;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = resident_moves)]
 pub struct MoveRow {
     pub id: i64,

@@ -7,7 +7,7 @@ use diesel::sql_types::{Bool, Text};
 use super::schema::{certificates, household_statuses, resident_name_grams, residents};
 use super::{DbConn, MultiBackend};
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = residents)]
 pub struct ResidentRow {
     pub id: i64,
@@ -257,7 +257,7 @@ pub fn touch(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> 
         .map(|_| ())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = household_statuses)]
 pub struct HouseholdStatusRow {
     pub id: i64,

@@ -47,7 +47,7 @@ pub fn insert_policy(
         .map(|_| ())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = subsidy_grants)]
 pub struct GrantRow {
     pub id: i64,
@@ -149,7 +149,7 @@ pub fn touch_grant(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResul
         .map(|_| ())
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = grant_suspensions)]
 pub struct SuspensionRow {
     pub id: i64,

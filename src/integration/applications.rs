@@ -418,15 +418,13 @@ pub fn list(
     Ok((views, next))
 }
 
-/// The applications in a resident's file, newest first.
-pub fn of_resident(
-    conn: &mut DbConn,
+/// The applications in a resident's file, in the order of `rows` (newest first).
+pub fn of_file(
     protector: &Protector,
-    resident_id: i64,
+    rows: &[ApplicationRow],
     resident_public_id: &str,
 ) -> Result<Vec<ApplicationView>, AppError> {
-    store::applications_of_resident(conn, resident_id)?
-        .iter()
+    rows.iter()
         .map(|r| view_of(protector, r, true, Some(resident_public_id.to_owned())))
         .collect()
 }

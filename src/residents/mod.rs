@@ -671,44 +671,38 @@ pub fn lookup(
 /// The whole file, read in one snapshot (so its version, the `ETag`, is the version of what it
 /// shows), then audited: answered only once its `file_read` event is committed.
 pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileView, AppError> {
-    let read = db::read_snapshot(conn, |conn| {
-        let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
-        if !who.scope.allows(&row.town_code) {
-            return Ok(Err(row));
-        }
-        let file = file_of(conn, who, &row)?;
-        Ok(Ok((row, file)))
-    })?;
-    match read {
-        Ok((row, file)) => {
-            audit_read(conn, who, Action::FileRead, &row, None)?;
-            Ok(file)
-        }
-        // Audited as denied, after the snapshot, and answered like a resident that does not
-        // exist (see `load_in_scope`).
-        Err(row) => {
-            who.recorder
-                .record_read(conn, who.audit, denied_event(&row))?;
-            Err(AppError::NotFound)
-        }
+    let rows = db::file::load(conn, public_id)?.ok_or(AppError::NotFound)?;
+    if !who.scope.allows(&rows.resident.town_code) {
+        // Audited as denied, and answered like a resident that does not exist (see
+        // `load_in_scope`).
+        who.recorder
+            .record_read(conn, who.audit, denied_event(&rows.resident))?;
+        return Err(AppError::NotFound);
     }
+    let file = file_view(who, &rows)?;
+    audit_read(conn, who, Action::FileRead, &rows.resident, None)?;
+    Ok(file)
 }
 
-/// The sections of a stored resident's file.
-fn file_of(conn: &mut DbConn, who: &Requester, row: &ResidentRow) -> Result<FileView, AppError> {
-    let history = store::household_history(conn, row.id)?;
-    let resident = view::resident(who.protector, row, &history)?;
+/// The file as shown to `who`, from its stored rows.
+fn file_view(who: &Requester, rows: &db::file::FileRows) -> Result<FileView, AppError> {
+    let row = &rows.resident;
+    let resident = view::resident(who.protector, row, &rows.household)?;
     let holder = view::id_number(who.protector, row)?;
-    let certificates = certs::of_resident(conn, row.id)?
+    let certificates = rows
+        .certificates
         .iter()
         .map(|c| view::certificate(&holder, c))
         .collect();
-    let subsidies = crate::subsidies::grants_of(conn, row.id, who.today)?;
-    let home_modifications = crate::home_modifications::of_resident(conn, row.id)?;
-    let sections = crate::sections::of_resident(conn, row.id)?;
-    let moves = moves::of_resident(conn, row.id)?;
-    let applications =
-        crate::integration::applications::of_resident(conn, who.protector, row.id, &row.public_id)?;
+    let subsidies = crate::subsidies::of_file(&rows.grants, &rows.suspensions, who.today);
+    let home_modifications = crate::home_modifications::of_file(&rows.cases);
+    let sections = crate::sections::of_file(&rows.records);
+    let moves = moves::of_file(&rows.moves);
+    let applications = crate::integration::applications::of_file(
+        who.protector,
+        &rows.applications,
+        &row.public_id,
+    )?;
     Ok(FileView {
         resident,
         certificates,

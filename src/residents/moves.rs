@@ -38,12 +38,9 @@ impl From<&MoveRow> for MoveView {
     }
 }
 
-/// A resident's moves, oldest first.
-pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> Result<Vec<MoveView>, AppError> {
-    Ok(store::of_resident(conn, resident_id)?
-        .iter()
-        .map(MoveView::from)
-        .collect())
+/// A resident's moves as the file shows them, in the order of `rows` (oldest first).
+pub fn of_file(rows: &[MoveRow]) -> Vec<MoveView> {
+    rows.iter().map(MoveView::from).collect()
 }
 
 /// A move as requested.

@@ -329,19 +329,19 @@ pub fn update<S: Section>(
     })
 }
 
-/// Every section of a resident's file, each a list of records oldest first.
-pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> Result<Map<String, Value>, AppError> {
-    let rows = store::of_resident(conn, resident_id)?;
+/// Every section of a resident's file, each a list of records oldest first, from the file's
+/// records in that order.
+pub fn of_file(rows: &[store::FileRecordRow]) -> Map<String, Value> {
     let mut sections: Map<String, Value> = kinds::SECTION_NAMES
         .iter()
         .map(|name| ((*name).to_owned(), Value::Array(Vec::new())))
         .collect();
-    for row in &rows {
+    for row in rows {
         if let Some(Value::Array(list)) = sections.get_mut(&row.section) {
             list.push(shown(row));
         }
     }
-    Ok(sections)
+    sections
 }
 
 /// The stored version of a record, for the ETag.

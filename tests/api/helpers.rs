@@ -269,3 +269,27 @@ impl TestApp {
         matches!(self.db.url, DatabaseUrl::Postgres(_))
     }
 }
+
+/// A district of `residents` synthetic residents, written by `seed-demo` into the app's database.
+pub async fn seeded_district(residents: u64) -> (TestApp, crate::session::Session) {
+    let app = spawn_app().await;
+    let url = app.db.url.clone();
+    let keys = app.state.config.keys.clone();
+    actix_web::web::block(move || {
+        fenghua_registry::demo::seed(
+            &url,
+            &keys,
+            &fenghua_registry::demo::Options {
+                residents,
+                seed: 20261206,
+                force: false,
+            },
+            &mut |_, _, _| {},
+        )
+    })
+    .await
+    .unwrap()
+    .expect("seed-demo writes the district");
+    let admin = app.admin().await;
+    (app, admin)
+}

@@ -8,9 +8,8 @@
 use serde_json::Value;
 
 use fenghua_registry::db;
-use fenghua_registry::demo;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{seeded_district, TestApp};
 use crate::session::Session;
 
 /// Runs SQL on the app's own database (on PostgreSQL, in the test's schema).
@@ -41,30 +40,6 @@ async fn count(app: &TestApp, table: &'static str) -> i64 {
     .unwrap()
 }
 
-/// A district of `residents` synthetic residents, written by `seed-demo` into the app's database.
-async fn seeded(residents: u64) -> (TestApp, Session) {
-    let app = spawn_app().await;
-    let url = app.db.url.clone();
-    let keys = app.state.config.keys.clone();
-    actix_web::web::block(move || {
-        demo::seed(
-            &url,
-            &keys,
-            &demo::Options {
-                residents,
-                seed: 20261206,
-                force: false,
-            },
-            &mut |_, _, _| {},
-        )
-    })
-    .await
-    .unwrap()
-    .expect("seed-demo writes the district");
-    let admin = app.admin().await;
-    (app, admin)
-}
-
 const DAYS: [&str; 4] = ["2024-12-31", "2025-06-30", "2026-01-01", "2026-06-30"];
 
 /// Everything a report, a gap list and the reconciliation answer on each of [`DAYS`].
@@ -87,7 +62,7 @@ async fn answers(app: &TestApp, admin: &Session) -> Vec<Value> {
 
 #[actix_web::test]
 async fn the_kept_values_give_the_figures_the_fact_tables_give() {
-    let (app, admin) = seeded(400).await;
+    let (app, admin) = seeded_district(400).await;
     assert_eq!(count(&app, "resident_facts").await, 400);
     assert_eq!(count(&app, "resident_facts_stale").await, 0);
 
@@ -123,7 +98,7 @@ async fn the_kept_values_give_the_figures_the_fact_tables_give() {
 
 #[actix_web::test]
 async fn a_change_made_in_sql_counts_at_once() {
-    let (app, admin) = seeded(60).await;
+    let (app, admin) = seeded_district(60).await;
     let before = app
         .get_as(&admin, "/api/v1/indicators?as_of=2026-06-30")
         .await;
@@ -165,7 +140,7 @@ async fn a_change_made_in_sql_counts_at_once() {
 
 #[actix_web::test]
 async fn every_table_the_values_are_made_of_marks_its_resident_stale() {
-    let (app, _admin) = seeded(60).await;
+    let (app, _admin) = seeded_district(60).await;
     for (table, touch) in [
         ("residents", "UPDATE residents SET town_code = town_code WHERE id = (SELECT MIN(id) FROM residents)"),
         ("certificates", "UPDATE certificates SET grade = grade WHERE id = (SELECT MIN(id) FROM certificates)"),

@@ -7,6 +7,7 @@ mod auth;
 mod certificates;
 mod contract;
 mod district;
+mod file_read;
 mod foundation;
 mod hardening;
 mod helpers;
