@@ -149,7 +149,7 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
     let pool = db::connect_pool(&config.database_url, &config.pool)?;
     let recorder = crate::audit::Recorder::start(&config.database_url, config.storage.read_audit)?;
     warn_if_no_users(&pool);
-    if let Ok(mut conn) = pool.get() {
+    if let Ok(mut conn) = db::checkout(&pool) {
         crate::audit_checkpoint::advance_and_log(&mut conn, &config.data_dir);
         catch_up_indicator_facts(&mut conn);
     }

@@ -10,7 +10,8 @@
 //! `queue_wait` for room and then answers 503 with `Retry-After`. Readers never take the
 //! writers' lock themselves; the writer thread holds it for the batch's short transaction.
 //! Writes append their events in their own transactions, as before ([`super::append`]); both
-//! go through [`db::write_transaction`], so the chain stays one total order.
+//! take the writers' lock ([`db::write_transaction`], [`db::audit_only_transaction`]), so the
+//! chain stays one total order.
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
@@ -229,9 +230,11 @@ fn write_batches(shared: &Shared, pool: &Pool) {
         }))
         .unwrap_or_else(|_| Err(AppError::internal("the read-audit writer panicked")));
         if outcome.is_err() {
-            // A connection that failed a batch may be broken: the next batch takes a fresh one
-            // (the pool checks it).
-            conn = None;
+            // A connection that failed a batch may be broken: it goes back to the pool (which
+            // closes it if it no longer answers) and the next batch takes one that answers.
+            if let Some(used) = conn.take() {
+                db::give_back(used, &outcome);
+            }
         }
         match outcome {
             Ok(seqs) => {
@@ -257,9 +260,9 @@ fn write_batch(
 ) -> Result<Vec<i64>, AppError> {
     let conn = match conn {
         Some(conn) => conn,
-        None => conn.insert(pool.get().map_err(AppError::from_pool)?),
+        None => conn.insert(crate::db::checkout(pool)?),
     };
-    db::write_transaction(conn, |conn| {
+    db::audit_only_transaction(conn, |conn| {
         super::append_many(conn, jobs.iter().map(|j| (&j.ctx, j.event.clone())))
     })
     .map_err(AppError::from)

@@ -164,7 +164,7 @@ fn run(pool: &Pool, protector: &Protector, settings: &WorkerSettings, stop: &Sto
         };
         if last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(3600)) {
             last_purge = Some(Instant::now());
-            if let Ok(mut conn) = pool.get() {
+            if let Ok(mut conn) = db::checkout(pool) {
                 match idempotency::purge(&mut conn) {
                     Ok(n) if n > 0 => tracing::info!(forgotten = n, "idempotency keys expired"),
                     Ok(_) => {}
@@ -192,7 +192,7 @@ fn tick(
         + chrono::Duration::from_std(settings.lease)
             .unwrap_or_else(|_| chrono::Duration::seconds(60));
     let events = {
-        let mut conn = pool.get().map_err(AppError::from_pool)?;
+        let mut conn = db::checkout(pool)?;
         store::claim_due(
             &mut conn,
             &settings.instance,
@@ -247,7 +247,7 @@ fn deliver(
     claimed_until: chrono::NaiveDateTime,
 ) -> Result<(), AppError> {
     let client = {
-        let mut conn = pool.get().map_err(AppError::from_pool)?;
+        let mut conn = db::checkout(pool)?;
         store::client_by_id(&mut conn, event.client_id)?
     };
     let started_at = db::now();
@@ -286,7 +286,7 @@ fn deliver(
         next_attempt_at,
         now,
     };
-    let mut conn = pool.get().map_err(AppError::from_pool)?;
+    let mut conn = db::checkout(pool)?;
     let kept = db::write_transaction(&mut conn, |conn| store::record_attempt(conn, &outcome))?;
     match (kept, state) {
         (false, _) => tracing::warn!(

@@ -86,3 +86,97 @@ async fn a_write_that_panics_leaves_no_open_transaction_for_the_next_writer() {
     .unwrap();
     drop(database);
 }
+
+/// The pool pings a connection only after it sat idle, so one the server closed while it was
+/// in steady use fails its next request; that request answers 503 and the connection is closed
+/// instead of going back, so the pool heals by itself (a PostgreSQL restart, an administrator's
+/// `pg_terminate_backend`, a proxy's idle cut).
+#[actix_web::test]
+async fn connections_the_server_closed_are_replaced_without_a_restart() {
+    let database = fresh_database();
+    if !matches!(database.url, db::DatabaseUrl::Postgres(_)) {
+        // SQLite connections are files opened in the process: nothing can close them.
+        return;
+    }
+    let url = database.url.clone();
+    actix_web::web::block(move || {
+        startup::migrate_only(&url).expect("migrations");
+        let pool = db::connect_pool(
+            &url,
+            &PoolSettings {
+                max_size: 2,
+                checkout_timeout: Duration::from_secs(10),
+            },
+        )
+        .unwrap();
+        #[derive(QueryableByName)]
+        struct Pid {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            pid: i32,
+        }
+        let backend_pid = |conn: &mut DbConn| -> QueryResult<i32> {
+            Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                .get_result::<Pid>(conn)?
+                .pid)
+        };
+        // Both pooled connections in use at once, so both have answered just now.
+        let (mut first, mut second) = (db::checkout(&pool).unwrap(), db::checkout(&pool).unwrap());
+        let pids = [
+            backend_pid(&mut first).unwrap(),
+            backend_pid(&mut second).unwrap(),
+        ];
+        db::give_back(first, &Ok::<_, fenghua_registry::error::AppError>(()));
+        db::give_back(second, &Ok::<_, fenghua_registry::error::AppError>(()));
+
+        let mut admin = db::ConnectionManager::new(url.clone()).establish().unwrap();
+        admin
+            .batch_execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN ({}, {})",
+                pids[0], pids[1]
+            ))
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+
+        let mut answers = Vec::new();
+        for _ in 0..6 {
+            let mut conn = match db::checkout(&pool) {
+                Ok(conn) => conn,
+                Err(e) => panic!("a checkout failed: {e:?}"),
+            };
+            let outcome = backend_pid(&mut conn).map_err(fenghua_registry::error::AppError::from);
+            answers.push(
+                outcome
+                    .as_ref()
+                    .map(|pid| *pid)
+                    .map_err(|e| format!("{e:?}")),
+            );
+            db::give_back(conn, &outcome);
+        }
+        let failures = answers.iter().filter(|a| a.is_err()).count();
+        assert!(
+            failures <= 2,
+            "one failure per closed connection at most: {answers:?}"
+        );
+        assert!(
+            answers
+                .iter()
+                .filter_map(|a| a.as_ref().err())
+                .all(|e| e.contains("Unavailable")),
+            "a closed connection answers 503, not 500: {answers:?}"
+        );
+        assert!(
+            answers[failures..].iter().all(|a| a.is_ok()),
+            "after the failures every request is served: {answers:?}"
+        );
+        assert!(
+            answers
+                .iter()
+                .filter_map(|a| a.as_ref().ok())
+                .all(|pid| !pids.contains(pid)),
+            "no closed connection is handed out again: {answers:?}"
+        );
+    })
+    .await
+    .unwrap();
+    drop(database);
+}
