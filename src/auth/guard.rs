@@ -341,7 +341,7 @@ pub async fn authorize(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let access = match (
         req.app_data::<web::Data<Arc<RoutePolicies>>>(),
-        req.match_pattern(),
+        crate::http::observe::route_pattern(&req),
     ) {
         (Some(policies), Some(pattern)) => policies.lookup(req.method(), pattern),
         _ => None,
