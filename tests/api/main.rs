@@ -22,6 +22,7 @@ mod reports;
 mod residents;
 mod sections;
 mod session;
+mod stored_codes;
 mod subsidies;
 mod transactions;
 mod users;
