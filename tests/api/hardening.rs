@@ -462,6 +462,58 @@ async fn invented_methods_and_paths_keep_metrics_small() {
     );
 }
 
+/// Random paths, under every standard method, are one series per method and status (route
+/// `unmatched`), and a route's concrete paths are its pattern: 600 requests to 600 paths add a
+/// handful of series, each labelled with a pattern of the route table or `unmatched`.
+#[actix_web::test]
+async fn random_paths_add_a_bounded_number_of_series() {
+    use actix_web::dev::Service;
+    let app = spawn_app().await;
+    let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE];
+    for i in 0..150 {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        for (method, uri) in methods.iter().zip([
+            format!("/{random}"),
+            format!("/api/v1/{random}/{i}"),
+            format!("/api/v1/residents/{random}"),
+            format!("/api/v1/residents/{random}/{}/x", &random[..i % 32]),
+        ]) {
+            let req = TestRequest::default()
+                .method(method.clone())
+                .uri(&uri)
+                .to_request();
+            let _ = app.service.call(req).await;
+        }
+    }
+    let text = app.get("/metrics").await.text();
+    let patterns: BTreeSet<&str> = fenghua_registry::api::endpoints()
+        .iter()
+        .map(|e| e.path)
+        .collect();
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total{"))
+        .collect();
+    for line in &series {
+        let route = line
+            .split("route=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap();
+        assert!(
+            route == "unmatched" || patterns.contains(route),
+            "a label that is no route pattern: {line}"
+        );
+    }
+    // At most: each of the 4 methods on `unmatched` and on the resident route, by status.
+    assert!(
+        series.len() <= 12,
+        "{} series after 600 requests:\n{}",
+        series.len(),
+        series.join("\n")
+    );
+}
+
 #[actix_web::test]
 async fn metrics_can_require_a_token() {
     let token = "m3tr1cs-t0ken-for-the-scraper-0123456789";
