@@ -2,6 +2,12 @@
 //! default), SIGTERM, bad configuration, JSON logs and, with `TEST_DATABASE_URL`, readiness
 //! that follows a PostgreSQL server going away and coming back.
 //!
+//! The PostgreSQL-only tests get their database from [`postgres_admin_url`]: `TEST_DATABASE_URL`,
+//! or under CI (`CI` set, as `.ci/run` sets it) the CI database
+//! `postgres://postgres@127.0.0.1:5432/test`, so in CI they run in the SQLite pass too and fail
+//! when PostgreSQL is missing. Only outside CI, without `TEST_DATABASE_URL`, do they skip, and
+//! say so.
+//!
 //! Every child process is killed when its guard drops and every wait is bounded, so a broken
 //! binary fails a test instead of hanging the suite. Only std (plus the crate's own normal
 //! dependencies: serde_json, uuid, url, diesel) is used.
@@ -30,6 +36,23 @@ const STOP_WITHIN: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------------------------
 // Helpers: temporary folders, processes, ports, HTTP.
 // ---------------------------------------------------------------------------------------------
+
+/// The PostgreSQL of a PostgreSQL-only test: `TEST_DATABASE_URL`; under CI, where PostgreSQL is
+/// always there, the CI database when that is not set; otherwise none, and the test skips.
+fn postgres_admin_url() -> Option<String> {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(url) = set("TEST_DATABASE_URL") {
+        return Some(url);
+    }
+    if set("CI").is_some() {
+        return Some(CI_DATABASE_URL.to_owned());
+    }
+    eprintln!("skipped: TEST_DATABASE_URL is not set (set it to postgres://… to run)");
+    None
+}
+
+/// The database `.ci/run` provides.
+const CI_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A fresh folder, removed when dropped.
 struct TempDir(PathBuf);
@@ -887,11 +910,7 @@ fn wait_readyz(port: u16, status: u16, within: Duration, proc: &Proc) -> Respons
 
 #[test]
 fn postgres_readiness_follows_the_database() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("skipped: set TEST_DATABASE_URL=postgres://… to run");
+    let Some(admin_url) = postgres_admin_url() else {
         return;
     };
     let schema = PgSchema::create(&admin_url);
@@ -1239,11 +1258,7 @@ fn import_residents_reports_counts_and_a_second_run_changes_nothing() {
 
 #[test]
 fn import_residents_into_postgres_when_test_database_url_is_set() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("TEST_DATABASE_URL is not set: skipped");
+    let Some(admin_url) = postgres_admin_url() else {
         return;
     };
     let schema = PgSchema::create(&admin_url);
@@ -1639,11 +1654,7 @@ fn seed_demo_is_deterministic_refuses_a_filled_database_and_serves_its_files() {
 
 #[test]
 fn seed_demo_into_postgres_when_test_database_url_is_set() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("TEST_DATABASE_URL is not set: skipped");
+    let Some(admin_url) = postgres_admin_url() else {
         return;
     };
     let schemas = [PgSchema::create(&admin_url), PgSchema::create(&admin_url)];

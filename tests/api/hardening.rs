@@ -617,10 +617,7 @@ async fn a_configured_checkpoint_the_trail_does_not_hold_fails_verification() {
 /// works, and the role cannot truncate, alter, drop or rewrite. (SQLite has no roles.)
 #[actix_web::test]
 async fn the_service_runs_as_a_role_that_does_not_own_the_tables() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
+    let Some(admin_url) = crate::helpers::postgres_admin_url() else {
         return;
     };
     let role = format!("app_{}", uuid::Uuid::new_v4().simple());
@@ -631,9 +628,9 @@ async fn the_service_runs_as_a_role_that_does_not_own_the_tables() {
     };
     let role_for_setup = role.clone();
     let owner_url = admin_url.clone();
-    let app = spawn_app_with(move |c| {
+    let app = crate::helpers::spawn_postgres_app_with(&admin_url, move |c| {
         let DatabaseUrl::Postgres(schema_url) = c.database_url.clone() else {
-            unreachable!("TEST_DATABASE_URL is PostgreSQL")
+            unreachable!("a PostgreSQL app")
         };
         let schema = schema_url
             .rsplit("search_path%3D")
