@@ -580,6 +580,44 @@ fn unsupported_database_url_is_refused_quickly_and_named() {
     }
 }
 
+/// Issue 15: `TRUST_FORWARDED_FOR=true` believed the first `X-Forwarded-For` hop, which the
+/// client writes. It is refused at start with what to set instead, never silently ignored; a
+/// `TRUSTED_PROXIES` that is not a list of addresses is refused too.
+#[test]
+fn trust_forwarded_for_is_refused_with_what_to_set_instead() {
+    let serve = |env: &[(&str, &str)], args: &[&str]| {
+        let dir = TempDir::new();
+        let mut cmd = command(dir.path());
+        cmd.env("DATA_DIR", dir.path().join("data"))
+            .env("BIND", format!("127.0.0.1:{}", free_port()))
+            .envs(env.iter().copied())
+            .args(args);
+        run(cmd, ONE_SHOT_WITHIN)
+    };
+    for (env, args) in [
+        (&[("TRUST_FORWARDED_FOR", "true")][..], &["serve"][..]),
+        (&[][..], &["serve", "--trust-forwarded-for"][..]),
+    ] {
+        let out = serve(env, args);
+        assert!(!out.status.success(), "{env:?} {args:?} started");
+        assert!(
+            out.stderr.contains("TRUST_FORWARDED_FOR") && out.stderr.contains("TRUSTED_PROXIES"),
+            "{env:?} {args:?}: stderr does not say what to set:\n{}",
+            out.stderr
+        );
+    }
+    let out = serve(
+        &[("TRUSTED_PROXIES", "10.0.0.1, proxy.internal")],
+        &["serve"],
+    );
+    assert!(!out.status.success(), "a host name as a trusted proxy");
+    assert!(
+        out.stderr.contains("TRUSTED_PROXIES") && out.stderr.contains("proxy.internal"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn unreachable_postgres_is_refused_readably() {
     for args in [&[][..], &["migrate"][..]] {
