@@ -230,9 +230,18 @@ pub struct AuthArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub login_rate_window_secs: u64,
 
-    /// Take the client address from X-Forwarded-For. Only behind a proxy that sets it.
-    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value_t = false)]
-    pub trust_forwarded_for: bool,
+    /// The reverse proxies in front of the service, comma-separated IPs or CIDRs
+    /// (10.0.0.2,10.1.0.0/16). A request from one of them has its client address taken from
+    /// X-Forwarded-For: the rightmost hop that is not a trusted proxy. None by default: the
+    /// client address is the peer's.
+    #[arg(long, env = "TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+
+    /// Removed (it trusted the first X-Forwarded-For hop, which the client writes): set to
+    /// anything but `false`, the service refuses to start and says to set TRUSTED_PROXIES.
+    #[arg(long, env = "TRUST_FORWARDED_FOR", hide = true, num_args = 0..=1,
+          default_missing_value = "true")]
+    pub trust_forwarded_for: Option<String>,
 
     /// ID-number probes allowed per user in each window: lookups by ID number, and answers
     /// that an ID number has a file in another town (registration, import).

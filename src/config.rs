@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::cli::{AuthArgs, GlobalArgs, ServeArgs};
 use crate::db::{DatabaseUrl, PoolSettings};
+use crate::http::client_address::TrustedProxies;
 use crate::secrets::{self, AppEnv, SecretError};
 
 #[derive(Debug, Clone)]
@@ -151,7 +152,8 @@ pub struct AuthConfig {
     pub login_lockout: Duration,
     pub login_rate_limit: u32,
     pub login_rate_window: Duration,
-    pub trust_forwarded_for: bool,
+    /// `TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` hops are believed.
+    pub trusted_proxies: TrustedProxies,
     /// ID-number probes (lookups, answers of a file in another town) per user and window.
     pub id_probe_limit: u32,
     pub id_probe_window: Duration,
@@ -170,14 +172,30 @@ impl AuthConfig {
             login_lockout: Duration::from_secs(900),
             login_rate_limit: 20,
             login_rate_window: Duration::from_secs(60),
-            trust_forwarded_for: false,
+            trusted_proxies: TrustedProxies::default(),
             id_probe_limit: 100,
             id_probe_window: Duration::from_secs(600),
             metrics_token: None,
         }
     }
 
-    fn resolve(args: &AuthArgs, global: &GlobalArgs) -> Result<Self, SecretError> {
+    fn resolve(args: &AuthArgs, global: &GlobalArgs) -> Result<Self, ConfigError> {
+        // Removed, not ignored: a deployment that relied on it must learn what replaces it.
+        if let Some(value) = args.trust_forwarded_for.as_deref() {
+            if value.trim() != "false" && !value.trim().is_empty() {
+                return Err(ConfigError::Invalid(
+                    "TRUST_FORWARDED_FOR (--trust-forwarded-for) is no longer supported: it \
+                     took the client address from the first X-Forwarded-For hop, which the \
+                     client writes. Set TRUSTED_PROXIES (--trusted-proxies) to the addresses of \
+                     your reverse proxies instead, comma-separated IPs or CIDRs (e.g. \
+                     TRUSTED_PROXIES=10.0.0.2 or 10.0.0.0/24), and remove TRUST_FORWARDED_FOR"
+                        .to_owned(),
+                ));
+            }
+        }
+        let trusted_proxies =
+            TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or_default())
+                .map_err(|e| ConfigError::Invalid(format!("TRUSTED_PROXIES: {e}")))?;
         let secret = secrets::load(
             "JWT_SECRET",
             args.jwt_secret.as_deref(),
@@ -192,7 +210,7 @@ impl AuthConfig {
             login_lockout: Duration::from_secs(args.login_lockout_secs as u64),
             login_rate_limit: args.login_rate_limit,
             login_rate_window: Duration::from_secs(args.login_rate_window_secs),
-            trust_forwarded_for: args.trust_forwarded_for,
+            trusted_proxies,
             id_probe_limit: args.id_probe_limit,
             id_probe_window: Duration::from_secs(args.id_probe_window_secs),
             metrics_token: match args.metrics_token.as_deref().filter(|t| !t.is_empty()) {

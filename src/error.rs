@@ -83,6 +83,15 @@ impl AppError {
         AppError::Internal(cause.into())
     }
 
+    /// A stored value this build cannot read as a code of `table.column`: a row written by
+    /// hand or by a newer version. Answering with a default would show a wrong file, so the
+    /// request fails with 500; the log names the cell and the value (at most 64 characters),
+    /// the client gets no detail.
+    pub fn unknown_code(table: &str, column: &str, value: &str) -> Self {
+        let shown: String = value.chars().take(64).collect();
+        AppError::Internal(format!("unknown code in {table}.{column}: {shown:?}"))
+    }
+
     /// 401 with `WWW-Authenticate: Bearer`.
     pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
         AppError::Unauthorized {
@@ -290,3 +299,30 @@ impl From<diesel::result::Error> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Reads a code stored in `table.column` with `parse`, or fails loudly
+/// ([`AppError::unknown_code`]).
+pub fn stored_code<T>(
+    table: &str,
+    column: &str,
+    value: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> AppResult<T> {
+    parse(value).ok_or_else(|| AppError::unknown_code(table, column, value))
+}
+
+/// Reads a JSON list of codes stored in `table.column`; a list that does not parse, or holds a
+/// code `parse` does not know, fails like [`stored_code`].
+pub fn stored_codes<T>(
+    table: &str,
+    column: &str,
+    value: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> AppResult<Vec<T>> {
+    let codes: Vec<String> =
+        serde_json::from_str(value).map_err(|_| AppError::unknown_code(table, column, value))?;
+    codes
+        .iter()
+        .map(|code| stored_code(table, column, code, &parse))
+        .collect()
+}

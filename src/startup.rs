@@ -206,7 +206,7 @@ fn auth_settings(config: &Config) -> AuthSettings {
             KeyKind::User,
         ),
         metrics_token: auth.metrics_token.clone(),
-        trust_forwarded_for: auth.trust_forwarded_for,
+        trusted_proxies: auth.trusted_proxies.clone(),
     }
 }
 

@@ -9,7 +9,7 @@ use crate::audit::{self, Action, AuditContext, Event, Outcome};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
 use crate::db::{self, certificates as certs, file_records, DbConn};
-use crate::domain::certificate::{CancelReason, Category};
+use crate::domain::certificate::CancelReason;
 use crate::domain::eligibility::{
     decide, policy_on, CertificateFact, Decision, GrantFact, GrantStatus, Policy, Reason,
     ResidentFacts, Rules, Span, SubsidyKind,
@@ -17,7 +17,7 @@ use crate::domain::eligibility::{
 use crate::domain::resident::HouseholdStatus;
 use crate::domain::role::Role;
 use crate::domain::text;
-use crate::error::{AppError, FieldError};
+use crate::error::{stored_code, AppError, FieldError};
 use crate::residents::{load_in_scope, view, write_in_scope, Requester};
 use crate::sections::kinds::OtherBenefitKind;
 
@@ -47,8 +47,7 @@ pub fn policies(conn: &mut DbConn) -> Result<Vec<Policy>, AppError> {
     store::policies(conn)?
         .into_iter()
         .map(|row| {
-            let kind = SubsidyKind::parse(&row.kind)
-                .ok_or_else(|| AppError::internal("unknown subsidy kind stored"))?;
+            let kind = stored_code("subsidy_policies", "kind", &row.kind, SubsidyKind::parse)?;
             let value =
                 serde_json::from_str(&row.rules).map_err(|e| AppError::internal(e.to_string()))?;
             let rules = Rules::parse(kind, value).map_err(|e| AppError::internal(e.message))?;
@@ -141,27 +140,34 @@ pub fn create_policy(
 pub fn facts_of(conn: &mut DbConn, resident: &ResidentRow) -> Result<ResidentFacts, AppError> {
     let certificates = certs::of_resident(conn, resident.id)?
         .into_iter()
-        .map(|c| CertificateFact {
-            category: Category::parse(&c.category).unwrap_or(Category::Multiple),
-            components: view::components(c.components.as_deref()),
-            grade: c.grade,
-            issued_on: c.issued_on,
-            valid_until: c.valid_until,
-            cancelled_on: c.cancelled_on,
+        .map(|c| {
+            Ok(CertificateFact {
+                category: view::category(&c)?,
+                components: view::components(c.components.as_deref())?,
+                grade: c.grade,
+                issued_on: c.issued_on,
+                valid_until: c.valid_until,
+                cancelled_on: c.cancelled_on,
+            })
         })
-        .collect();
+        .collect::<Result<_, AppError>>()?;
     let household = residents_store::household_history(conn, resident.id)?
         .into_iter()
         .map(|h| {
-            (
-                HouseholdStatus::parse(&h.status).unwrap_or(HouseholdStatus::None),
+            Ok((
+                stored_code(
+                    "household_statuses",
+                    "status",
+                    &h.status,
+                    HouseholdStatus::parse,
+                )?,
                 Span {
                     start: h.since,
                     end: h.until,
                 },
-            )
+            ))
         })
-        .collect();
+        .collect::<Result<_, AppError>>()?;
     let work_injury_nursing = file_records::of_section(conn, resident.id, "other_benefits")?
         .into_iter()
         .filter(|r| r.kind == OtherBenefitKind::WorkInjuryNursing.as_str())
@@ -179,9 +185,14 @@ pub fn facts_of(conn: &mut DbConn, resident: &ResidentRow) -> Result<ResidentFac
     })
 }
 
-fn grant_fact(grant: &GrantRow, suspensions: &[SuspensionRow]) -> GrantFact {
-    GrantFact {
-        kind: SubsidyKind::parse(&grant.kind).unwrap_or(SubsidyKind::Living),
+/// The kind of a stored grant.
+fn grant_kind(grant: &GrantRow) -> Result<SubsidyKind, AppError> {
+    stored_code("subsidy_grants", "kind", &grant.kind, SubsidyKind::parse)
+}
+
+fn grant_fact(grant: &GrantRow, suspensions: &[SuspensionRow]) -> Result<GrantFact, AppError> {
+    Ok(GrantFact {
+        kind: grant_kind(grant)?,
         start_month: grant.start_month,
         terminated_on: grant.terminated_on,
         suspensions: suspensions
@@ -192,7 +203,7 @@ fn grant_fact(grant: &GrantRow, suspensions: &[SuspensionRow]) -> GrantFact {
                 end: s.resumed_on.and_then(|r| r.pred_opt()),
             })
             .collect(),
-    }
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -220,13 +231,17 @@ pub struct GrantView {
     pub version: i32,
 }
 
-fn grant_view(grant: &GrantRow, suspensions: &[SuspensionRow], today: NaiveDate) -> GrantView {
-    GrantView {
+fn grant_view(
+    grant: &GrantRow,
+    suspensions: &[SuspensionRow],
+    today: NaiveDate,
+) -> Result<GrantView, AppError> {
+    Ok(GrantView {
         id: grant.public_id.clone(),
-        kind: SubsidyKind::parse(&grant.kind).unwrap_or(SubsidyKind::Living),
+        kind: grant_kind(grant)?,
         start_month: grant.start_month.format("%Y-%m").to_string(),
         monthly_amount_fen: grant.monthly_amount_fen,
-        status: grant_fact(grant, suspensions).status_on(today),
+        status: grant_fact(grant, suspensions)?.status_on(today),
         eligible_at_start: grant.eligible_at_start,
         override_reason: grant.override_reason.clone(),
         terminated_on: grant.terminated_on,
@@ -242,7 +257,7 @@ fn grant_view(grant: &GrantRow, suspensions: &[SuspensionRow], today: NaiveDate)
             .collect(),
         decided_by: grant.decided_by.clone(),
         version: grant.version,
-    }
+    })
 }
 
 /// A resident's grants, newest first, as shown on `today`.
@@ -253,7 +268,7 @@ fn grants_of(
 ) -> Result<Vec<GrantView>, AppError> {
     let grants = store::grants_of(conn, resident_id)?;
     let suspensions = store::suspensions_of(conn, resident_id)?;
-    Ok(of_file(&grants, &suspensions, today))
+    of_file(&grants, &suspensions, today)
 }
 
 /// A resident's grants as the file shows them on `today`, in the order of `grants`.
@@ -261,7 +276,7 @@ pub fn of_file(
     grants: &[GrantRow],
     suspensions: &[SuspensionRow],
     today: NaiveDate,
-) -> Vec<GrantView> {
+) -> Result<Vec<GrantView>, AppError> {
     grants
         .iter()
         .map(|g| grant_view(g, suspensions, today))
@@ -312,8 +327,11 @@ pub fn eligibility(
     let resident = load_in_scope(conn, who, resident_id)?;
     let facts = facts_of(conn, &resident)?;
     let all = policies(conn)?;
-    let grants = store::grants_of(conn, resident.id)?;
     let suspensions = store::suspensions_of(conn, resident.id)?;
+    let grants = store::grants_of(conn, resident.id)?
+        .iter()
+        .map(|g| grant_fact(g, &suspensions))
+        .collect::<Result<Vec<_>, _>>()?;
     let subsidies = SubsidyKind::ALL
         .iter()
         .map(|kind| {
@@ -326,8 +344,7 @@ pub fn eligibility(
                 policy: policy.map(PolicyView::from),
                 granted: grants
                     .iter()
-                    .filter(|g| g.kind == kind.as_str())
-                    .any(|g| grant_fact(g, &suspensions).status_on(as_of) == GrantStatus::Active),
+                    .any(|g| g.kind == *kind && g.status_on(as_of) == GrantStatus::Active),
             }
         })
         .collect();
@@ -625,11 +642,11 @@ pub(crate) fn end_on_departure(
         } else {
             month_after
         };
-        let before = grant_view(grant, &suspensions, who.today);
+        let before = grant_view(grant, &suspensions, who.today)?;
         store::terminate(conn, grant.id, on, reason.as_str(), now)?;
         let stored =
             store::grant(conn, resident.id, &grant.public_id)?.ok_or(AppError::NotFound)?;
-        let after = grant_view(&stored, &suspensions, who.today);
+        let after = grant_view(&stored, &suspensions, who.today)?;
         audit::append(
             conn,
             who.audit,
@@ -674,7 +691,7 @@ pub fn act(
         let open = suspensions
             .iter()
             .find(|s| s.grant_id == grant.id && s.resumed_on.is_none());
-        let before = grant_view(&grant, &suspensions, who.today);
+        let before = grant_view(&grant, &suspensions, who.today)?;
         if grant.terminated_on.is_some() {
             return Err(illegal("the grant is terminated"));
         }

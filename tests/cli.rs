@@ -2,6 +2,12 @@
 //! default), SIGTERM, bad configuration, JSON logs and, with `TEST_DATABASE_URL`, readiness
 //! that follows a PostgreSQL server going away and coming back.
 //!
+//! The PostgreSQL-only tests get their database from [`postgres_admin_url`]: `TEST_DATABASE_URL`,
+//! or under CI (`CI` set, as `.ci/run` sets it) the CI database
+//! `postgres://postgres@127.0.0.1:5432/test`, so in CI they run in the SQLite pass too and fail
+//! when PostgreSQL is missing. Only outside CI, without `TEST_DATABASE_URL`, do they skip, and
+//! say so.
+//!
 //! Every child process is killed when its guard drops and every wait is bounded, so a broken
 //! binary fails a test instead of hanging the suite. Only std (plus the crate's own normal
 //! dependencies: serde_json, uuid, url, diesel) is used.
@@ -30,6 +36,23 @@ const STOP_WITHIN: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------------------------
 // Helpers: temporary folders, processes, ports, HTTP.
 // ---------------------------------------------------------------------------------------------
+
+/// The PostgreSQL of a PostgreSQL-only test: `TEST_DATABASE_URL`; under CI, where PostgreSQL is
+/// always there, the CI database when that is not set; otherwise none, and the test skips.
+fn postgres_admin_url() -> Option<String> {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(url) = set("TEST_DATABASE_URL") {
+        return Some(url);
+    }
+    if set("CI").is_some() {
+        return Some(CI_DATABASE_URL.to_owned());
+    }
+    eprintln!("skipped: TEST_DATABASE_URL is not set (set it to postgres://… to run)");
+    None
+}
+
+/// The database `.ci/run` provides.
+const CI_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A fresh folder, removed when dropped.
 struct TempDir(PathBuf);
@@ -557,6 +580,44 @@ fn unsupported_database_url_is_refused_quickly_and_named() {
     }
 }
 
+/// Issue 15: `TRUST_FORWARDED_FOR=true` believed the first `X-Forwarded-For` hop, which the
+/// client writes. It is refused at start with what to set instead, never silently ignored; a
+/// `TRUSTED_PROXIES` that is not a list of addresses is refused too.
+#[test]
+fn trust_forwarded_for_is_refused_with_what_to_set_instead() {
+    let serve = |env: &[(&str, &str)], args: &[&str]| {
+        let dir = TempDir::new();
+        let mut cmd = command(dir.path());
+        cmd.env("DATA_DIR", dir.path().join("data"))
+            .env("BIND", format!("127.0.0.1:{}", free_port()))
+            .envs(env.iter().copied())
+            .args(args);
+        run(cmd, ONE_SHOT_WITHIN)
+    };
+    for (env, args) in [
+        (&[("TRUST_FORWARDED_FOR", "true")][..], &["serve"][..]),
+        (&[][..], &["serve", "--trust-forwarded-for"][..]),
+    ] {
+        let out = serve(env, args);
+        assert!(!out.status.success(), "{env:?} {args:?} started");
+        assert!(
+            out.stderr.contains("TRUST_FORWARDED_FOR") && out.stderr.contains("TRUSTED_PROXIES"),
+            "{env:?} {args:?}: stderr does not say what to set:\n{}",
+            out.stderr
+        );
+    }
+    let out = serve(
+        &[("TRUSTED_PROXIES", "10.0.0.1, proxy.internal")],
+        &["serve"],
+    );
+    assert!(!out.status.success(), "a host name as a trusted proxy");
+    assert!(
+        out.stderr.contains("TRUSTED_PROXIES") && out.stderr.contains("proxy.internal"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn unreachable_postgres_is_refused_readably() {
     for args in [&[][..], &["migrate"][..]] {
@@ -887,11 +948,7 @@ fn wait_readyz(port: u16, status: u16, within: Duration, proc: &Proc) -> Respons
 
 #[test]
 fn postgres_readiness_follows_the_database() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("skipped: set TEST_DATABASE_URL=postgres://… to run");
+    let Some(admin_url) = postgres_admin_url() else {
         return;
     };
     let schema = PgSchema::create(&admin_url);
@@ -1239,11 +1296,7 @@ fn import_residents_reports_counts_and_a_second_run_changes_nothing() {
 
 #[test]
 fn import_residents_into_postgres_when_test_database_url_is_set() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("TEST_DATABASE_URL is not set: skipped");
+    let Some(admin_url) = postgres_admin_url() else {
         return;
     };
     let schema = PgSchema::create(&admin_url);
@@ -1639,11 +1692,7 @@ fn seed_demo_is_deterministic_refuses_a_filled_database_and_serves_its_files() {
 
 #[test]
 fn seed_demo_into_postgres_when_test_database_url_is_set() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("TEST_DATABASE_URL is not set: skipped");
+    let Some(admin_url) = postgres_admin_url() else {
         return;
     };
     let schemas = [PgSchema::create(&admin_url), PgSchema::create(&admin_url)];

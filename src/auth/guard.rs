@@ -22,6 +22,7 @@ use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
 use crate::db::{self, sessions as store, users};
 use crate::domain::role::{Access, ClientScope, Role, Scope};
 use crate::error::AppError;
+use crate::http::client_address::TrustedProxies;
 use crate::http::observe::RequestId;
 use crate::startup::AppState;
 
@@ -39,8 +40,8 @@ pub struct AuthSettings {
     pub id_probe_refusals: super::refusals::RefusalLog,
     /// `METRICS_TOKEN`: when set, `/metrics` answers only with it as a bearer token.
     pub metrics_token: Option<crate::config::Secret>,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` hops name the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// The access rule of every (method, route pattern).
@@ -177,9 +178,7 @@ impl FromRequest for RequestContext {
 }
 
 fn audit_context(req: &HttpRequest) -> AuditContext {
-    let trust = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|s| s.auth.trust_forwarded_for);
+    let state = req.app_data::<web::Data<AppState>>();
     AuditContext {
         actor: {
             let extensions = req.extensions();
@@ -190,24 +189,23 @@ fn audit_context(req: &HttpRequest) -> AuditContext {
             }
         },
         request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
-        client_address: client_address(req, trust),
+        client_address: client_address(
+            req,
+            state.map_or(&TrustedProxies::default(), |s| &s.auth.trusted_proxies),
+        ),
     }
 }
 
-/// The client's IP address: the peer, or the first `X-Forwarded-For` hop when trusted.
-pub fn client_address(req: &HttpRequest, trust_forwarded_for: bool) -> Option<String> {
-    if trust_forwarded_for {
-        if let Some(ip) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
-        {
-            return Some(ip.to_string());
-        }
-    }
-    req.peer_addr().map(|a| a.ip().to_string())
+/// The client's IP address: the peer, or behind a trusted proxy the rightmost
+/// `X-Forwarded-For` hop that is not one (see [`TrustedProxies::client_address`]).
+pub fn client_address(req: &HttpRequest, trusted: &TrustedProxies) -> Option<String> {
+    let forwarded_for = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok());
+    trusted
+        .client_address(req.peer_addr().map(|a| a.ip()), forwarded_for)
+        .map(|ip| ip.to_string())
 }
 
 fn bearer_token(req: &ServiceRequest) -> Result<String, AppError> {

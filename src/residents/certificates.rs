@@ -361,10 +361,7 @@ pub fn issue(
 ) -> Result<CertificateView, AppError> {
     write_in_scope(conn, who, resident_id, |conn, resident| {
         let cert = issue_stored(conn, who, &resident, number, &a)?;
-        Ok(view::certificate(
-            &view::id_number(who.protector, &resident)?,
-            &cert,
-        ))
+        view::certificate(&view::id_number(who.protector, &resident)?, &cert)
     })
 }
 
@@ -394,8 +391,8 @@ pub fn act(
         }
         let holder = view::id_number(who.protector, &resident)?;
         let current = Assessment {
-            category: Category::parse(&cert.category).unwrap_or(Category::Multiple),
-            components: view::components(cert.components.as_deref()),
+            category: view::category(&cert)?,
+            components: view::components(cert.components.as_deref())?,
             grade: cert.grade,
             issued_on: cert.issued_on,
             valid_until: Some(cert.valid_until),
@@ -491,6 +488,6 @@ pub fn act(
             }
         };
         residents::touch(conn, resident.id, db::now())?;
-        Ok(view::certificate(&holder, &result))
+        view::certificate(&holder, &result)
     })
 }

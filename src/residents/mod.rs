@@ -22,7 +22,7 @@ use crate::domain::certificate::CancelReason;
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdStatus, ProtectedField};
 use crate::domain::role::Scope;
-use crate::error::{AppError, FieldError};
+use crate::error::{stored_code, AppError, FieldError};
 use crate::protect::Protector;
 use fields::{check_life_date, Areas, ResidentFields, Rules, StatusChange};
 pub use view::{CertificateView, FileView, ResidentView};
@@ -117,11 +117,7 @@ fn current_fields(protector: &Protector, row: &ResidentRow) -> Result<ResidentFi
             "guardian_phone",
             row.guardian_phone_enc.as_ref(),
         )?,
-        household_flags: serde_json::from_str::<Vec<String>>(&row.household_flags)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|f| crate::domain::resident::HouseholdFlag::parse(f))
-            .collect(),
+        household_flags: view::household_flags(row)?,
         work_capacity: row.work_capacity,
         registered_on: row.registered_on,
         deceased_on: row.deceased_on,
@@ -431,7 +427,16 @@ pub(crate) fn plan_patch(
     let current_status = history
         .iter()
         .find(|h| h.until.is_none())
-        .and_then(|h| HouseholdStatus::parse(&h.status).map(|s| (s, h.since)));
+        .map(|h| {
+            stored_code(
+                "household_statuses",
+                "status",
+                &h.status,
+                HouseholdStatus::parse,
+            )
+            .map(|s| (s, h.since))
+        })
+        .transpose()?;
     let status_change = match patch.household_status {
         // A status different from the current one, or the same one from a new date.
         Some(status)
@@ -693,8 +698,8 @@ fn file_view(who: &Requester, rows: &db::file::FileRows) -> Result<FileView, App
         .certificates
         .iter()
         .map(|c| view::certificate(&holder, c))
-        .collect();
-    let subsidies = crate::subsidies::of_file(&rows.grants, &rows.suspensions, who.today);
+        .collect::<Result<_, _>>()?;
+    let subsidies = crate::subsidies::of_file(&rows.grants, &rows.suspensions, who.today)?;
     let home_modifications = crate::home_modifications::of_file(&rows.cases);
     let sections = crate::sections::of_file(&rows.records);
     let moves = moves::of_file(&rows.moves);

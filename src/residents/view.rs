@@ -10,7 +10,7 @@ use crate::domain::id_number::{mask_id_number, IdNumber};
 use crate::domain::resident::{
     self, mask_phone, HouseholdFlag, HouseholdStatus, ResidentStatus, Sex,
 };
-use crate::error::AppError;
+use crate::error::{stored_code, stored_codes, AppError};
 use crate::protect::Protector;
 
 /// The AAD context of an encrypted column of a resident.
@@ -112,12 +112,19 @@ pub fn protected(
         .transpose()
 }
 
-pub fn household_periods(rows: &[HouseholdStatusRow]) -> Vec<HouseholdPeriod> {
+pub fn household_periods(rows: &[HouseholdStatusRow]) -> Result<Vec<HouseholdPeriod>, AppError> {
     rows.iter()
-        .map(|r| HouseholdPeriod {
-            status: HouseholdStatus::parse(&r.status).unwrap_or(HouseholdStatus::None),
-            since: r.since,
-            until: r.until,
+        .map(|r| {
+            Ok(HouseholdPeriod {
+                status: stored_code(
+                    "household_statuses",
+                    "status",
+                    &r.status,
+                    HouseholdStatus::parse,
+                )?,
+                since: r.since,
+                until: r.until,
+            })
         })
         .collect()
 }
@@ -135,13 +142,13 @@ pub fn resident(
         "guardian_phone",
         row.guardian_phone_enc.as_ref(),
     )?;
-    let periods = household_periods(history);
+    let periods = household_periods(history)?;
     let current = periods.iter().find(|p| p.until.is_none());
     Ok(ResidentView {
         id: row.public_id.clone(),
         id_number: id_number.masked(),
         name: row.name.clone(),
-        sex: Sex::parse(&row.sex).unwrap_or(id_number.sex()),
+        sex: stored_code("residents", "sex", &row.sex, Sex::parse)?,
         birth_year: row.birth_date.year(),
         town_code: row.town_code.clone(),
         village_code: row.village_code.clone(),
@@ -151,11 +158,7 @@ pub fn resident(
         guardian_phone: guardian_phone.as_deref().map(mask_phone),
         household_status: current.map_or(HouseholdStatus::None, |p| p.status),
         household_status_since: current.map(|p| p.since),
-        household_flags: serde_json::from_str::<Vec<String>>(&row.household_flags)
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|f| HouseholdFlag::parse(f))
-            .collect(),
+        household_flags: household_flags(row)?,
         work_capacity: row.work_capacity,
         registered_on: row.registered_on,
         deceased_on: row.deceased_on,
@@ -166,28 +169,50 @@ pub fn resident(
     })
 }
 
-pub fn components(stored: Option<&str>) -> Vec<Category> {
-    stored
-        .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|c| Category::parse(c))
-        .collect()
+/// The household flags of a stored resident.
+pub fn household_flags(row: &ResidentRow) -> Result<Vec<HouseholdFlag>, AppError> {
+    stored_codes(
+        "residents",
+        "household_flags",
+        &row.household_flags,
+        HouseholdFlag::parse,
+    )
 }
 
-pub fn certificate(holder: &IdNumber, row: &CertificateRow) -> CertificateView {
-    let category = Category::parse(&row.category).unwrap_or(Category::Multiple);
+/// The components of a stored certificate (none for a single category).
+pub fn components(stored: Option<&str>) -> Result<Vec<Category>, AppError> {
+    stored.map_or(Ok(Vec::new()), |s| {
+        stored_codes("certificates", "components", s, Category::parse)
+    })
+}
+
+/// The category of a stored certificate.
+pub fn category(row: &CertificateRow) -> Result<Category, AppError> {
+    stored_code("certificates", "category", &row.category, Category::parse)
+}
+
+pub fn certificate(holder: &IdNumber, row: &CertificateRow) -> Result<CertificateView, AppError> {
+    let category = category(row)?;
     let number = CertificateNumber::compose(holder, category, row.grade, row.reissue as u8);
-    CertificateView {
+    Ok(CertificateView {
         id: row.public_id.clone(),
         number: mask_id_number(&number),
         category,
-        components: components(row.components.as_deref()),
+        components: components(row.components.as_deref())?,
         grade: row.grade,
         issued_on: row.issued_on,
         valid_until: row.valid_until,
-        status: CertificateStatus::parse(&row.status).unwrap_or(CertificateStatus::Cancelled),
+        status: stored_code(
+            "certificates",
+            "status",
+            &row.status,
+            CertificateStatus::parse,
+        )?,
         cancelled_on: row.cancelled_on,
-        cancel_reason: row.cancel_reason.as_deref().and_then(CancelReason::parse),
-    }
+        cancel_reason: row
+            .cancel_reason
+            .as_deref()
+            .map(|r| stored_code("certificates", "cancel_reason", r, CancelReason::parse))
+            .transpose()?,
+    })
 }

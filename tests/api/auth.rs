@@ -170,6 +170,92 @@ async fn login_from(app: &TestApp, address: &str, username: &str) -> Answer {
     .await
 }
 
+/// A wrong-password login from `peer` with these `X-Forwarded-For` fields; returns the client
+/// address its `login_failed` event records.
+async fn failed_login_address(app: &TestApp, peer: &str, forwarded_for: &[&str]) -> String {
+    let mut req = TestRequest::post()
+        .uri("/api/v1/auth/login")
+        .peer_addr(peer.parse().unwrap())
+        .set_json(json!({ "username": "chen.qi", "password": "not the password at all" }));
+    for value in forwarded_for {
+        req = req.append_header(("x-forwarded-for", *value));
+    }
+    app.send(req).await.problem(401, "invalid_credentials");
+    let events = app.audit_events().await;
+    let event = events
+        .iter()
+        .rev()
+        .find(|e| e.action == "login_failed")
+        .expect("the failed login is audited");
+    event.client_address.clone().unwrap()
+}
+
+/// Issue 15: the client address is the peer, or behind a proxy of `TRUSTED_PROXIES` the
+/// rightmost `X-Forwarded-For` hop that is no trusted proxy; the hops a client writes itself
+/// (the first ones) are never taken.
+#[actix_web::test]
+async fn the_client_address_is_the_hop_a_trusted_proxy_appended() {
+    let app = spawn_app_with(|c| {
+        c.auth.trusted_proxies =
+            fenghua_registry::http::client_address::TrustedProxies::parse("10.0.0.0/24, fd00::1")
+                .unwrap();
+        c.auth.login_max_failures = 100;
+    })
+    .await;
+    app.create_user("chen.qi", Role::Auditor, &[]).await;
+
+    // A spoofed first hop, the real one appended by the proxy: the appended one.
+    let spoofed = ["6.6.6.6, 203.0.113.7"];
+    assert_eq!(
+        failed_login_address(&app, "10.0.0.1:4000", &spoofed).await,
+        "203.0.113.7"
+    );
+    // Two proxies, and the header split over two fields.
+    assert_eq!(
+        failed_login_address(
+            &app,
+            "[fd00::1]:4000",
+            &["6.6.6.6", "203.0.113.8, 10.0.0.2"]
+        )
+        .await,
+        "203.0.113.8"
+    );
+    // A peer that is no trusted proxy: its header is ignored.
+    assert_eq!(
+        failed_login_address(&app, "198.51.100.9:4000", &spoofed).await,
+        "198.51.100.9"
+    );
+    // A trusted proxy that sent no header.
+    assert_eq!(
+        failed_login_address(&app, "10.0.0.1:4000", &[]).await,
+        "10.0.0.1"
+    );
+}
+
+/// The login limit counts the address a trusted proxy appended: a client that writes another
+/// first hop on every attempt is still one address.
+#[actix_web::test]
+async fn a_spoofed_first_hop_gets_no_new_login_allowance() {
+    let app = spawn_app_with(|c| {
+        c.auth.trusted_proxies =
+            fenghua_registry::http::client_address::TrustedProxies::parse("10.0.0.1").unwrap();
+        c.auth.login_rate_limit = 3;
+    })
+    .await;
+    app.create_user("chen.qi", Role::Auditor, &[]).await;
+    let attempt = |i: u32| {
+        TestRequest::post()
+            .uri("/api/v1/auth/login")
+            .peer_addr("10.0.0.1:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", format!("192.0.2.{i}, 203.0.113.7")))
+            .set_json(json!({ "username": "chen.qi", "password": PASSWORD }))
+    };
+    for i in 0..3 {
+        assert_eq!(app.send(attempt(i)).await.status, 200);
+    }
+    app.send(attempt(3)).await.problem(429, "too_many_requests");
+}
+
 #[actix_web::test]
 async fn each_client_address_gets_a_limited_number_of_attempts() {
     let app = spawn_app_with(|c| c.auth.login_rate_limit = 3).await;

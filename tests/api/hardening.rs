@@ -462,6 +462,58 @@ async fn invented_methods_and_paths_keep_metrics_small() {
     );
 }
 
+/// Random paths, under every standard method, are one series per method and status (route
+/// `unmatched`), and a route's concrete paths are its pattern: 600 requests to 600 paths add a
+/// handful of series, each labelled with a pattern of the route table or `unmatched`.
+#[actix_web::test]
+async fn random_paths_add_a_bounded_number_of_series() {
+    use actix_web::dev::Service;
+    let app = spawn_app().await;
+    let methods = [Method::GET, Method::POST, Method::PUT, Method::DELETE];
+    for i in 0..150 {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        for (method, uri) in methods.iter().zip([
+            format!("/{random}"),
+            format!("/api/v1/{random}/{i}"),
+            format!("/api/v1/residents/{random}"),
+            format!("/api/v1/residents/{random}/{}/x", &random[..i % 32]),
+        ]) {
+            let req = TestRequest::default()
+                .method(method.clone())
+                .uri(&uri)
+                .to_request();
+            let _ = app.service.call(req).await;
+        }
+    }
+    let text = app.get("/metrics").await.text();
+    let patterns: BTreeSet<&str> = fenghua_registry::api::endpoints()
+        .iter()
+        .map(|e| e.path)
+        .collect();
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("http_requests_total{"))
+        .collect();
+    for line in &series {
+        let route = line
+            .split("route=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap();
+        assert!(
+            route == "unmatched" || patterns.contains(route),
+            "a label that is no route pattern: {line}"
+        );
+    }
+    // At most: each of the 4 methods on `unmatched` and on the resident route, by status.
+    assert!(
+        series.len() <= 12,
+        "{} series after 600 requests:\n{}",
+        series.len(),
+        series.join("\n")
+    );
+}
+
 #[actix_web::test]
 async fn metrics_can_require_a_token() {
     let token = "m3tr1cs-t0ken-for-the-scraper-0123456789";
@@ -565,10 +617,7 @@ async fn a_configured_checkpoint_the_trail_does_not_hold_fails_verification() {
 /// works, and the role cannot truncate, alter, drop or rewrite. (SQLite has no roles.)
 #[actix_web::test]
 async fn the_service_runs_as_a_role_that_does_not_own_the_tables() {
-    let Some(admin_url) = std::env::var("TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
+    let Some(admin_url) = crate::helpers::postgres_admin_url() else {
         return;
     };
     let role = format!("app_{}", uuid::Uuid::new_v4().simple());
@@ -579,9 +628,9 @@ async fn the_service_runs_as_a_role_that_does_not_own_the_tables() {
     };
     let role_for_setup = role.clone();
     let owner_url = admin_url.clone();
-    let app = spawn_app_with(move |c| {
+    let app = crate::helpers::spawn_postgres_app_with(&admin_url, move |c| {
         let DatabaseUrl::Postgres(schema_url) = c.database_url.clone() else {
-            unreachable!("TEST_DATABASE_URL is PostgreSQL")
+            unreachable!("a PostgreSQL app")
         };
         let schema = schema_url
             .rsplit("search_path%3D")

@@ -45,6 +45,22 @@ impl Drop for TestDb {
     }
 }
 
+/// The PostgreSQL of a PostgreSQL-only test: `TEST_DATABASE_URL`; under CI (`CI` set, as
+/// `.ci/run` sets it), where PostgreSQL is always there, the CI database when that is not set,
+/// so the SQLite pass runs these tests too and a missing database fails them; otherwise none,
+/// and the test skips, saying so.
+pub fn postgres_admin_url() -> Option<String> {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(url) = set("TEST_DATABASE_URL") {
+        return Some(url);
+    }
+    if set("CI").is_some() {
+        return Some("postgres://postgres@127.0.0.1:5432/test".to_owned());
+    }
+    eprintln!("skipped: TEST_DATABASE_URL is not set (set it to postgres://… to run)");
+    None
+}
+
 /// A fresh, empty database on the backend chosen by `TEST_DATABASE_URL`.
 pub fn fresh_database() -> TestDb {
     let tag = uuid::Uuid::new_v4().simple().to_string();
@@ -52,19 +68,7 @@ pub fn fresh_database() -> TestDb {
         .ok()
         .filter(|u| !u.is_empty())
     {
-        Some(admin_url) => {
-            let schema = format!("t_{tag}");
-            let mut conn = diesel::PgConnection::establish(&admin_url)
-                .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is not reachable: {e}"));
-            conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
-                .unwrap();
-            let separator = if admin_url.contains('?') { '&' } else { '?' };
-            let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
-            TestDb {
-                url: DatabaseUrl::parse(&url).unwrap(),
-                cleanup: Cleanup::PostgresSchema { admin_url, schema },
-            }
-        }
+        Some(admin_url) => fresh_postgres_database(&admin_url),
         None => {
             let dir = std::env::temp_dir().join(format!("fenghua-test-{tag}"));
             TestDb {
@@ -72,6 +76,24 @@ pub fn fresh_database() -> TestDb {
                 cleanup: Cleanup::SqliteDir(dir),
             }
         }
+    }
+}
+
+/// A fresh schema in the PostgreSQL database `admin_url`.
+pub fn fresh_postgres_database(admin_url: &str) -> TestDb {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = diesel::PgConnection::establish(admin_url)
+        .unwrap_or_else(|e| panic!("{admin_url} is not reachable: {e}"));
+    conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+    TestDb {
+        url: DatabaseUrl::parse(&url).unwrap(),
+        cleanup: Cleanup::PostgresSchema {
+            admin_url: admin_url.to_owned(),
+            schema,
+        },
     }
 }
 
@@ -127,6 +149,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with a chance to change the configuration first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(fresh_database(), adjust).await
+}
+
+/// Like [`spawn_app_with`], on PostgreSQL whatever `TEST_DATABASE_URL` says: for the
+/// PostgreSQL-only tests (see [`postgres_admin_url`]).
+pub async fn spawn_postgres_app_with(admin_url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(fresh_postgres_database(admin_url), adjust).await
+}
+
+async fn spawn_app_on(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
     // `TEST_LOG=debug cargo test …` shows the service's logs.
     if let Ok(level) = std::env::var("TEST_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -134,7 +166,6 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             .with_test_writer()
             .try_init();
     }
-    let db = fresh_database();
     let mut config = test_config(&db);
     adjust(&mut config);
     let state = actix_web::web::block(move || startup::prepare(config))

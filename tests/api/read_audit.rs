@@ -430,7 +430,10 @@ async fn a_file_is_read_in_one_snapshot_in_a_few_queries() {
     if app.is_postgres() {
         // One statement: one snapshot without a transaction around it.
         assert_eq!(statements.len(), 1, "{statements:#?}");
-        assert!(statements[0].starts_with("SELECT row_to_json"), "{statements:?}");
+        assert!(
+            statements[0].starts_with("SELECT row_to_json"),
+            "{statements:?}"
+        );
     } else {
         // One read transaction around the section queries.
         assert!(statements[0].starts_with("BEGIN"), "{statements:?}");
