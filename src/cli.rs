@@ -237,6 +237,12 @@ pub struct AuthArgs {
     #[arg(long, env = "TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
 
+    /// The origins of browser clients allowed to call the API, comma-separated, as a browser
+    /// sends them (https://registry.example.gov.cn,http://localhost:5173). None by default: a
+    /// browser refuses every call from a page on another origin.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS")]
+    pub cors_allowed_origins: Option<String>,
+
     /// Removed (it trusted the first X-Forwarded-For hop, which the client writes): set to
     /// anything but `false`, the service refuses to start and says to set TRUSTED_PROXIES.
     #[arg(long, env = "TRUST_FORWARDED_FOR", hide = true, num_args = 0..=1,

@@ -154,6 +154,8 @@ pub struct AuthConfig {
     pub login_rate_window: Duration,
     /// `TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` hops are believed.
     pub trusted_proxies: TrustedProxies,
+    /// `CORS_ALLOWED_ORIGINS`: the browser clients' origins that may call the API.
+    pub cors_allowed_origins: Vec<String>,
     /// ID-number probes (lookups, answers of a file in another town) per user and window.
     pub id_probe_limit: u32,
     pub id_probe_window: Duration,
@@ -173,6 +175,7 @@ impl AuthConfig {
             login_rate_limit: 20,
             login_rate_window: Duration::from_secs(60),
             trusted_proxies: TrustedProxies::default(),
+            cors_allowed_origins: Vec::new(),
             id_probe_limit: 100,
             id_probe_window: Duration::from_secs(600),
             metrics_token: None,
@@ -196,6 +199,10 @@ impl AuthConfig {
         let trusted_proxies =
             TrustedProxies::parse(args.trusted_proxies.as_deref().unwrap_or_default())
                 .map_err(|e| ConfigError::Invalid(format!("TRUSTED_PROXIES: {e}")))?;
+        let cors_allowed_origins = crate::http::cors::parse_origins(
+            args.cors_allowed_origins.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| ConfigError::Invalid(format!("CORS_ALLOWED_ORIGINS: {e}")))?;
         let secret = secrets::load(
             "JWT_SECRET",
             args.jwt_secret.as_deref(),
@@ -211,6 +218,7 @@ impl AuthConfig {
             login_rate_limit: args.login_rate_limit,
             login_rate_window: Duration::from_secs(args.login_rate_window_secs),
             trusted_proxies,
+            cors_allowed_origins,
             id_probe_limit: args.id_probe_limit,
             id_probe_window: Duration::from_secs(args.id_probe_window_secs),
             metrics_token: match args.metrics_token.as_deref().filter(|t| !t.is_empty()) {

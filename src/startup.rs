@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
 use crate::api::extract::{BodyLimit, ImportLimit};
@@ -238,6 +238,7 @@ pub fn app(
 > {
     let body_limit = BodyLimit(state.config.body_limit_bytes);
     let import_limit = ImportLimit(state.config.import_limit_bytes);
+    let cors_origins = state.config.auth.cors_allowed_origins.clone();
     let policies = RoutePolicies::new(
         api::endpoints()
             .into_iter()
@@ -254,6 +255,12 @@ pub fn app(
                 .error_handler(|e, _| AppError::bad_request("invalid_query", e.to_string()).into()),
         )
         .wrap(from_fn(authorize))
+        // Outside the access check: a preflight carries no token and is answered here.
+        .wrap(Condition::new(
+            !cors_origins.is_empty(),
+            crate::http::cors::middleware(&cors_origins),
+        ))
+        .wrap(from_fn(crate::http::cors::refused_preflight_as_problem))
         .wrap(from_fn(observe))
         .configure(api::configure)
         .default_service(web::to(api::not_found))

@@ -258,6 +258,12 @@ impl TestApp {
     pub async fn send(&self, req: test::TestRequest) -> Answer {
         let req = req.to_request();
         let (method, uri) = (req.method().to_string(), req.uri().to_string());
+        // A CORS preflight is answered by the CORS layer, not by an operation of the API.
+        let preflight = req
+            .head()
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+            && method == "OPTIONS";
         let res = self.service.call(req).await.expect("the service answers");
         let status = res.status();
         let headers = res.headers().clone();
@@ -265,7 +271,15 @@ impl TestApp {
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        crate::contract::check_response(&method, &uri, status.as_u16(), content_type, &body);
+        if !preflight {
+            crate::contract::check_response(&method, &uri, status.as_u16(), content_type, &body);
+        } else if !status.is_success() {
+            assert_eq!(
+                content_type,
+                Some("application/problem+json"),
+                "refused preflight"
+            );
+        }
         Answer {
             status,
             headers,
