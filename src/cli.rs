@@ -146,6 +146,12 @@ pub struct ServeArgs {
     #[arg(long, env = "IMPORT_LIMIT_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub import_limit_bytes: usize,
 
+    /// A certificate at most this many days before its valid_until is shown as `expiring`.
+    #[arg(long, env = "CERTIFICATE_EXPIRING_DAYS",
+          default_value_t = crate::domain::certificate::DEFAULT_EXPIRING_WITHIN_DAYS,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub certificate_expiring_days: u32,
+
     /// Seconds to let in-flight requests finish on SIGTERM or Ctrl-C.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,

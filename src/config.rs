@@ -19,6 +19,9 @@ pub struct Config {
     pub pool: PoolSettings,
     pub body_limit_bytes: usize,
     pub import_limit_bytes: usize,
+    /// `CERTIFICATE_EXPIRING_DAYS`: a certificate this close to its `valid_until` is shown as
+    /// expiring.
+    pub certificate_expiring_days: u32,
     pub shutdown_timeout: Duration,
     pub auth: AuthConfig,
     pub keys: FieldKeys,
@@ -282,6 +285,7 @@ impl Config {
                 checkout_timeout: Duration::from_millis(serve.pool.db_pool_timeout_ms),
             },
             body_limit_bytes: serve.body_limit_bytes,
+            certificate_expiring_days: serve.certificate_expiring_days,
             import_limit_bytes: serve.import_limit_bytes,
             shutdown_timeout: Duration::from_secs(serve.shutdown_timeout_secs),
             auth: AuthConfig::resolve(&serve.auth, global)?,

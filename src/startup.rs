@@ -112,6 +112,8 @@ pub fn import_residents(
         scope: &crate::domain::role::Scope::All,
         protector: &protector,
         today: crate::domain::today(),
+        // An import shows no certificate.
+        certificate_expiring_days: crate::domain::certificate::DEFAULT_EXPIRING_WITHIN_DAYS,
     };
     crate::residents::import::import(&mut conn, &who, bytes).map_err(refused)
 }

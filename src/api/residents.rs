@@ -35,6 +35,7 @@ pub struct Asker {
     scope: Scope,
     protector: Arc<Protector>,
     today: NaiveDate,
+    certificate_expiring_days: u32,
 }
 
 impl Asker {
@@ -50,6 +51,7 @@ impl Asker {
             scope: &self.scope,
             protector: &self.protector,
             today: self.today,
+            certificate_expiring_days: self.certificate_expiring_days,
         }
     }
 }
@@ -71,6 +73,7 @@ impl FromRequest for Asker {
                 scope: caller.scope(),
                 protector: state.protector.clone(),
                 today: crate::domain::today(),
+                certificate_expiring_days: state.config.certificate_expiring_days,
             })
         })();
         ready(asker)

@@ -42,6 +42,42 @@ crate::code_enum! {
 }
 
 crate::code_enum! {
+    /// A certificate as shown on a day: cancelled, or for one not cancelled whether its
+    /// `valid_until` has passed or falls within the expiring window.
+    pub enum CertificateState: "certificate_state" {
+        Active = "active", "有效";
+        Expiring = "expiring", "即将到期";
+        Expired = "expired", "已过期";
+        Cancelled = "cancelled", "注销";
+    }
+}
+
+/// The expiring window when `CERTIFICATE_EXPIRING_DAYS` is not set.
+pub const DEFAULT_EXPIRING_WITHIN_DAYS: u32 = 90;
+
+impl CertificateState {
+    /// The state on `today` of a certificate stored as `status`, valid through `valid_until`
+    /// (its last valid day): expiring when that day is at most `expiring_within_days` away.
+    pub fn on(
+        status: CertificateStatus,
+        valid_until: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+        expiring_within_days: u32,
+    ) -> Self {
+        match status {
+            CertificateStatus::Cancelled => CertificateState::Cancelled,
+            CertificateStatus::Active if valid_until < today => CertificateState::Expired,
+            CertificateStatus::Active
+                if (valid_until - today).num_days() <= i64::from(expiring_within_days) =>
+            {
+                CertificateState::Expiring
+            }
+            CertificateStatus::Active => CertificateState::Active,
+        }
+    }
+}
+
+crate::code_enum! {
     pub enum CancelReason: "certificate_cancel_reason" {
         Deceased = "deceased", "死亡";
         MovedOut = "moved_out", "迁出";
@@ -122,6 +158,19 @@ impl CertificateNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_certificate_is_expiring_within_the_window_and_expired_after_its_last_day() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let state = |status, valid_until| CertificateState::on(status, valid_until, day(10), 5);
+        use CertificateStatus::{Active, Cancelled};
+        assert_eq!(state(Active, day(16)), CertificateState::Active);
+        assert_eq!(state(Active, day(15)), CertificateState::Expiring);
+        assert_eq!(state(Active, day(10)), CertificateState::Expiring);
+        assert_eq!(state(Active, day(9)), CertificateState::Expired);
+        assert_eq!(state(Cancelled, day(20)), CertificateState::Cancelled);
+        assert_eq!(state(Cancelled, day(1)), CertificateState::Cancelled);
+    }
     use crate::domain::id_number::compose;
     use chrono::NaiveDate;
 

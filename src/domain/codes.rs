@@ -67,7 +67,7 @@ pub fn catalogue() -> Vec<CodeSet> {
     use crate::audit::{Action, Outcome};
     use crate::district::FacilityKind;
     use crate::domain::area::AreaLevel;
-    use crate::domain::certificate::{CancelReason, Category, CertificateStatus};
+    use crate::domain::certificate::{CancelReason, Category, CertificateState, CertificateStatus};
     use crate::domain::eligibility::{GrantStatus, Reason, SubsidyKind};
     use crate::domain::home_modification::{Assessment, CaseStatus};
     use crate::domain::indicators::definition::{
@@ -98,6 +98,7 @@ pub fn catalogue() -> Vec<CodeSet> {
         ProtectedField,
         Category,
         CertificateStatus,
+        CertificateState,
         CancelReason,
         SubsidyKind,
         GrantStatus,

@@ -361,7 +361,12 @@ pub fn issue(
 ) -> Result<CertificateView, AppError> {
     write_in_scope(conn, who, resident_id, |conn, resident| {
         let cert = issue_stored(conn, who, &resident, number, &a)?;
-        view::certificate(&view::id_number(who.protector, &resident)?, &cert)
+        view::certificate(
+            &view::id_number(who.protector, &resident)?,
+            &cert,
+            who.today,
+            who.certificate_expiring_days,
+        )
     })
 }
 
@@ -488,6 +493,6 @@ pub fn act(
             }
         };
         residents::touch(conn, resident.id, db::now())?;
-        view::certificate(&holder, &result)
+        view::certificate(&holder, &result, who.today, who.certificate_expiring_days)
     })
 }

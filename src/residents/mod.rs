@@ -35,6 +35,9 @@ pub struct Requester<'a> {
     pub scope: &'a Scope,
     pub protector: &'a Protector,
     pub today: NaiveDate,
+    /// Certificates this close to their `valid_until` are shown as expiring
+    /// (`CERTIFICATE_EXPIRING_DAYS`).
+    pub certificate_expiring_days: u32,
 }
 
 /// A new resident as submitted (by the API or an import row), before validation.
@@ -697,7 +700,7 @@ fn file_view(who: &Requester, rows: &db::file::FileRows) -> Result<FileView, App
     let certificates = rows
         .certificates
         .iter()
-        .map(|c| view::certificate(&holder, c))
+        .map(|c| view::certificate(&holder, c, who.today, who.certificate_expiring_days))
         .collect::<Result<_, _>>()?;
     let subsidies = crate::subsidies::of_file(&rows.grants, &rows.suspensions, who.today)?;
     let home_modifications = crate::home_modifications::of_file(&rows.cases);

@@ -5,7 +5,9 @@ use serde::Serialize;
 
 use crate::db::certificates::CertificateRow;
 use crate::db::residents::{HouseholdStatusRow, ResidentRow};
-use crate::domain::certificate::{CancelReason, Category, CertificateNumber, CertificateStatus};
+use crate::domain::certificate::{
+    CancelReason, Category, CertificateNumber, CertificateState, CertificateStatus,
+};
 use crate::domain::id_number::{mask_id_number, IdNumber};
 use crate::domain::resident::{
     self, mask_phone, HouseholdFlag, HouseholdStatus, ResidentStatus, Sex,
@@ -61,7 +63,8 @@ pub struct CertificateView {
     pub grade: i32,
     pub issued_on: NaiveDate,
     pub valid_until: NaiveDate,
-    pub status: CertificateStatus,
+    /// Derived for the day of the request (see [`CertificateState::on`]).
+    pub status: CertificateState,
     pub cancelled_on: Option<NaiveDate>,
     pub cancel_reason: Option<CancelReason>,
 }
@@ -191,7 +194,14 @@ pub fn category(row: &CertificateRow) -> Result<Category, AppError> {
     stored_code("certificates", "category", &row.category, Category::parse)
 }
 
-pub fn certificate(holder: &IdNumber, row: &CertificateRow) -> Result<CertificateView, AppError> {
+/// A stored certificate as shown on `today`, when certificates within `expiring_within_days` of
+/// their `valid_until` are shown as expiring.
+pub fn certificate(
+    holder: &IdNumber,
+    row: &CertificateRow,
+    today: NaiveDate,
+    expiring_within_days: u32,
+) -> Result<CertificateView, AppError> {
     let category = category(row)?;
     let number = CertificateNumber::compose(holder, category, row.grade, row.reissue as u8);
     Ok(CertificateView {
@@ -202,12 +212,17 @@ pub fn certificate(holder: &IdNumber, row: &CertificateRow) -> Result<Certificat
         grade: row.grade,
         issued_on: row.issued_on,
         valid_until: row.valid_until,
-        status: stored_code(
-            "certificates",
-            "status",
-            &row.status,
-            CertificateStatus::parse,
-        )?,
+        status: CertificateState::on(
+            stored_code(
+                "certificates",
+                "status",
+                &row.status,
+                CertificateStatus::parse,
+            )?,
+            row.valid_until,
+            today,
+            expiring_within_days,
+        ),
         cancelled_on: row.cancelled_on,
         cancel_reason: row
             .cancel_reason

@@ -15,7 +15,7 @@ use fenghua_registry::db::{self, schema::certificates};
 use fenghua_registry::domain::id_number::compose;
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
 use crate::session::{Session, JINPING, XIKOU};
 
 // ---------------------------------------------------------------------------------------------
@@ -1188,4 +1188,62 @@ async fn recording_a_death_cancels_the_active_certificate_that_day() {
     assert_eq!(stored["status"], "cancelled");
     assert_eq!(stored["cancel_reason"], "deceased");
     assert_eq!(stored["cancelled_on"], "2024-02-02");
+}
+
+/// A certificate's shown status is derived for the day of the request (issue 14): a certificate
+/// past its `valid_until` is no longer shown as valid.
+#[actix_web::test]
+async fn the_shown_status_is_derived_for_the_day() {
+    let app = spawn_app_with(|c| c.certificate_expiring_days = 30).await;
+    let admin = app.admin().await;
+    let day = |days: i64| (today() + chrono::Duration::days(days)).to_string();
+    let mut shown = Vec::new();
+    for (sequence, valid_until, cancel) in [
+        (1, day(365), false),
+        (2, day(30), false),
+        (3, day(0), false),
+        (4, day(-1), false),
+        (5, day(365), true),
+        (6, day(31), false),
+    ] {
+        let number = id_number(date(1970, 3, 4), sequence);
+        let resident = register(&app, &admin, &number, "状态", JINPING).await;
+        let mut body = physical_2(&number, "2020-01-01");
+        body["valid_until"] = json!(valid_until);
+        let issued = issue_ok(&app, &admin, &resident, body).await;
+        let id = issued["id"].as_str().unwrap().to_owned();
+        if cancel {
+            act_ok(
+                &app,
+                &admin,
+                &resident,
+                &id,
+                "cancel",
+                json!({"reason": "other", "cancelled_on": day(0)}),
+            )
+            .await;
+        }
+        let (file, _) = file_of(&app, &admin, &resident).await;
+        shown.push(certificate_in(&file, &id)["status"].clone());
+    }
+    assert_eq!(
+        shown,
+        [
+            "active",
+            "expiring",
+            "expiring",
+            "expired",
+            "cancelled",
+            "active"
+        ]
+        .map(Value::from),
+        "valid for a year, 30 days (the window), today, until yesterday, cancelled, 31 days"
+    );
+    // The code set is labelled for the front-end like every other.
+    let codes = app.get_as(&admin, "/api/v1/codes").await;
+    assert_eq!(codes.status, 200);
+    assert!(
+        codes.text().contains("即将到期") && codes.text().contains("已过期"),
+        "certificate_state labels in /codes"
+    );
 }

@@ -110,6 +110,7 @@ pub fn test_config(db: &TestDb) -> Config {
             checkout_timeout: Duration::from_secs(5),
         },
         body_limit_bytes: 1024 * 1024,
+        certificate_expiring_days: 90,
         import_limit_bytes: 32 * 1024 * 1024,
         shutdown_timeout: Duration::from_secs(1),
         app_env: AppEnv::Embedded,

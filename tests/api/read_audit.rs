@@ -408,6 +408,7 @@ async fn a_file_is_read_in_one_snapshot_in_a_few_queries() {
             scope: &Scope::All,
             protector: &state.protector,
             today: fenghua_registry::domain::today(),
+            certificate_expiring_days: 90,
         };
         let file = residents::file(conn, &who, &resident)?;
         conn.set_instrumentation(Counter::default());
