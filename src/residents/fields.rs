@@ -13,25 +13,31 @@ use crate::domain::role::Scope;
 use crate::domain::text;
 use crate::error::FieldError;
 
-/// Every area by code: its level and parent. Small (the district, its towns, their villages).
-pub struct Areas(HashMap<String, (String, Option<String>)>);
+/// Every area by code: its level, parent and name. Small (the district, its towns, their
+/// villages).
+pub struct Areas(HashMap<String, areas::AreaRow>);
 
 impl Areas {
     pub fn load(conn: &mut DbConn) -> diesel::QueryResult<Self> {
         Ok(Areas(
             areas::all(conn)?
                 .into_iter()
-                .map(|a| (a.code, (a.level, a.parent_code)))
+                .map(|a| (a.code.clone(), a))
                 .collect(),
         ))
     }
 
     fn level(&self, code: &str) -> Option<&str> {
-        self.0.get(code).map(|(level, _)| level.as_str())
+        self.0.get(code).map(|a| a.level.as_str())
     }
 
     fn parent(&self, code: &str) -> Option<&str> {
-        self.0.get(code).and_then(|(_, parent)| parent.as_deref())
+        self.0.get(code).and_then(|a| a.parent_code.as_deref())
+    }
+
+    /// The area's name (镇 or 街道 for a town).
+    pub fn name(&self, code: &str) -> Option<&str> {
+        self.0.get(code).map(|a| a.name.as_str())
     }
 }
 

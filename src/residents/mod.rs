@@ -190,12 +190,27 @@ pub fn write_in_scope<T>(
     })
 }
 
-fn duplicate(existing: &ResidentRow, who: &Requester) -> AppError {
-    let visible = who.scope.allows(&existing.town_code);
+fn duplicate(existing: &ResidentRow, who: &Requester, areas: &Areas) -> AppError {
+    if who.scope.allows(&existing.town_code) {
+        return AppError::Conflict {
+            code: "duplicate_id_number",
+            detail: "a resident with this ID number is already registered".to_owned(),
+            extra: Some(json!({ "existing_id": existing.public_id })),
+        };
+    }
+    // The town, not the resident: the caseworker learns whom to ask, and nothing of the file.
+    let town = areas
+        .name(&existing.town_code)
+        .unwrap_or(&existing.town_code);
     AppError::Conflict {
         code: "duplicate_id_number",
-        detail: "a resident with this ID number is already registered".to_owned(),
-        extra: visible.then(|| json!({ "existing_id": existing.public_id })),
+        detail: format!(
+            "a resident with this ID number is registered in {town}, a town you do not work \
+             in: ask its caseworkers"
+        ),
+        extra: Some(json!({
+            "registered_in": { "town_code": existing.town_code, "town_name": town },
+        })),
     }
 }
 
@@ -207,9 +222,9 @@ pub fn is_existence_elsewhere(error: &AppError) -> bool {
         error,
         AppError::Conflict {
             code: "duplicate_id_number",
-            extra: None,
+            extra: Some(extra),
             ..
-        }
+        } if extra.get("registered_in").is_some()
     )
 }
 
@@ -370,7 +385,7 @@ pub fn create(
                 let event = existence_elsewhere_event(&existing, json!({ "via": "register" }));
                 audit::append(conn, who.audit, event)?;
             }
-            return Ok::<_, AppError>(Err(duplicate(&existing, who)));
+            return Ok::<_, AppError>(Err(duplicate(&existing, who, &areas)));
         }
         let row = insert_unregistered(conn, who, &id_number, index, &fields, status)?;
         let history = store::household_history(conn, row.id)?;

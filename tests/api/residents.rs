@@ -625,7 +625,7 @@ async fn the_same_id_number_twice_is_a_conflict_that_names_the_file_only_to_who_
     let problem = again.problem(409, "duplicate_id_number");
     assert_eq!(problem["existing_id"], original["id"]);
 
-    // A caseworker of 锦屏 may not learn that a file exists in 溪口, let alone which.
+    // A caseworker of 锦屏 learns the town to ask (溪口), never which file.
     let jinping = app.session("jinping", Role::Caseworker, &[JINPING]).await;
     let again = app
         .create_resident(&jinping, &resident(&number, "另一个名字", JINPING))
@@ -633,6 +633,13 @@ async fn the_same_id_number_twice_is_a_conflict_that_names_the_file_only_to_who_
     let problem = again.problem(409, "duplicate_id_number");
     assert!(problem.get("existing_id").is_none(), "{problem}");
     assert!(!again.text().contains(&id_of(&original)), "{problem}");
+    assert_eq!(problem["registered_in"]["town_code"], XIKOU, "{problem}");
+    let town_name = problem["registered_in"]["town_name"].as_str().unwrap();
+    assert!(town_name.starts_with("溪口"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains(town_name),
+        "{problem}"
+    );
 
     // A caseworker of 溪口 may.
     let xikou = app.session("xikou", Role::Caseworker, &[XIKOU]).await;
