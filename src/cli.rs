@@ -280,6 +280,13 @@ pub enum ImportCommand {
         /// The CSV file.
         file: PathBuf,
     },
+    /// Add villages and communities from a CSV file with the columns code, name, town_code
+    /// (UTF-8 or GBK). Villages already stored the same way are left alone, so the same file
+    /// can be imported again. Prints a report like `import residents`.
+    Areas {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

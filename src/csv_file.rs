@@ -5,7 +5,17 @@
 
 use std::collections::HashMap;
 
-use crate::error::AppError;
+use serde::Serialize;
+
+use crate::error::{AppError, FieldError};
+
+/// A row an import skipped, and why.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// The line in the file, the header being line 1.
+    pub row: usize,
+    pub errors: Vec<FieldError>,
+}
 
 /// Decodes the file: UTF-8 (a BOM is dropped) or, failing that, GB18030 (a superset of GBK).
 pub fn decode(bytes: &[u8]) -> Result<String, AppError> {

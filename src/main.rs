@@ -40,6 +40,9 @@ fn main() -> ExitCode {
         Command::Import {
             what: ImportCommand::Residents { file },
         } => import_residents(&cli.global, &file),
+        Command::Import {
+            what: ImportCommand::Areas { file },
+        } => import_areas(&cli.global, &file),
         Command::SeedDemo(args) => fenghua_registry::demo::command(
             &cli.global,
             &fenghua_registry::demo::Options {
@@ -102,13 +105,36 @@ fn import_residents(
         report.unchanged,
         report.rejected.len()
     );
-    for rejected in &report.rejected {
-        for error in &rejected.errors {
+    print_rejected(&report.rejected);
+    Ok(())
+}
+
+fn import_areas(
+    global: &GlobalArgs,
+    file: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let url = Config::database_url(global)?;
+    let migration_url = Config::migration_database_url(global)?;
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let report = startup::import_villages(&url, &migration_url, &bytes)?;
+    println!(
+        "rows {}: created {}, unchanged {}, rejected {}",
+        report.rows,
+        report.created,
+        report.unchanged,
+        report.rejected.len()
+    );
+    print_rejected(&report.rejected);
+    Ok(())
+}
+
+fn print_rejected(rejected: &[fenghua_registry::csv_file::RejectedRow]) {
+    for row in rejected {
+        for error in &row.errors {
             println!(
                 "line {}: {}: {} ({})",
-                rejected.row, error.field, error.message, error.code
+                row.row, error.field, error.message, error.code
             );
         }
     }
-    Ok(())
 }

@@ -99,13 +99,7 @@ pub fn import_residents(
         .establish()
         .map_err(StartError::from)?;
     let protector = Protector::new(&keys.encryption.0, &keys.blind_index.0);
-    let ctx = crate::audit::AuditContext {
-        actor: crate::audit::Actor {
-            username: Some("(command line)".to_owned()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let ctx = command_line_context();
     let who = crate::residents::Requester {
         audit: &ctx,
         recorder: &crate::audit::Recorder::direct(),
@@ -116,6 +110,32 @@ pub fn import_residents(
         certificate_expiring_days: crate::domain::certificate::DEFAULT_EXPIRING_WITHIN_DAYS,
     };
     crate::residents::import::import(&mut conn, &who, bytes).map_err(refused)
+}
+
+/// `import areas FILE`: adds villages as the command line.
+pub fn import_villages(
+    url: &db::DatabaseUrl,
+    migration_url: &db::DatabaseUrl,
+    bytes: &[u8],
+) -> Result<crate::areas::VillageImportReport, CommandError> {
+    let refused = |e: AppError| CommandError::Refused(describe(&e));
+    migrate_only(migration_url)?;
+    let mut conn = db::ConnectionManager::new(url.clone())
+        .establish()
+        .map_err(StartError::from)?;
+    let ctx = command_line_context();
+    crate::areas::import_villages(&mut conn, &ctx, bytes).map_err(refused)
+}
+
+/// The audit context of what the command line does.
+fn command_line_context() -> crate::audit::AuditContext {
+    crate::audit::AuditContext {
+        actor: crate::audit::Actor {
+            username: Some("(command line)".to_owned()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
 }
 
 /// An error in words for the command line.

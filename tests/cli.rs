@@ -1715,3 +1715,52 @@ fn seed_demo_into_postgres_when_test_database_url_is_set() {
         [&stores[0], &stores[1]],
     );
 }
+
+// 9. import areas FILE.csv.
+
+#[test]
+fn import_areas_adds_villages_and_a_second_run_changes_nothing() {
+    let dir = TempDir::new();
+    let data_dir = dir.path().join("data");
+    let file = dir.path().join("villages.csv");
+    std::fs::write(
+        &file,
+        "code,name,town_code\n330213001921,上游村,330213001\n330213001922,下游村,330213001\n\
+         330213001923,错村,330213100\n",
+    )
+    .unwrap();
+    let import = || {
+        let mut cmd = command(dir.path());
+        cmd.env("DATA_DIR", &data_dir)
+            .arg("import")
+            .arg("areas")
+            .arg(&file);
+        run(cmd, ONE_SHOT_WITHIN)
+    };
+    let first = import();
+    assert!(first.status.success(), "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first
+            .stdout
+            .contains("rows 3: created 2, unchanged 0, rejected 1"),
+        "{}",
+        first.stdout
+    );
+    assert!(first.stdout.contains("line 4: code:"), "{}", first.stdout);
+    let second = import();
+    assert!(
+        second.status.success(),
+        "{}\n{}",
+        second.stdout,
+        second.stderr
+    );
+    assert!(
+        second
+            .stdout
+            .contains("rows 3: created 0, unchanged 2, rejected 1"),
+        "{}",
+        second.stdout
+    );
+    let db = data_dir.join("registry.db");
+    assert_eq!(sqlite_rows(&db, "areas WHERE level = 'village'"), 2);
+}

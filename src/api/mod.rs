@@ -106,6 +106,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/reassess", WRITERS, certificates::reassess),
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/cancel", WRITERS, certificates::cancel),
         endpoint(M::POST,  "/api/v1/imports/residents", WRITERS, residents::import_residents),
+        endpoint(M::POST,  "/api/v1/imports/areas", ADMIN, reference::import_villages),
         endpoint(M::GET,   "/api/v1/facilities", STAFF, district::facilities),
         endpoint(M::POST,  "/api/v1/facilities", ADMIN, district::create_facility),
         endpoint(M::PATCH, "/api/v1/facilities/{id}", ADMIN, district::update_facility),

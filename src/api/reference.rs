@@ -68,3 +68,16 @@ pub async fn create_village(
         children: Vec::new(),
     }))
 }
+
+/// `POST /imports/areas`: adds villages and communities from a CSV file (`code,name,town_code`).
+pub async fn import_villages(
+    state: web::Data<AppState>,
+    crate::auth::RequestContext(ctx): crate::auth::RequestContext,
+    super::extract::CsvBody(bytes): super::extract::CsvBody,
+) -> AppResult<HttpResponse> {
+    let report = db::run(&state.pool, move |conn| {
+        crate::areas::import_villages(conn, &ctx, &bytes)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
+}

@@ -46,6 +46,7 @@ crate::code_enum! {
         UserUpdate = "user_update", "修改用户";
         AccessDenied = "access_denied", "越权访问";
         VillageCreate = "village_create", "新增村（社区）";
+        VillageImport = "village_import", "批量导入村（社区）";
         ResidentCreate = "resident_create", "新建档案";
         ResidentUpdate = "resident_update", "修改档案";
         ResidentRead = "resident_read", "查阅人员信息";

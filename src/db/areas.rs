@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use super::schema::areas;
 use super::DbConn;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = areas)]
 pub struct AreaRow {
     pub code: String,

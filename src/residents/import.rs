@@ -23,7 +23,7 @@ use super::{
     ResidentPatch,
 };
 use crate::audit::{self, Action, Event};
-use crate::csv_file::{self, Row};
+use crate::csv_file::{self, RejectedRow, Row};
 use crate::db::certificates::{self as certs, CertificateRow, NewCertificateRow};
 use crate::db::residents::{self as store, HouseholdStatusRow, NewResidentRow, ResidentRow};
 use crate::db::{self, DbConn};
@@ -57,13 +57,6 @@ pub const COLUMNS: &[&str] = &[
     "certificate_valid_until",
 ];
 const REQUIRED: &[&str] = &["id_number", "name", "town_code"];
-
-#[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct RejectedRow {
-    /// The line in the file, the header being line 1.
-    pub row: usize,
-    pub errors: Vec<FieldError>,
-}
 
 #[derive(Debug, Default, Serialize)]
 pub struct ImportReport {

@@ -913,3 +913,138 @@ async fn a_row_refused_mid_write_leaves_the_audit_chain_whole() {
     let seqs: Vec<i64> = app.audit_events().await.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
 }
+
+// ---- villages -----------------------------------------------------------------------------
+
+const VILLAGES: &str = "/api/v1/imports/areas";
+
+async fn import_villages(app: &TestApp, who: &Session, body: Vec<u8>) -> Answer {
+    app.send_as(
+        who,
+        actix_web::test::TestRequest::post()
+            .uri(VILLAGES)
+            .insert_header((actix_web::http::header::CONTENT_TYPE, "text/csv"))
+            .set_payload(body),
+    )
+    .await
+}
+
+/// The villages stored under a town, by code.
+async fn villages_of(app: &TestApp, _who: &Session, town: &'static str) -> Vec<(String, String)> {
+    fenghua_registry::db::run(&app.state.pool, move |conn| {
+        Ok(fenghua_registry::db::areas::all(conn)?
+            .into_iter()
+            .filter(|a| a.level == "village" && a.parent_code.as_deref() == Some(town))
+            .map(|a| (a.code, a.name))
+            .collect())
+    })
+    .await
+    .unwrap()
+}
+
+#[actix_web::test]
+async fn villages_import_in_bulk_with_a_row_report_and_again_change_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let file = csv(&[
+        "code,name,town_code".into(),
+        "330213001901,东门村,330213001".into(),
+        "330213100902,溪口社区,330213100".into(),
+        "330213100903,错镇村,330213001".into(),
+        "330213001904,无镇村,999999999".into(),
+        "330213001901,又一个东门村,330213001".into(),
+        "330213001905,,330213001".into(),
+    ]);
+    let first = import_villages(&app, &admin, file.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let report = first.json();
+    assert_eq!(
+        (&report["rows"], &report["created"], &report["unchanged"]),
+        (&json!(6), &json!(2), &json!(0)),
+        "{report}"
+    );
+    assert_rejected(&report, 4, "code", "invalid");
+    assert_rejected(&report, 5, "town_code", "unknown_town");
+    assert_rejected(&report, 6, "code", "repeated_in_file");
+    assert_rejected(&report, 7, "name", "invalid");
+    assert_eq!(
+        villages_of(&app, &admin, "330213001").await,
+        [("330213001901".to_owned(), "东门村".to_owned())]
+    );
+    assert_eq!(
+        villages_of(&app, &admin, "330213100").await,
+        [("330213100902".to_owned(), "溪口社区".to_owned())]
+    );
+    let events = app.audit_events().await;
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "village_create").count(),
+        2
+    );
+    assert_eq!(actions.last(), Some(&"village_import"));
+
+    // The same file again: nothing new, the stored villages unchanged.
+    let again = import_villages(&app, &admin, file).await.json();
+    assert_eq!(
+        (&again["created"], &again["unchanged"]),
+        (&json!(0), &json!(2)),
+        "{again}"
+    );
+    assert_eq!(again["rejected"].as_array().unwrap().len(), 4);
+
+    // A stored code under another name is refused, not renamed.
+    let renamed = import_villages(
+        &app,
+        &admin,
+        csv(&[
+            "code,name,town_code".into(),
+            "330213001901,西门村,330213001".into(),
+        ]),
+    )
+    .await
+    .json();
+    assert_rejected(&renamed, 2, "code", "area_exists");
+    assert_eq!(
+        villages_of(&app, &admin, "330213001").await,
+        [("330213001901".to_owned(), "东门村".to_owned())]
+    );
+}
+
+#[actix_web::test]
+async fn a_gbk_file_of_villages_with_parent_code_imports_and_a_bad_file_writes_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (gbk, _, _) =
+        encoding_rs::GBK.encode("parent_code,code,name\r\n330213001,330213001911,北渡村\r\n");
+    let report = import_villages(&app, &admin, gbk.into_owned()).await;
+    assert_eq!(report.status, 200, "{}", report.text());
+    assert_eq!(report.json()["created"], 1);
+    assert!(villages_of(&app, &admin, "330213001")
+        .await
+        .contains(&("330213001911".to_owned(), "北渡村".to_owned())));
+
+    let before = app.audit_events().await.len();
+    let malformed = import_villages(
+        &app,
+        &admin,
+        csv(&[
+            "code,name,town".into(),
+            "330213001912,南渡村,330213001".into(),
+        ]),
+    )
+    .await;
+    malformed.problem(400, "malformed_csv");
+    assert_eq!(app.audit_events().await.len(), before, "nothing written");
+
+    let worker = app.session("jinping", Role::Caseworker, &[JINPING]).await;
+    let refused = import_villages(
+        &app,
+        &worker,
+        csv(&[
+            "code,name,town_code".into(),
+            "330213001913,中渡村,330213001".into(),
+        ]),
+    )
+    .await;
+    refused.problem(403, "forbidden");
+}
