@@ -23,10 +23,11 @@
 //! `WWW-Authenticate: Bearer`; `N` 404 `not_found`, the object being outside the caller's towns
 //! (DESIGN §5: a caseworker of town A gets 404 for a resident of town B).
 //!
-//! Bodies: every write is sent `{}` (and a PATCH a stale `If-Match`), so an admitted call is
-//! refused 422 (or 412, 409) and changes nothing the other cells need. Only the `cw out` call
-//! sends a well-formed body ([`well_formed`]), so that what answers it is the town check and not
-//! the body's; its objects belong to 溪口 and nobody else uses them. Sign-out and password
+//! Bodies: a PATCH carries a stale `If-Match`, so it is refused 412 once its object is found.
+//! The caseworker's writes (`cw`, `cw out`) carry a body the handler can read but the domain
+//! refuses, dated before the resident's birth ([`well_formed`]): so the town check answers them,
+//! not the body's parser, and `A` for `cw` means the check let it through. Everyone else sends
+//! `{}`, refused 422. Either way nothing the other cells need is changed. Sign-out and password
 //! changes are made with a second session of the caller, so its main session stays.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -335,10 +336,11 @@ fn fill(route: &str, town: &TownObjects, shared: &Fixtures) -> String {
     filled.join("/")
 }
 
-/// A body the route's handler can read, for the out-of-town caseworker: the answer is then the
-/// town check's, not a refusal of the body. Routes not listed get `{}`.
+/// A body the route's handler can read, for the caseworker's calls: the answer is then the town
+/// check's (404 out of town), or in town the domain's refusal of a day before the resident's
+/// birth (1980), not a refusal of the body. Routes not listed get `{}`.
 fn well_formed(method: &str, route: &str) -> Value {
-    let day = "2024-06-01";
+    let day = "1970-01-01";
     let tail = route.rsplit('/').next().unwrap_or_default();
     let after_resident = route
         .strip_prefix("/api/v1/residents/{id}/")
@@ -360,16 +362,16 @@ fn well_formed(method: &str, route: &str) -> Value {
         (_, _, "start") => json!({"started_on": day}),
         (_, _, "complete") => json!({"completed_on": day}),
         (_, _, "cancel") => json!({"cancelled_on": day, "reason": "撤回"}),
-        (_, _, "subsidies") => json!({"kind": "nursing", "start_month": "2024-06"}),
+        (_, _, "subsidies") => json!({"kind": "nursing", "start_month": "1970-01"}),
         (_, _, "suspend") => json!({"suspended_on": day, "reason": "待核查"}),
         (_, _, "resume") => json!({"resumed_on": day}),
         (_, _, "terminate") => json!({"terminated_on": day, "reason": "不再符合条件"}),
-        (_, _, "decision") => json!({"decision": "accept"}),
+        (_, _, "decision") => json!({"decision": "approve"}),
         _ => all_sections()
             .into_iter()
             .find_map(|s| {
                 if after_resident == s.route {
-                    Some(s.record)
+                    Some(before_birth(s.record, day))
                 } else if after_resident == format!("{}/{{record_id}}", s.route) {
                     Some(s.change)
                 } else {
@@ -378,6 +380,18 @@ fn well_formed(method: &str, route: &str) -> Value {
             })
             .unwrap_or_else(|| json!({})),
     }
+}
+
+/// A section record with every day and year moved to `day`, before the resident's birth.
+fn before_birth(mut record: Value, day: &str) -> Value {
+    for (field, value) in record.as_object_mut().expect("an object") {
+        if field.ends_with("_on") {
+            *value = json!(day);
+        } else if field == "year" {
+            *value = json!(day[..4].parse::<i32>().unwrap());
+        }
+    }
+    record
 }
 
 async fn call(
@@ -502,7 +516,7 @@ async fn every_route_answers_each_caller_as_the_matrix_says() {
                 1 => (
                     Some(worker.access_token.clone()),
                     &shared.jinping,
-                    json!({}),
+                    well_formed(method, route),
                 ),
                 2 => (
                     Some(worker.access_token.clone()),
