@@ -102,7 +102,7 @@ impl TestApp {
     }
 }
 
-fn application(kind: &str, id_number: &str, name: &str, external_ref: &str) -> Value {
+pub(crate) fn application(kind: &str, id_number: &str, name: &str, external_ref: &str) -> Value {
     json!({
         "kind": kind,
         "id_number": id_number,
@@ -113,7 +113,7 @@ fn application(kind: &str, id_number: &str, name: &str, external_ref: &str) -> V
     })
 }
 
-async fn submit_ok(app: &TestApp, client: &Client, body: &Value) -> Value {
+pub(crate) async fn submit_ok(app: &TestApp, client: &Client, body: &Value) -> Value {
     let key = uuid::Uuid::new_v4().to_string();
     let answer = app
         .client_post(&client.token, "/api/v1/applications", &key, body)

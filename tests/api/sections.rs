@@ -201,11 +201,11 @@ pub(crate) async fn patch(
 
 /// A section as the API shows it: where to post, its name in the file and the audit trail, a
 /// valid record, and a change to it.
-struct Section {
-    route: &'static str,
-    name: &'static str,
-    record: Value,
-    change: Value,
+pub(crate) struct Section {
+    pub(crate) route: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) record: Value,
+    pub(crate) change: Value,
 }
 
 fn rehab_needs() -> Section {
@@ -298,7 +298,7 @@ fn other_benefits() -> Section {
     }
 }
 
-fn all_sections() -> Vec<Section> {
+pub(crate) fn all_sections() -> Vec<Section> {
     vec![
         rehab_needs(),
         rehab_services(),
