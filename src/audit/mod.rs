@@ -424,44 +424,52 @@ pub fn check(conn: &mut DbConn, walk: Walk) -> diesel::QueryResult<(ChainReport,
         let intact =
             last.seq == 0 || store::event(conn, last.seq)?.is_some_and(|row| row.hash == last.hash);
         if intact {
-            let report = walk_from(conn, start.seq, (last.seq, last.hash.clone()), &[])?;
+            let report = walk_from(conn, start.seq, (last.seq, last.hash.clone()), false)?;
             return Ok((report, last.seq));
         }
     }
-    let checkpoints = store::checkpoints(conn)?;
-    if let Some(forged) = checkpoints.iter().find(|c| !anchor::checkpoint_holds(c)) {
-        let report = ChainReport::broken(0, 0, forged.seq, "checkpoint_forged");
-        return Ok((report, last.seq));
-    }
-    let mut report = walk_from(conn, start.seq, (0, GENESIS_HASH.to_owned()), &checkpoints)?;
+    let mut report = walk_from(conn, start.seq, (0, GENESIS_HASH.to_owned()), true)?;
     if report.valid {
+        // A checkpoint past the head: the events up to it were cut.
         let head = report.head_seq.unwrap_or(0);
-        if let Some(cut) = checkpoints.iter().find(|c| c.seq > head) {
-            report = ChainReport::broken(0, report.events_checked, cut.seq, "checkpoint_missing");
+        if let Some(cut) = store::checkpoints_between(conn, head, i64::MAX)?.first() {
+            let problem = if anchor::checkpoint_holds(cut) {
+                "checkpoint_missing"
+            } else {
+                "checkpoint_forged"
+            };
+            report = ChainReport::broken(0, report.events_checked, cut.seq, problem);
         }
     }
     Ok((report, last.seq))
 }
 
 /// Walks the events after `from` (its seq and hash) to the head. Events after `keyed_from`
-/// must carry a valid MAC; an event named by one of `checkpoints` must have its hash.
+/// must carry a valid MAC; with `checkpoints`, each signed checkpoint on the way must hold
+/// and its event have its hash.
 fn walk_from(
     conn: &mut DbConn,
     keyed_from: i64,
     from: (i64, String),
-    checkpoints: &[store::CheckpointRow],
+    checkpoints: bool,
 ) -> diesel::QueryResult<ChainReport> {
     const PAGE: i64 = 5_000;
     let from_seq = from.0;
     let (mut after, mut expected_prev) = from;
     let mut checked = 0;
-    let mut checkpoints = checkpoints.iter().filter(|c| c.seq > 0).peekable();
     loop {
         let page = store::page_after(conn, after, PAGE)?;
-        if page.is_empty() {
-            break;
+        let Some(last) = page.last() else { break };
+        // This page's checkpoints, lowest first (one query a page, never all of them at once).
+        let mut on_page = if checkpoints {
+            store::checkpoints_between(conn, after, last.seq)?
+        } else {
+            Vec::new()
         }
+        .into_iter()
+        .peekable();
         for row in &page {
+            let checkpoint = on_page.next_if(|c| c.seq <= row.seq);
             let problem = if row.seq != after + 1 {
                 Some("sequence_gap")
             } else if row.prev_hash != expected_prev {
@@ -472,10 +480,12 @@ fn walk_from(
                 && !anchor::event_holds(row.seq, &row.hash, row.mac.as_deref())
             {
                 Some("mac_mismatch")
-            } else if checkpoints
-                .next_if(|c| c.seq <= row.seq)
-                .is_some_and(|c| c.seq != row.seq || c.hash != row.hash)
+            } else if checkpoint
+                .as_ref()
+                .is_some_and(|c| !anchor::checkpoint_holds(c))
             {
+                Some("checkpoint_forged")
+            } else if checkpoint.is_some_and(|c| c.seq != row.seq || c.hash != row.hash) {
                 Some("checkpoint_mismatch")
             } else {
                 None

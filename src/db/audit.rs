@@ -70,9 +70,15 @@ pub struct CheckpointRow {
     pub created_at: NaiveDateTime,
 }
 
-/// Every checkpoint, lowest `seq` first.
-pub fn checkpoints(conn: &mut DbConn) -> QueryResult<Vec<CheckpointRow>> {
+/// The checkpoints with `seq` greater than `after` and at most `upto`, lowest first.
+pub fn checkpoints_between(
+    conn: &mut DbConn,
+    after: i64,
+    upto: i64,
+) -> QueryResult<Vec<CheckpointRow>> {
     audit_chain_checkpoints::table
+        .filter(audit_chain_checkpoints::seq.gt(after))
+        .filter(audit_chain_checkpoints::seq.le(upto))
         .order(audit_chain_checkpoints::seq.asc())
         .select(CheckpointRow::as_select())
         .load(conn)

@@ -498,3 +498,29 @@ async fn a_trail_from_before_the_key_still_verifies_after_the_upgrade() {
         "{report}"
     );
 }
+
+#[actix_web::test]
+async fn a_checkpoint_altered_before_the_last_is_found_by_the_full_walk() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    some_events(&app).await;
+    let middle = verify(&app, &admin).await["head_seq"].as_i64().unwrap();
+    some_events(&app).await;
+    verify(&app, &admin).await;
+    // Moved to another event's hash: its MAC no longer holds.
+    sql(
+        &app,
+        format!(
+            "UPDATE audit_chain_checkpoints SET hash = (SELECT hash FROM audit_events WHERE seq = 1)
+             WHERE seq = {middle}"
+        ),
+    )
+    .await
+    .unwrap();
+    let report = verify_full(&app, &admin).await;
+    assert_eq!(
+        report["first_broken"],
+        json!({"seq": middle, "problem": "checkpoint_forged"}),
+        "{report}"
+    );
+}
