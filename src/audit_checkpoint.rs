@@ -9,10 +9,16 @@
 //! `AUDIT_CHECKPOINT=SEQ:HASH`. Verifying the trail then also requires that the event of each
 //! anchor is still there with its hash.
 //!
-//! The file moves forward only over events that verify: after a whole verification
+//! The file moves forward only over events that verify: after a verification
 //! (`GET /api/v1/audit-events/verify`), and every `AUDIT_CHECKPOINT_INTERVAL_SECS` after
 //! checking the events appended since the last checkpoint. It never moves back, and never
 //! past a broken link.
+//!
+//! What this file does not do is prove who wrote the events: someone with database access can
+//! edit one and recompute every later hash, and the file only notices once the rewrite reaches
+//! its checkpoint. The events' MACs and the signed checkpoints in the database, under
+//! `AUDIT_CHAIN_KEY`, do ([`crate::audit::anchor`]); both walks here are theirs
+//! ([`audit::verify`]), incremental from the last signed checkpoint.
 
 use std::fs;
 use std::io::Write;
@@ -20,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::audit::{self, BrokenLink, ChainReport};
+use crate::audit::{self, BrokenLink, ChainReport, Walk};
 use crate::db::{self, DbConn};
 use crate::error::AppError;
 
@@ -136,14 +142,16 @@ fn break_at(chain: &mut ChainReport, seq: i64, problem: &'static str) {
     chain.first_broken = Some(BrokenLink { seq, problem });
 }
 
-/// Walks the whole chain and compares it with the anchors (the configured one and the file's);
-/// when everything holds, moves the file's checkpoint to the head.
+/// Walks the chain (from its last signed checkpoint, or all of it) and compares it with the
+/// anchors (the configured one and the file's); when everything holds, moves the file's
+/// checkpoint to the head.
 pub fn verify(
     conn: &mut DbConn,
     data_dir: &Path,
     configured: Option<&Checkpoint>,
+    walk: Walk,
 ) -> Result<Verification, AppError> {
-    let mut chain = audit::verify(conn)?;
+    let mut chain = audit::verify(conn, walk)?;
     let stored = read(data_dir).map_err(|e| {
         AppError::internal(format!("the audit checkpoint file cannot be read: {e}"))
     })?;
@@ -193,60 +201,21 @@ pub enum Advance {
     Broken { seq: i64, problem: &'static str },
 }
 
-/// Checks the events appended since the file's checkpoint (the whole trail when there is
-/// none) and moves the checkpoint to the head if they hold.
+/// Checks the events appended since the last signed checkpoint and the file's checkpoint, and
+/// moves the file's checkpoint to the head if they hold.
 pub fn advance(conn: &mut DbConn, data_dir: &Path) -> Result<Advance, AppError> {
-    const PAGE: i64 = 5_000;
-    let stored = read(data_dir).map_err(|e| {
-        AppError::internal(format!("the audit checkpoint file cannot be read: {e}"))
-    })?;
-    let (mut after, mut expected_prev) = match &stored {
-        None => (0, audit::GENESIS_HASH.to_owned()),
-        Some(checkpoint) => {
-            if let Some(problem) = anchor_problem(conn, checkpoint)? {
-                return Ok(Advance::Broken {
-                    seq: checkpoint.seq,
-                    problem,
-                });
-            }
-            (checkpoint.seq, checkpoint.hash.clone())
-        }
-    };
-    loop {
-        let page = db::audit::page_after(conn, after, PAGE)?;
-        let Some(last) = page.last() else { break };
-        let last_seq = last.seq;
-        for row in &page {
-            let problem = if row.seq != after + 1 {
-                Some("sequence_gap")
-            } else if row.prev_hash != expected_prev {
-                Some("prev_hash_mismatch")
-            } else if audit::link_hash(row) != row.hash {
-                Some("hash_mismatch")
-            } else {
-                None
-            };
-            if let Some(problem) = problem {
-                return Ok(Advance::Broken {
-                    seq: row.seq,
-                    problem,
-                });
-            }
-            after = row.seq;
-            expected_prev = row.hash.clone();
-        }
-        debug_assert_eq!(after, last_seq);
-    }
-    if after == 0 {
-        return Ok(Advance::Empty);
-    }
-    let head = Checkpoint {
-        seq: after,
-        hash: expected_prev,
-    };
-    write(data_dir, &head)
-        .map_err(|e| AppError::internal(format!("the audit checkpoint cannot be written: {e}")))?;
-    Ok(Advance::At(head))
+    let verification = verify(conn, data_dir, None, Walk::Incremental)?;
+    let chain = verification.chain;
+    Ok(
+        match (chain.first_broken, chain.head_seq, chain.head_hash) {
+            (Some(broken), _, _) => Advance::Broken {
+                seq: broken.seq,
+                problem: broken.problem,
+            },
+            (None, Some(seq), Some(hash)) => Advance::At(Checkpoint { seq, hash }),
+            (None, _, _) => Advance::Empty,
+        },
+    )
 }
 
 /// [`advance`], reporting to the log: a broken trail is an error someone must look at.

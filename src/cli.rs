@@ -99,6 +99,12 @@ pub struct GlobalArgs {
     #[arg(long, env = "BLIND_INDEX_KEY", hide_env_values = true, global = true)]
     pub blind_index_key: Option<String>,
 
+    /// Key of the audit trail's MACs and signed checkpoints, at least 32 random bytes. Keep it
+    /// where the database is not (an insider who holds both can rewrite the trail). Required
+    /// in production; generated in the embedded mode. Without it the trail cannot be verified.
+    #[arg(long, env = "AUDIT_CHAIN_KEY", hide_env_values = true, global = true)]
+    pub audit_chain_key: Option<String>,
+
     /// Database URL of the tables' owner, used only to apply migrations (`migrate`, and before
     /// `serve`, `create-admin` and `import`). Run the service itself as a role that does not
     /// own the tables (DATABASE_URL): it cannot drop, alter or truncate them. Default:

@@ -117,11 +117,14 @@ impl ReportConfig {
     }
 }
 
-/// The keys that protect resident data at rest.
+/// The keys that protect resident data at rest, and the audit trail's key.
 #[derive(Debug, Clone)]
 pub struct FieldKeys {
     pub encryption: Secret,
     pub blind_index: Secret,
+    /// `AUDIT_CHAIN_KEY`: the MACs of the audit events and checkpoints
+    /// ([`crate::audit::anchor`]), which the database must not hold.
+    pub audit_chain: Secret,
 }
 
 impl FieldKeys {
@@ -132,7 +135,25 @@ impl FieldKeys {
         Ok(FieldKeys {
             encryption: load("FIELD_ENCRYPTION_KEY", &global.field_encryption_key)?,
             blind_index: load("BLIND_INDEX_KEY", &global.blind_index_key)?,
+            audit_chain: load("AUDIT_CHAIN_KEY", &global.audit_chain_key)?,
         })
+    }
+
+    /// Makes the audit key the one this process appends and verifies with.
+    pub fn install_audit_key(&self) {
+        crate::audit::anchor::install(&self.audit_chain.0);
+    }
+
+    /// Loads `AUDIT_CHAIN_KEY` alone and installs it, for commands that need no other key.
+    pub fn install_audit_key_only(global: &GlobalArgs) -> Result<(), SecretError> {
+        let key = secrets::load(
+            "AUDIT_CHAIN_KEY",
+            global.audit_chain_key.as_deref(),
+            global.app_env,
+            &global.data_dir,
+        )?;
+        crate::audit::anchor::install(&key);
+        Ok(())
     }
 }
 

@@ -58,6 +58,7 @@ fn main() -> ExitCode {
             .map_err(Into::into)
             .and_then(|url| {
                 let password = read_password_from_stdin()?;
+                FieldKeys::install_audit_key_only(&cli.global)?;
                 let migration_url = Config::migration_database_url(&cli.global)?;
                 let outcome = startup::create_admin(&url, &migration_url, &username, &password)?;
                 println!("admin {username} {outcome}");

@@ -94,6 +94,7 @@ pub fn import_residents(
     bytes: &[u8],
 ) -> Result<crate::residents::import::ImportReport, CommandError> {
     let refused = |e: AppError| CommandError::Refused(describe(&e));
+    keys.install_audit_key();
     migrate_only(migration_url)?;
     let mut conn = db::ConnectionManager::new(url.clone())
         .establish()
@@ -153,6 +154,7 @@ fn describe(error: &AppError) -> String {
 
 /// Connects, migrates and returns the state the app runs on.
 pub fn prepare(config: Config) -> Result<AppState, StartError> {
+    config.keys.install_audit_key();
     // Migrations run as the tables' owner when one is configured; the service itself may be
     // a role that cannot change the schema (then nothing may be pending).
     let migration_url = config
@@ -172,6 +174,9 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
     let recorder = crate::audit::Recorder::start(&config.database_url, config.storage.read_audit)?;
     warn_if_no_users(&pool);
     if let Ok(mut conn) = db::checkout(&pool) {
+        if let Err(error) = crate::audit::anchor::sign_start(&mut conn) {
+            tracing::warn!(%error, "the start of the keyed audit chain could not be signed");
+        }
         crate::audit_checkpoint::advance_and_log(&mut conn, &config.data_dir);
         catch_up_indicator_facts(&mut conn);
     }

@@ -1133,6 +1133,22 @@ fn production_refuses_to_start_without_a_signing_secret() {
     let out = run(cmd, Duration::from_secs(20));
     assert!(!out.status.success());
     assert!(out.stderr.contains("too short"), "{}", out.stderr);
+
+    // Every key is required, the audit trail's too.
+    let mut cmd = command(dir.path());
+    cmd.env("DATA_DIR", dir.path().join("data"))
+        .env("APP_ENV", "production")
+        .env("JWT_SECRET", "k3J9x2LqP0vN8mR4tY7wZ1aB5cD6eF9gH2iJ")
+        .env("FIELD_ENCRYPTION_KEY", DEMO_ENCRYPTION_KEY)
+        .env("BLIND_INDEX_KEY", DEMO_INDEX_KEY)
+        .env("BIND", format!("127.0.0.1:{}", free_port()));
+    let out = run(cmd, Duration::from_secs(20));
+    assert!(!out.status.success());
+    assert!(
+        out.stderr.contains("AUDIT_CHAIN_KEY is required"),
+        "{}",
+        out.stderr
+    );
     assert!(
         !dir.path().join("data/secrets").exists(),
         "production generates nothing"

@@ -230,11 +230,22 @@ fn serve(place: &Place, port: u16) -> Server {
     server
 }
 
-fn file_read_events(url: &DatabaseUrl) -> (HashMap<String, usize>, bool, i64) {
+fn file_read_events(place: &Place) -> (HashMap<String, usize>, bool, i64) {
+    // The key the service generated into its data folder (embedded mode).
+    let key = fenghua_registry::secrets::load(
+        "AUDIT_CHAIN_KEY",
+        None,
+        fenghua_registry::secrets::AppEnv::Embedded,
+        &place.dir.join("data"),
+    )
+    .unwrap();
+    fenghua_registry::audit::anchor::install(&key);
+    let url = place.url();
     let mut conn = ConnectionManager::new(url.clone())
         .establish()
         .expect("open the database of the killed service");
-    let chain = fenghua_registry::audit::verify(&mut conn).unwrap();
+    let chain =
+        fenghua_registry::audit::verify(&mut conn, fenghua_registry::audit::Walk::Full).unwrap();
     let mut events: HashMap<String, usize> = HashMap::new();
     for row in fenghua_registry::db::audit::page_after(&mut conn, 0, 1_000_000).unwrap() {
         if row.action == "file_read" {
@@ -333,7 +344,7 @@ fn an_answered_read_keeps_its_event_when_the_service_is_killed() {
     let sent: usize = clients.into_iter().map(|c| c.join().unwrap()).sum();
     let answered = answered.lock().unwrap().clone();
 
-    let (events, chain_valid, checked) = file_read_events(&place.url());
+    let (events, chain_valid, checked) = file_read_events(&place);
     let lost: Vec<&String> = answered
         .iter()
         .filter(|id| events.get(*id) != Some(&1))

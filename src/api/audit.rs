@@ -122,13 +122,30 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-/// Walks the chain and compares it with the checkpoints kept outside the database, so an
-/// emptied or cut trail does not verify; a trail that verifies moves the checkpoint on.
-pub async fn verify(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyQuery {
+    /// Walk from the first event instead of the last signed checkpoint.
+    #[serde(default)]
+    full: bool,
+}
+
+/// Walks the chain from its last signed checkpoint (`?full=true`: from the first event) and
+/// compares it with the checkpoints kept outside the database, so an emptied or cut trail does
+/// not verify; a trail that verifies moves the checkpoints on.
+pub async fn verify(
+    state: web::Data<AppState>,
+    ApiQuery(query): ApiQuery<VerifyQuery>,
+) -> AppResult<HttpResponse> {
     let data_dir = state.config.data_dir.clone();
     let configured = state.config.storage.audit_checkpoint.clone();
+    let walk = if query.full {
+        audit::Walk::Full
+    } else {
+        audit::Walk::Incremental
+    };
     let report = db::run(&state.pool, move |conn| {
-        crate::audit_checkpoint::verify(conn, &data_dir, configured.as_ref())
+        crate::audit_checkpoint::verify(conn, &data_dir, configured.as_ref(), walk)
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))

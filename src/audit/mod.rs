@@ -3,8 +3,10 @@
 //! Every audited change calls [`append`] inside the same write transaction as the change, so
 //! the two commit together. Each event's hash covers all its columns and the previous event's
 //! hash: editing, deleting or reordering a stored event breaks the chain, and [`verify`] finds
-//! the first broken link.
+//! the first broken link. A MAC under a key the database does not hold anchors each event, so
+//! an edit recomputed from the edit onward is found too ([`anchor`]).
 
+pub mod anchor;
 pub mod batch;
 
 use serde::Serialize;
@@ -271,8 +273,10 @@ fn link(seq: i64, prev_hash: String, ctx: &AuditContext, event: Event) -> AuditR
         changes: event.changes.map(|c| redact(c).to_string()),
         prev_hash,
         hash: String::new(),
+        mac: None,
     };
     row.hash = link_hash(&row);
+    row.mac = Some(anchor::event_mac(row.seq, &row.hash));
     row
 }
 
@@ -286,8 +290,8 @@ pub fn append_alone(
     db::write_transaction(conn, |conn| append(conn, ctx, event))
 }
 
-/// The hash of an event: SHA-256 over a JSON array of every column but the hash, in a fixed
-/// order, the previous hash last.
+/// The hash of an event: SHA-256 over a JSON array of every column but the hash and the MAC
+/// (which is made over the hash), in a fixed order, the previous hash last.
 pub fn link_hash(row: &AuditRow) -> String {
     let canonical = serde_json::json!([
         row.seq,
@@ -345,63 +349,162 @@ pub fn diff(before: &Value, after: &Value) -> Value {
 #[derive(Debug, Serialize)]
 pub struct BrokenLink {
     pub seq: i64,
-    /// `hash_mismatch` (the event was altered), `prev_hash_mismatch` (an event before it was
-    /// altered, removed or inserted) or `sequence_gap` (events were removed).
+    /// `hash_mismatch` (the event was altered), `mac_mismatch` (the event was altered and its
+    /// hash recomputed, or its MAC removed), `prev_hash_mismatch` (an event before it was
+    /// altered, removed or inserted), `sequence_gap` (events were removed),
+    /// `checkpoint_missing` / `checkpoint_mismatch` (the event of a checkpoint is gone or has
+    /// another hash) or `checkpoint_forged` (a checkpoint's MAC does not hold).
     pub problem: &'static str,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ChainReport {
     pub valid: bool,
+    /// Events walked by this verification (after `from_seq`) before the first broken one.
     pub events_checked: i64,
+    /// The signed checkpoint the walk started after: 0 for a walk from the first event.
+    pub from_seq: i64,
     pub head_seq: Option<i64>,
     pub head_hash: Option<String>,
     pub first_broken: Option<BrokenLink>,
 }
 
-/// Walks the whole chain in order and reports the first broken link.
-pub fn verify(conn: &mut DbConn) -> diesel::QueryResult<ChainReport> {
+impl ChainReport {
+    fn broken(from_seq: i64, events_checked: i64, seq: i64, problem: &'static str) -> Self {
+        ChainReport {
+            valid: false,
+            events_checked,
+            from_seq,
+            head_seq: None,
+            head_hash: None,
+            first_broken: Some(BrokenLink { seq, problem }),
+        }
+    }
+}
+
+/// How much of the chain [`verify`] walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// From the last signed checkpoint whose event still has its hash. Events before it are
+    /// trusted as that checkpoint's clean walk found them: an edit there that leaves the
+    /// stored hashes alone waits for a full walk; one that recomputes them moves the
+    /// checkpoint's hash, and then the whole chain is walked.
+    Incremental,
+    /// From the first event, checking every checkpoint on the way.
+    Full,
+}
+
+/// Verifies the chain: each event's sequence, link, hash and (after the start of the keyed
+/// chain) MAC, and the signed checkpoints. After a clean walk it records a signed checkpoint
+/// at the head, where the next incremental walk starts.
+pub fn verify(conn: &mut DbConn, walk: Walk) -> diesel::QueryResult<ChainReport> {
+    let (report, last_checkpoint) = check(conn, walk)?;
+    if let (true, Some(seq), Some(hash)) = (report.valid, report.head_seq, &report.head_hash) {
+        if seq > last_checkpoint {
+            anchor::record(conn, seq, hash)?;
+        }
+    }
+    Ok(report)
+}
+
+/// [`verify`] without recording a checkpoint, for a read-only transaction: the report, and
+/// the `seq` of the last signed checkpoint.
+pub fn check(conn: &mut DbConn, walk: Walk) -> diesel::QueryResult<(ChainReport, i64)> {
+    let Some(start) = store::checkpoint_at_end(conn, true)? else {
+        // The migration writes the first checkpoint: none at all means they were removed.
+        return Ok((ChainReport::broken(0, 0, 0, "checkpoint_missing"), 0));
+    };
+    let last = store::checkpoint_at_end(conn, false)?.unwrap_or_else(|| start.clone());
+    for checkpoint in [&start, &last] {
+        if !anchor::checkpoint_holds(checkpoint) {
+            let report = ChainReport::broken(0, 0, checkpoint.seq, "checkpoint_forged");
+            return Ok((report, last.seq));
+        }
+    }
+    if walk == Walk::Incremental {
+        let intact =
+            last.seq == 0 || store::event(conn, last.seq)?.is_some_and(|row| row.hash == last.hash);
+        if intact {
+            let report = walk_from(conn, start.seq, (last.seq, last.hash.clone()), false)?;
+            return Ok((report, last.seq));
+        }
+    }
+    let mut report = walk_from(conn, start.seq, (0, GENESIS_HASH.to_owned()), true)?;
+    if report.valid {
+        // A checkpoint past the head: the events up to it were cut.
+        let head = report.head_seq.unwrap_or(0);
+        if let Some(cut) = store::checkpoints_between(conn, head, i64::MAX)?.first() {
+            let problem = if anchor::checkpoint_holds(cut) {
+                "checkpoint_missing"
+            } else {
+                "checkpoint_forged"
+            };
+            report = ChainReport::broken(0, report.events_checked, cut.seq, problem);
+        }
+    }
+    Ok((report, last.seq))
+}
+
+/// Walks the events after `from` (its seq and hash) to the head. Events after `keyed_from`
+/// must carry a valid MAC; with `checkpoints`, each signed checkpoint on the way must hold
+/// and its event have its hash.
+fn walk_from(
+    conn: &mut DbConn,
+    keyed_from: i64,
+    from: (i64, String),
+    checkpoints: bool,
+) -> diesel::QueryResult<ChainReport> {
     const PAGE: i64 = 5_000;
+    let from_seq = from.0;
+    let (mut after, mut expected_prev) = from;
     let mut checked = 0;
-    let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1;
-    let mut after = 0;
     loop {
         let page = store::page_after(conn, after, PAGE)?;
         let Some(last) = page.last() else { break };
-        after = last.seq;
+        // This page's checkpoints, lowest first (one query a page, never all of them at once).
+        let mut on_page = if checkpoints {
+            store::checkpoints_between(conn, after, last.seq)?
+        } else {
+            Vec::new()
+        }
+        .into_iter()
+        .peekable();
         for row in &page {
-            let problem = if row.seq != expected_seq {
+            let checkpoint = on_page.next_if(|c| c.seq <= row.seq);
+            let problem = if row.seq != after + 1 {
                 Some("sequence_gap")
             } else if row.prev_hash != expected_prev {
                 Some("prev_hash_mismatch")
             } else if link_hash(row) != row.hash {
                 Some("hash_mismatch")
+            } else if row.seq > keyed_from
+                && !anchor::event_holds(row.seq, &row.hash, row.mac.as_deref())
+            {
+                Some("mac_mismatch")
+            } else if checkpoint
+                .as_ref()
+                .is_some_and(|c| !anchor::checkpoint_holds(c))
+            {
+                Some("checkpoint_forged")
+            } else if checkpoint.is_some_and(|c| c.seq != row.seq || c.hash != row.hash) {
+                Some("checkpoint_mismatch")
             } else {
                 None
             };
             if let Some(problem) = problem {
-                return Ok(ChainReport {
-                    valid: false,
-                    events_checked: checked,
-                    head_seq: None,
-                    head_hash: None,
-                    first_broken: Some(BrokenLink {
-                        seq: row.seq,
-                        problem,
-                    }),
-                });
+                return Ok(ChainReport::broken(from_seq, checked, row.seq, problem));
             }
             checked += 1;
-            expected_seq = row.seq + 1;
+            after = row.seq;
             expected_prev = row.hash.clone();
         }
     }
     Ok(ChainReport {
         valid: true,
         events_checked: checked,
-        head_seq: (checked > 0).then_some(expected_seq - 1),
-        head_hash: (checked > 0).then_some(expected_prev),
+        from_seq,
+        head_seq: (after > 0).then_some(after),
+        head_hash: (after > 0).then_some(expected_prev),
         first_broken: None,
     })
 }
@@ -458,6 +561,7 @@ mod tests {
             changes: None,
             prev_hash: GENESIS_HASH.into(),
             hash: String::new(),
+            mac: None,
         };
         let original = link_hash(&row);
         // Every column but the hash itself, each changed alone: from a value to another, and
@@ -479,6 +583,8 @@ mod tests {
             changes: _,
             prev_hash: _,
             hash: _,
+            // Not in the hash: made over it (see `anchor`).
+            mac: _,
         } = &row;
         type Alteration = (&'static str, fn(&mut AuditRow));
         let alterations: [Alteration; 14] = [

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::audit_events;
+use super::schema::{audit_chain_checkpoints, audit_events};
 use super::DbConn;
 
 /// One audit event as stored: every column, in chain order by `seq`. An empty column is
@@ -24,6 +24,9 @@ pub struct AuditRow {
     pub changes: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// HMAC of `seq` and `hash` under `AUDIT_CHAIN_KEY` ([`crate::audit::anchor`]); `None`
+    /// only on events appended before the key existed.
+    pub mac: Option<String>,
 }
 
 /// The chain's last link: its sequence number and hash.
@@ -46,6 +49,76 @@ pub fn insert(conn: &mut DbConn, row: &AuditRow) -> QueryResult<()> {
 pub fn insert_many(conn: &mut DbConn, rows: &[AuditRow]) -> QueryResult<()> {
     crate::bulk_insert!(conn, audit_events::table, rows);
     Ok(())
+}
+
+/// The event `seq`, if it is there.
+pub fn event(conn: &mut DbConn, seq: i64) -> QueryResult<Option<AuditRow>> {
+    audit_events::table
+        .find(seq)
+        .select(AuditRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A signed checkpoint of the chain ([`crate::audit::anchor`]).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_chain_checkpoints)]
+pub struct CheckpointRow {
+    pub seq: i64,
+    pub hash: String,
+    pub mac: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The checkpoints with `seq` greater than `after` and at most `upto`, lowest first.
+pub fn checkpoints_between(
+    conn: &mut DbConn,
+    after: i64,
+    upto: i64,
+) -> QueryResult<Vec<CheckpointRow>> {
+    audit_chain_checkpoints::table
+        .filter(audit_chain_checkpoints::seq.gt(after))
+        .filter(audit_chain_checkpoints::seq.le(upto))
+        .order(audit_chain_checkpoints::seq.asc())
+        .select(CheckpointRow::as_select())
+        .load(conn)
+}
+
+/// The lowest (`first`) or highest checkpoint.
+pub fn checkpoint_at_end(conn: &mut DbConn, first: bool) -> QueryResult<Option<CheckpointRow>> {
+    let query = audit_chain_checkpoints::table.select(CheckpointRow::as_select());
+    if first {
+        query.order(audit_chain_checkpoints::seq.asc()).first(conn)
+    } else {
+        query.order(audit_chain_checkpoints::seq.desc()).first(conn)
+    }
+    .optional()
+}
+
+/// Adds a checkpoint unless one at that `seq` exists (a concurrent verification wrote it).
+pub fn insert_checkpoint(conn: &mut DbConn, row: &CheckpointRow) -> QueryResult<()> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    // In a savepoint of its own: a conflict must not abort a PostgreSQL transaction around it.
+    match conn.transaction(|conn| {
+        diesel::insert_into(audit_chain_checkpoints::table)
+            .values(row)
+            .execute(conn)
+    }) {
+        Ok(_) | Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Signs the checkpoint `seq` if it is still unsigned; whether it did.
+pub fn sign_checkpoint(conn: &mut DbConn, seq: i64, mac: &str) -> QueryResult<bool> {
+    diesel::update(
+        audit_chain_checkpoints::table
+            .filter(audit_chain_checkpoints::seq.eq(seq))
+            .filter(audit_chain_checkpoints::mac.is_null()),
+    )
+    .set(audit_chain_checkpoints::mac.eq(mac))
+    .execute(conn)
+    .map(|n| n > 0)
 }
 
 /// Events with `seq` greater than `after`, oldest first.

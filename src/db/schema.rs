@@ -75,6 +75,16 @@ diesel::table! {
         changes -> Nullable<Text>,
         prev_hash -> Text,
         hash -> Text,
+        mac -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_chain_checkpoints (seq) {
+        seq -> BigInt,
+        hash -> Text,
+        mac -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 

@@ -145,6 +145,7 @@ pub fn seed(
     progress: &mut dyn FnMut(u64, u64, f64),
 ) -> Result<Summary, SeedError> {
     let started = Instant::now();
+    keys.install_audit_key();
     crate::startup::migrate_only(url)?;
     let mut conn = db::ConnectionManager::new(url.clone())
         .establish()

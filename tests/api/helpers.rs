@@ -118,6 +118,7 @@ pub fn test_config(db: &TestDb) -> Config {
         keys: FieldKeys {
             encryption: Secret(b"test-field-encryption-key-0123456789-abcdef".to_vec()),
             blind_index: Secret(b"test-blind-index-key-0123456789-abcdefghijk".to_vec()),
+            audit_chain: Secret(b"test-audit-chain-key-0123456789-abcdefghijk".to_vec()),
         },
         reports: ReportConfig::default(),
         storage: Default::default(),
