@@ -116,6 +116,7 @@ fn import_areas(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let url = Config::database_url(global)?;
     let migration_url = Config::migration_database_url(global)?;
+    FieldKeys::install_audit_key_only(global)?;
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let report = startup::import_villages(&url, &migration_url, &bytes)?;
     println!(
