@@ -35,21 +35,26 @@ fn add_village(conn: &mut DbConn, code: &str, name: &str) -> QueryResult<usize> 
     .execute(conn)
 }
 
+/// A pool of `max_size` connections on the migrated database at `url`.
+fn migrated_pool(url: &db::DatabaseUrl, max_size: u32) -> db::Pool {
+    startup::migrate_only(url).expect("migrations");
+    db::connect_pool(
+        url,
+        &PoolSettings {
+            max_size,
+            checkout_timeout: Duration::from_secs(10),
+        },
+    )
+    .unwrap()
+}
+
 #[actix_web::test]
 async fn a_write_that_panics_leaves_no_open_transaction_for_the_next_writer() {
     let database = fresh_database();
     let url = database.url.clone();
     actix_web::web::block(move || {
-        startup::migrate_only(&url).expect("migrations");
         // One connection: the next writer gets the very connection the panic left.
-        let pool = db::connect_pool(
-            &url,
-            &PoolSettings {
-                max_size: 1,
-                checkout_timeout: Duration::from_secs(10),
-            },
-        )
-        .unwrap();
+        let pool = migrated_pool(&url, 1);
 
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut conn = pool.get().unwrap();
@@ -100,15 +105,7 @@ async fn connections_the_server_closed_are_replaced_without_a_restart() {
     }
     let url = database.url.clone();
     actix_web::web::block(move || {
-        startup::migrate_only(&url).expect("migrations");
-        let pool = db::connect_pool(
-            &url,
-            &PoolSettings {
-                max_size: 2,
-                checkout_timeout: Duration::from_secs(10),
-            },
-        )
-        .unwrap();
+        let pool = migrated_pool(&url, 2);
         #[derive(QueryableByName)]
         struct Pid {
             #[diesel(sql_type = diesel::sql_types::Integer)]
