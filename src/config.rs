@@ -304,6 +304,9 @@ impl Config {
             pool: PoolSettings {
                 max_size: serve.pool.db_pool_size,
                 checkout_timeout: Duration::from_millis(serve.pool.db_pool_timeout_ms),
+                statement_timeout: Some(serve.pool.db_statement_timeout_ms)
+                    .filter(|ms| *ms > 0)
+                    .map(Duration::from_millis),
             },
             body_limit_bytes: serve.body_limit_bytes,
             certificate_expiring_days: serve.certificate_expiring_days,

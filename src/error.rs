@@ -293,6 +293,18 @@ impl From<diesel::result::Error> for AppError {
                     cause: info.message().to_owned(),
                 }
             }
+            // PostgreSQL cancelled a statement at DB_STATEMENT_TIMEOUT_MS (SQLSTATE 57014,
+            // which diesel does not expose; the service's connections use the server's
+            // messages, English unless lc_messages says otherwise).
+            Error::DatabaseError(_, ref info)
+                if info
+                    .message()
+                    .contains("canceling statement due to statement timeout") =>
+            {
+                AppError::Unavailable {
+                    cause: info.message().to_owned(),
+                }
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }

@@ -101,6 +101,8 @@ impl Recorder {
             &PoolSettings {
                 max_size: 1,
                 checkout_timeout: CONNECTION_WAIT,
+                // A batch is a few short statements; a stuck one fails the batch's reads.
+                statement_timeout: Some(Duration::from_secs(30)),
             },
         )?;
         Ok(Self::with_pool(pool, settings))

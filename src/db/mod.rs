@@ -96,11 +96,22 @@ impl std::error::Error for ManagerError {}
 
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    statement_timeout: Option<Duration>,
 }
 
 impl ConnectionManager {
     pub fn new(url: DatabaseUrl) -> Self {
-        ConnectionManager { url }
+        ConnectionManager {
+            url,
+            statement_timeout: None,
+        }
+    }
+
+    /// Connections on which PostgreSQL cancels any statement that runs longer than `timeout`
+    /// (`statement_timeout`); the service's pool sets it, migrations and commands do not.
+    pub fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
     }
 
     /// Opens one connection, configured as the pool would configure it.
@@ -153,12 +164,22 @@ impl ConnectionManager {
                 {
                     return Err(ConnectError::NoTls(mode));
                 }
-                let conn = diesel::PgConnection::establish(url).map_err(|source| {
+                let mut conn = diesel::PgConnection::establish(url).map_err(|source| {
                     ConnectError::Postgres {
                         target: self.url.redacted(),
                         message: url::scrub_credentials(&source.to_string(), url),
                     }
                 })?;
+                if let Some(timeout) = self.statement_timeout {
+                    conn.batch_execute(&format!(
+                        "SET statement_timeout = {}",
+                        timeout.as_millis().max(1)
+                    ))
+                    .map_err(|source| ConnectError::Postgres {
+                        target: self.url.redacted(),
+                        message: source.to_string(),
+                    })?;
+                }
                 Ok(DbConn::Postgres(conn))
             }
         }
@@ -276,12 +297,16 @@ impl r2d2::HandleError<ManagerError> for TracingErrorHandler {
 pub struct PoolSettings {
     pub max_size: u32,
     pub checkout_timeout: Duration,
+    /// PostgreSQL cancels a statement of the pool's connections that runs longer
+    /// (`DB_STATEMENT_TIMEOUT_MS`); `None`: no bound.
+    pub statement_timeout: Option<Duration>,
 }
 
 /// Builds the pool after checking that one connection can be made, so a bad URL or a server
 /// that is down is reported with the driver's own words instead of r2d2's timeout.
 pub fn connect_pool(url: &DatabaseUrl, settings: &PoolSettings) -> Result<Pool, ConnectError> {
-    let manager = ConnectionManager::new(url.clone());
+    let manager =
+        ConnectionManager::new(url.clone()).with_statement_timeout(settings.statement_timeout);
     let first = manager.establish()?;
     drop(first);
     let pool = r2d2::Pool::builder()

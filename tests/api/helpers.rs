@@ -108,6 +108,7 @@ pub fn test_config(db: &TestDb) -> Config {
         pool: PoolSettings {
             max_size: 4,
             checkout_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(60)),
         },
         body_limit_bytes: 1024 * 1024,
         certificate_expiring_days: 90,

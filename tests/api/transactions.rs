@@ -36,13 +36,18 @@ fn add_village(conn: &mut DbConn, code: &str, name: &str) -> QueryResult<usize> 
 }
 
 /// A pool of `max_size` connections on the migrated database at `url`.
-fn migrated_pool(url: &db::DatabaseUrl, max_size: u32) -> db::Pool {
+fn migrated_pool(
+    url: &db::DatabaseUrl,
+    max_size: u32,
+    statement_timeout: Option<Duration>,
+) -> db::Pool {
     startup::migrate_only(url).expect("migrations");
     db::connect_pool(
         url,
         &PoolSettings {
             max_size,
             checkout_timeout: Duration::from_secs(10),
+            statement_timeout,
         },
     )
     .unwrap()
@@ -54,7 +59,7 @@ async fn a_write_that_panics_leaves_no_open_transaction_for_the_next_writer() {
     let url = database.url.clone();
     actix_web::web::block(move || {
         // One connection: the next writer gets the very connection the panic left.
-        let pool = migrated_pool(&url, 1);
+        let pool = migrated_pool(&url, 1, None);
 
         let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut conn = pool.get().unwrap();
@@ -105,7 +110,7 @@ async fn connections_the_server_closed_are_replaced_without_a_restart() {
     }
     let url = database.url.clone();
     actix_web::web::block(move || {
-        let pool = migrated_pool(&url, 2);
+        let pool = migrated_pool(&url, 2, None);
         #[derive(QueryableByName)]
         struct Pid {
             #[diesel(sql_type = diesel::sql_types::Integer)]
@@ -171,6 +176,48 @@ async fn connections_the_server_closed_are_replaced_without_a_restart() {
                 .filter_map(|a| a.as_ref().ok())
                 .all(|pid| !pids.contains(pid)),
             "no closed connection is handed out again: {answers:?}"
+        );
+    })
+    .await
+    .unwrap();
+    drop(database);
+}
+
+/// `DB_STATEMENT_TIMEOUT_MS`: PostgreSQL cancels a statement of the service that runs longer,
+/// the request answers 503 (the database is busy, not broken), and the connection serves the
+/// next request.
+#[actix_web::test]
+async fn a_statement_over_the_timeout_is_cancelled_and_answers_503() {
+    let database = fresh_database();
+    if !matches!(database.url, db::DatabaseUrl::Postgres(_)) {
+        // SQLite has no statement timeout (not bounded yet).
+        return;
+    }
+    let url = database.url.clone();
+    actix_web::web::block(move || {
+        let pool = migrated_pool(&url, 1, Some(Duration::from_millis(200)));
+        let mut conn = db::checkout(&pool).unwrap();
+        let started = std::time::Instant::now();
+        let slow = diesel::sql_query("SELECT pg_sleep(5)")
+            .execute(&mut conn)
+            .map_err(fenghua_registry::error::AppError::from);
+        assert!(
+            matches!(
+                slow,
+                Err(fenghua_registry::error::AppError::Unavailable { .. })
+            ),
+            "{slow:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "cancelled at the timeout"
+        );
+        db::give_back(conn, &slow);
+        let mut conn = db::checkout(&pool).unwrap();
+        assert_eq!(
+            villages_named(&mut conn, "无"),
+            0,
+            "the pool serves the next request"
         );
     })
     .await
