@@ -28,6 +28,9 @@ pub struct PolicyView {
     pub effective_from: NaiveDate,
     pub monthly_amount_fen: i64,
     pub rules: Rules,
+    /// When an admin withdrew the version before it took effect; it then never does.
+    pub withdrawn_at: Option<String>,
+    pub withdraw_reason: Option<String>,
 }
 
 impl From<&Policy> for PolicyView {
@@ -38,28 +41,99 @@ impl From<&Policy> for PolicyView {
             effective_from: p.effective_from,
             monthly_amount_fen: p.monthly_amount_fen,
             rules: p.rules.clone(),
+            withdrawn_at: None,
+            withdraw_reason: None,
         }
     }
 }
 
-/// Every policy version, by kind and date.
+fn policy_of(row: &store::PolicyRow) -> Result<Policy, AppError> {
+    let kind = stored_code("subsidy_policies", "kind", &row.kind, SubsidyKind::parse)?;
+    let value = serde_json::from_str(&row.rules).map_err(|e| AppError::internal(e.to_string()))?;
+    let rules = Rules::parse(kind, value).map_err(|e| AppError::internal(e.message))?;
+    Ok(Policy {
+        id: row.public_id.clone(),
+        kind,
+        effective_from: row.effective_from,
+        monthly_amount_fen: row.monthly_amount_fen,
+        rules,
+    })
+}
+
+fn version_view(row: &store::PolicyRow) -> Result<PolicyView, AppError> {
+    Ok(PolicyView {
+        withdrawn_at: row.withdrawn_at.map(crate::accounts::timestamp),
+        withdraw_reason: row.withdraw_reason.clone(),
+        ..PolicyView::from(&policy_of(row)?)
+    })
+}
+
+/// The policy versions that take effect, by kind and date: every version but the withdrawn.
 pub fn policies(conn: &mut DbConn) -> Result<Vec<Policy>, AppError> {
     store::policies(conn)?
-        .into_iter()
-        .map(|row| {
-            let kind = stored_code("subsidy_policies", "kind", &row.kind, SubsidyKind::parse)?;
-            let value =
-                serde_json::from_str(&row.rules).map_err(|e| AppError::internal(e.to_string()))?;
-            let rules = Rules::parse(kind, value).map_err(|e| AppError::internal(e.message))?;
-            Ok(Policy {
-                id: row.public_id,
-                kind,
-                effective_from: row.effective_from,
-                monthly_amount_fen: row.monthly_amount_fen,
-                rules,
-            })
-        })
+        .iter()
+        .filter(|row| row.withdrawn_at.is_none())
+        .map(policy_of)
         .collect()
+}
+
+/// Every policy version as listed, the withdrawn ones included, by kind and date.
+pub fn policy_versions(conn: &mut DbConn) -> Result<Vec<PolicyView>, AppError> {
+    store::policies(conn)?.iter().map(version_view).collect()
+}
+
+/// Withdraws a version that has not taken effect: it stays listed, with the reason, and the
+/// version before it stays in force. One in effect is corrected by a new version.
+pub fn withdraw_policy(
+    conn: &mut DbConn,
+    ctx: &AuditContext,
+    today: NaiveDate,
+    public_id: &str,
+    reason: &str,
+) -> Result<PolicyView, AppError> {
+    let reason = text::clean(reason)
+        .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("reason")]))?;
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::field("reason", "invalid", "1 to 500 characters"));
+    }
+    db::write_transaction(conn, |conn| {
+        let row = store::policies(conn)?
+            .into_iter()
+            .find(|r| r.public_id == public_id)
+            .ok_or(AppError::NotFound)?;
+        if row.withdrawn_at.is_some() {
+            return Err(AppError::Conflict {
+                code: "already_withdrawn",
+                detail: "this version is already withdrawn".into(),
+                extra: None,
+            });
+        }
+        if row.effective_from <= today {
+            return Err(AppError::Conflict {
+                code: "policy_in_effect",
+                detail: "this version has taken effect; add a new version to correct it".into(),
+                extra: None,
+            });
+        }
+        let now = db::now();
+        store::withdraw_policy(conn, row.id, &reason, now)?;
+        audit::append(
+            conn,
+            ctx,
+            Event::new(Action::PolicyWithdraw)
+                .entity("subsidy_policy", public_id.to_owned())
+                .changes(json!({
+                    "kind": row.kind,
+                    "effective_from": row.effective_from,
+                    "reason": reason,
+                })),
+        )?;
+        version_view(&store::PolicyRow {
+            withdrawn_at: Some(now),
+            withdraw_reason: Some(reason.clone()),
+            ..row
+        })
+    })
 }
 
 const MAX_MONTHLY_FEN: i64 = 100_000_000;
@@ -121,6 +195,8 @@ pub fn create_policy(
             effective_from,
             monthly_amount_fen,
             rules,
+            withdrawn_at: None,
+            withdraw_reason: None,
         };
         audit::append(
             conn,

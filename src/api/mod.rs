@@ -130,6 +130,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET,   "/api/v1/reports/{id}/verify", STAFF, reports::verify),
         endpoint(M::GET,   "/api/v1/subsidy-policies", OVERSIGHT, subsidies::policies),
         endpoint(M::POST,  "/api/v1/subsidy-policies", ADMIN, subsidies::create_policy),
+        endpoint(M::POST,  "/api/v1/subsidy-policies/{id}/withdraw", ADMIN, subsidies::withdraw_policy),
         endpoint(M::GET,   "/api/v1/residents/{id}/eligibility", READERS, subsidies::eligibility),
         endpoint(M::POST,  "/api/v1/residents/{id}/subsidies", WRITERS, subsidies::grant),
         endpoint(M::POST,  "/api/v1/residents/{id}/subsidies/{grant_id}/suspend", WRITERS, subsidies::suspend),

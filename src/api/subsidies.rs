@@ -11,11 +11,10 @@ use crate::db;
 use crate::domain::eligibility::SubsidyKind;
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
-use crate::subsidies::{self, GrantAction, GrantRequest, PolicyView};
+use crate::subsidies::{self, GrantAction, GrantRequest};
 
 pub async fn policies(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let all = db::run(&state.pool, subsidies::policies).await?;
-    let items: Vec<PolicyView> = all.iter().map(PolicyView::from).collect();
+    let items = db::run(&state.pool, subsidies::policy_versions).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
 }
 
@@ -45,6 +44,27 @@ pub async fn create_policy(
     })
     .await?;
     Ok(HttpResponse::Created().json(policy))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Withdrawal {
+    reason: String,
+}
+
+pub async fn withdraw_policy(
+    state: web::Data<AppState>,
+    RequestContext(ctx): RequestContext,
+    id: web::Path<uuid::Uuid>,
+    ApiJson(body): ApiJson<Withdrawal>,
+) -> AppResult<HttpResponse> {
+    let today = crate::domain::today();
+    let id = id.into_inner().to_string();
+    let policy = db::run(&state.pool, move |conn| {
+        subsidies::withdraw_policy(conn, &ctx, today, &id, &body.reason)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(policy))
 }
 
 #[derive(Deserialize)]

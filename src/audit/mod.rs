@@ -64,6 +64,7 @@ crate::code_enum! {
         RecordCreate = "record_create", "新增档案记录";
         RecordUpdate = "record_update", "修改档案记录";
         PolicyCreate = "policy_create", "新增补贴政策";
+        PolicyWithdraw = "policy_withdraw", "撤回补贴政策";
         SubsidyGrant = "subsidy_grant", "补贴发放";
         SubsidyGrantOverride = "subsidy_grant_override", "不符合条件的补贴发放（特批）";
         SubsidySuspend = "subsidy_suspend", "补贴暂停";

@@ -170,6 +170,8 @@ diesel::table! {
         monthly_amount_fen -> BigInt,
         rules -> Text,
         created_at -> Timestamp,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdraw_reason -> Nullable<Text>,
     }
 }
 

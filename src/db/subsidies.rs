@@ -14,8 +14,11 @@ pub struct PolicyRow {
     pub monthly_amount_fen: i64,
     pub rules: String,
     pub created_at: NaiveDateTime,
+    pub withdrawn_at: Option<NaiveDateTime>,
+    pub withdraw_reason: Option<String>,
 }
 
+/// Every policy version, withdrawn ones included.
 pub fn policies(conn: &mut DbConn) -> QueryResult<Vec<PolicyRow>> {
     subsidy_policies::table
         .order((
@@ -24,6 +27,21 @@ pub fn policies(conn: &mut DbConn) -> QueryResult<Vec<PolicyRow>> {
         ))
         .select(PolicyRow::as_select())
         .load(conn)
+}
+
+pub fn withdraw_policy(
+    conn: &mut DbConn,
+    id: i64,
+    reason: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(subsidy_policies::table.find(id))
+        .set((
+            subsidy_policies::withdrawn_at.eq(at),
+            subsidy_policies::withdraw_reason.eq(reason),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn insert_policy(

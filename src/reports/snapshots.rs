@@ -458,7 +458,7 @@ fn district_actions(code: IndicatorCode) -> &'static [Action] {
     match code {
         IndicatorCode::IncomeGrowth => &[Action::GdpGrowthSet],
         IndicatorCode::LivingSubsidyCoverage | IndicatorCode::NursingSubsidyCoverage => {
-            &[Action::PolicyCreate]
+            &[Action::PolicyCreate, Action::PolicyWithdraw]
         }
         IndicatorCode::HomeForDisabledCoverage
         | IndicatorCode::CareInstitutions
@@ -508,6 +508,7 @@ pub fn verify(conn: &mut DbConn, who: &Requester, id: &str) -> Result<Verificati
         let actions: Vec<&str> = [
             Action::GdpGrowthSet,
             Action::PolicyCreate,
+            Action::PolicyWithdraw,
             Action::FacilityCreate,
             Action::FacilityUpdate,
         ]

@@ -137,6 +137,7 @@ const MATRIX: &[Row] = &[
     ("GET",   "/api/v1/reports/{id}/verify",                                             NO, [A, A, N, A, F, F, U]),
     ("GET",   "/api/v1/subsidy-policies",                                                NO, [A, F, F, A, F, F, U]),
     ("POST",  "/api/v1/subsidy-policies",                                                NO, [A, F, F, F, F, F, U]),
+    ("POST",  "/api/v1/subsidy-policies/{id}/withdraw",                                  NO, [A, F, F, F, F, F, U]),
     ("GET",   "/api/v1/residents/{id}/eligibility",                                      NO, [A, A, N, A, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/subsidies",                                        NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/subsidies/{grant_id}/suspend",                     NO, [A, A, N, F, F, F, U]),
@@ -228,6 +229,7 @@ struct Fixtures {
     user: String,
     facility: String,
     definition: String,
+    policy: String,
     /// A client no caller uses: rotated, disabled and enabled by the rows of those routes.
     client: String,
     delivery: String,
@@ -319,6 +321,7 @@ fn fill(route: &str, town: &TownObjects, shared: &Fixtures) -> String {
             "facilities" => shared.facility.clone(),
             "gdp-growth" => "2024".to_owned(),
             "indicator-definitions" => shared.definition.clone(),
+            "subsidy-policies" => shared.policy.clone(),
             "indicators" => "medical_insurance_rate".to_owned(),
             "reports" => town.report.clone(),
             "clients" => shared.client.clone(),
@@ -476,6 +479,7 @@ async fn every_route_answers_each_caller_as_the_matrix_says() {
     let xikou = town_objects(&app, &admin, &admin, &client, XIKOU, 12).await;
     let definitions = app.get_as(&admin, "/api/v1/indicator-definitions").await;
     let deliveries = app.get_as(&admin, "/api/v1/webhook-deliveries").await;
+    let policies = app.get_as(&admin, "/api/v1/subsidy-policies").await;
     let target = register_client(&app, &admin, "target", &["certificates:verify"], None).await;
     let to_withdraw = application(
         "rehab_service",
@@ -499,6 +503,7 @@ async fn every_route_answers_each_caller_as_the_matrix_says() {
             .await,
         ),
         definition: id_of(&definitions.json()["items"][0]),
+        policy: id_of(&policies.json()["items"][0]),
         client: target.id,
         delivery: id_of(&deliveries.json()["items"][0]),
         to_withdraw: id_of(&submit_ok(&app, &client, &to_withdraw).await),

@@ -23,6 +23,8 @@ fn seeded_living() -> Value {
         "effective_from": "2021-01-01",
         "monthly_amount_fen": 30000,
         "rules": {"household_statuses": ["dibao"], "excluded_household_statuses": ["tekun"]},
+        "withdrawn_at": null,
+        "withdraw_reason": null,
     })
 }
 
@@ -38,6 +40,8 @@ fn seeded_nursing() -> Value {
             "excluded_household_statuses": ["tekun"],
             "exclude_work_injury_nursing": true,
         },
+        "withdrawn_at": null,
+        "withdraw_reason": null,
     })
 }
 
@@ -282,6 +286,116 @@ async fn a_new_policy_version_is_added_once_per_kind_and_day() {
     );
     assert_eq!(created_events[0].entity_id.as_deref(), Some(id.as_str()));
     assert_eq!(created_events[0].actor_username.as_deref(), Some("admin"));
+}
+
+fn withdraw_path(policy: &str) -> String {
+    format!("{POLICIES}/{policy}/withdraw")
+}
+
+#[actix_web::test]
+async fn a_version_not_yet_in_effect_is_withdrawn_and_the_one_before_stays_in_force() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let dibao = holder(&app, &admin, 103, "dibao", "physical", 4).await;
+    let next_month = days_from_today(30);
+    let mistaken = create_policy(
+        &app,
+        &admin,
+        &json!({
+            "kind": "living",
+            "effective_from": next_month,
+            "monthly_amount_fen": 3500000,
+            "rules": {"household_statuses": ["dibao"]},
+        }),
+    )
+    .await;
+    let mistaken_id = mistaken["id"].as_str().unwrap().to_owned();
+    let living_then = |view: &Value| subsidy(view, "living")["policy"]["id"].clone();
+    let view = eligibility(&app, &admin, &dibao, &next_month).await;
+    assert_eq!(living_then(&view), mistaken_id.as_str());
+
+    // Refused, changing nothing: a caseworker, a version in effect, no reason, no such version.
+    let worker = app.session("worker", Role::Caseworker, &[JINPING]).await;
+    let reason = json!({"reason": "金额录入错误"});
+    app.post_as(&worker, &withdraw_path(&mistaken_id), &reason)
+        .await
+        .problem(403, "forbidden");
+    let in_force = seeded_living()["id"].as_str().unwrap().to_owned();
+    app.post_as(&admin, &withdraw_path(&in_force), &reason)
+        .await
+        .problem(409, "policy_in_effect");
+    let answer = app
+        .post_as(
+            &admin,
+            &withdraw_path(&mistaken_id),
+            &json!({"reason": " "}),
+        )
+        .await;
+    assert_invalid(&answer, "reason", None);
+    app.post_as(
+        &admin,
+        &withdraw_path(&uuid::Uuid::new_v4().to_string()),
+        &reason,
+    )
+    .await
+    .problem(404, "not_found");
+    assert!(events(&app, "policy_withdraw").await.is_empty());
+    assert_eq!(
+        policies(&app, &admin).await,
+        vec![seeded_living(), mistaken.clone(), seeded_nursing()]
+    );
+
+    let answer = app
+        .post_as(&admin, &withdraw_path(&mistaken_id), &reason)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let withdrawn = answer.json();
+    assert_eq!(withdrawn["id"], mistaken_id.as_str());
+    assert!(withdrawn["withdrawn_at"].is_string(), "{withdrawn}");
+    assert_eq!(withdrawn["withdraw_reason"], "金额录入错误");
+    app.post_as(&admin, &withdraw_path(&mistaken_id), &reason)
+        .await
+        .problem(409, "already_withdrawn");
+
+    // Still listed, as withdrawn; the version before it is in force on that day again.
+    let items = policies(&app, &admin).await;
+    assert_eq!(
+        items,
+        vec![seeded_living(), withdrawn.clone(), seeded_nursing()]
+    );
+    let view = eligibility(&app, &admin, &dibao, &next_month).await;
+    assert_eq!(subsidy(&view, "living")["policy"], seeded_living());
+    assert_eq!(
+        decision(&view, "living"),
+        said(true, &["household_status_qualifies"])
+    );
+
+    // The day is free for the corrected version.
+    let corrected = create_policy(
+        &app,
+        &admin,
+        &json!({
+            "kind": "living",
+            "effective_from": next_month,
+            "monthly_amount_fen": 35000,
+            "rules": {"household_statuses": ["dibao"]},
+        }),
+    )
+    .await;
+    let view = eligibility(&app, &admin, &dibao, &next_month).await;
+    assert_eq!(living_then(&view), corrected["id"]);
+
+    let withdrawals = events(&app, "policy_withdraw").await;
+    assert_eq!(withdrawals.len(), 1);
+    assert_eq!(
+        withdrawals[0].entity_type.as_deref(),
+        Some("subsidy_policy")
+    );
+    assert_eq!(
+        withdrawals[0].entity_id.as_deref(),
+        Some(mistaken_id.as_str())
+    );
+    assert_eq!(withdrawals[0].actor_username.as_deref(), Some("admin"));
 }
 
 #[actix_web::test]
