@@ -244,7 +244,7 @@ pub async fn list(
 #[derive(Serialize)]
 struct ResidentList {
     #[serde(flatten)]
-    page: Page<ResidentView>,
+    page: Page<residents::SearchItem>,
     total: i64,
 }
 

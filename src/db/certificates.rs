@@ -82,6 +82,15 @@ pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<Certi
         .load(conn)
 }
 
+/// The certificates of several residents, each resident's newest first.
+pub fn of_residents(conn: &mut DbConn, resident_ids: &[i64]) -> QueryResult<Vec<CertificateRow>> {
+    certificates::table
+        .filter(certificates::resident_id.eq_any(resident_ids))
+        .order((certificates::issued_on.desc(), certificates::id.desc()))
+        .select(CertificateRow::as_select())
+        .load(conn)
+}
+
 /// The active certificates of several residents.
 pub fn active_of(conn: &mut DbConn, resident_ids: &[i64]) -> QueryResult<Vec<CertificateRow>> {
     certificates::table

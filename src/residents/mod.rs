@@ -787,9 +787,20 @@ pub fn history(
     Ok(events)
 }
 
+/// A resident as a search lists it: the resident, its town's name, and its certificate with
+/// the status derived for the day, so a list tells a caseworker whose certificate needs work.
+#[derive(serde::Serialize)]
+pub struct SearchItem {
+    #[serde(flatten)]
+    pub resident: ResidentView,
+    pub town_name: String,
+    /// The certificate in force (not cancelled), else the last one cancelled; `None` without.
+    pub certificate: Option<view::CertificateView>,
+}
+
 /// A page of residents the requester may see, in a stable order.
 pub struct SearchPage {
-    pub items: Vec<ResidentView>,
+    pub items: Vec<SearchItem>,
     /// The id of the last resident of the page when more follow.
     pub next: Option<i64>,
     /// How many residents match, over every page.
@@ -805,12 +816,13 @@ pub fn search(
     limit: i64,
 ) -> Result<SearchPage, AppError> {
     filter.towns = who.scope.towns();
-    let (rows, total, histories) = db::read_snapshot(conn, |conn| {
+    let (rows, total, histories, certificates, areas) = db::read_snapshot(conn, |conn| {
         let rows = store::search(conn, &filter, limit + 1)?;
         let total = store::count(conn, &filter)?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<i64> = rows.iter().take(limit as usize).map(|r| r.id).collect();
         let histories = store::household_histories(conn, &ids)?;
-        Ok((rows, total, histories))
+        let certificates = certs::of_residents(conn, &ids)?;
+        Ok((rows, total, histories, certificates, Areas::load(conn)?))
     })?;
     let more = rows.len() as i64 > limit;
     let rows: Vec<ResidentRow> = rows.into_iter().take(limit as usize).collect();
@@ -822,9 +834,22 @@ pub fn search(
                 .filter(|h| h.resident_id == row.id)
                 .cloned()
                 .collect();
-            view::resident(who.protector, row, &mine)
+            let certificate = certificates
+                .iter()
+                .filter(|c| c.resident_id == row.id)
+                .min_by_key(|c| c.cancelled_on.is_some())
+                .map(|c| {
+                    let holder = view::id_number(who.protector, row)?;
+                    view::certificate(&holder, c, who.today, who.certificate_expiring_days)
+                })
+                .transpose()?;
+            Ok(SearchItem {
+                resident: view::resident(who.protector, row, &mine)?,
+                town_name: areas.name(&row.town_code).unwrap_or_default().to_owned(),
+                certificate,
+            })
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, AppError>>()?;
     Ok(SearchPage {
         items,
         next: if more {

@@ -1239,6 +1239,44 @@ async fn the_shown_status_is_derived_for_the_day() {
         .map(Value::from),
         "valid for a year, 30 days (the window), today, until yesterday, cancelled, 31 days"
     );
+    // A search lists each resident with its town's name and its certificate as the file shows
+    // it; a resident who never had one, with none.
+    register(
+        &app,
+        &admin,
+        &id_number(date(1970, 3, 4), 7),
+        "状态",
+        JINPING,
+    )
+    .await;
+    let areas = app.get_as(&admin, "/api/v1/areas").await.json();
+    let town_name = areas["items"][0]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == JINPING)
+        .map(|a| a["name"].clone())
+        .unwrap();
+    let found = app
+        .get_as(&admin, "/api/v1/residents?q=%E7%8A%B6%E6%80%81")
+        .await;
+    assert_eq!(found.status, 200, "{}", found.text());
+    let items = found.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 7);
+    assert!(
+        items.iter().all(|i| i["town_name"] == town_name),
+        "{items:?}"
+    );
+    let listed: Vec<Value> = items
+        .iter()
+        .map(|i| i["certificate"]["status"].clone())
+        .collect();
+    let mut expected = shown.clone();
+    expected.push(Value::Null);
+    assert_eq!(listed, expected);
+    assert_eq!(items[0]["certificate"]["category"], "physical");
+    assert_eq!(items[0]["certificate"]["grade"], 2);
+    assert_eq!(items[6]["certificate"], Value::Null);
     // The code set is labelled for the front-end like every other.
     let codes = app.get_as(&admin, "/api/v1/codes").await;
     assert_eq!(codes.status, 200);
