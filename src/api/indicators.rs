@@ -101,20 +101,6 @@ fn gap_codes(asked: Option<&str>) -> Result<Vec<IndicatorCode>, AppError> {
 }
 
 /// Paging belongs to JSON lists; a file holds the whole list.
-fn whole_list_only(limit: Option<i64>, cursor: Option<&str>) -> Result<(), AppError> {
-    let field = if limit.is_some() {
-        "limit"
-    } else if cursor.is_some() {
-        "cursor"
-    } else {
-        return Ok(());
-    };
-    Err(AppError::field(
-        field,
-        "json_only",
-        "a file holds the whole list; paging is for JSON",
-    ))
-}
 
 /// The report or one indicator as a file.
 async fn figures_file(
@@ -221,7 +207,7 @@ pub async fn gaps(
     let day = as_of(query.as_of.as_deref(), asker.today())?;
     let format = format_of(&req, query.format.as_deref())?;
     if format != Format::Json {
-        whole_list_only(query.limit, query.cursor.as_deref())?;
+        paging::whole_list_only(query.limit, query.cursor.as_deref())?;
         let file = db::run(&state.pool, move |conn| {
             exports::gaps(
                 conn,
@@ -287,7 +273,7 @@ pub async fn reconciliation(
         .transpose()?;
     let format = format_of(&req, query.format.as_deref())?;
     if format != Format::Json {
-        whole_list_only(query.limit, query.cursor.as_deref())?;
+        paging::whole_list_only(query.limit, query.cursor.as_deref())?;
         let file = db::run(&state.pool, move |conn| {
             exports::reconciliation(
                 conn,

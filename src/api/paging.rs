@@ -66,6 +66,22 @@ pub fn decode_cursor<K: for<'de> Deserialize<'de>>(
     Ok(position.k)
 }
 
+/// A file holds the whole list: `limit` and `cursor` are for pages of JSON.
+pub fn whole_list_only(limit: Option<i64>, cursor: Option<&str>) -> Result<(), AppError> {
+    let field = if limit.is_some() {
+        "limit"
+    } else if cursor.is_some() {
+        "cursor"
+    } else {
+        return Ok(());
+    };
+    Err(AppError::field(
+        field,
+        "json_only",
+        "a file holds the whole list; paging is for JSON",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::Payload;
+use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, Re
 use crate::domain::role::Scope;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::protect::Protector;
+use crate::reports::{negotiate, resident_list, Format};
 use crate::residents::fields::ResidentFields;
 use crate::residents::{self, import, NewResident, Requester, ResidentPatch, ResidentView};
 use crate::startup::AppState;
@@ -190,13 +192,35 @@ pub struct SearchQuery {
     certificate_expiring_before: Option<NaiveDate>,
     limit: Option<i64>,
     cursor: Option<String>,
+    format: Option<String>,
 }
+
+/// What the search answers: a page of JSON, or every resident it finds as a file for Excel.
+const SEARCH_FORMATS: &[(&str, &str, Format)] = &[
+    ("json", "application/json", Format::Json),
+    ("csv", "text/csv", Format::Csv),
+    ("xlsx", crate::reports::XLSX_TYPE, Format::Xlsx),
+];
 
 pub async fn list(
     state: web::Data<AppState>,
     asker: Asker,
+    req: HttpRequest,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> AppResult<HttpResponse> {
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let format = negotiate(
+        query.format.as_deref(),
+        accept,
+        SEARCH_FORMATS,
+        Format::Json,
+    )?;
+    if format != Format::Json {
+        paging::whole_list_only(query.limit, query.cursor.as_deref())?;
+    }
     let limit = paging::limit(query.limit)?;
     if query.grade.is_some_and(|g| !(1..=4).contains(&g)) {
         return Err(AppError::field(
@@ -227,6 +251,13 @@ pub async fn list(
             None => 0,
         },
     };
+    if format != Format::Json {
+        let file = db::run(&state.pool, move |conn| {
+            resident_list::export(conn, &asker.requester(), filter, format)
+        })
+        .await?;
+        return Ok(super::reports::file_response(file));
+    }
     let found = db::run(&state.pool, move |conn| {
         residents::search(conn, &asker.requester(), filter, limit)
     })

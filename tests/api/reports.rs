@@ -78,7 +78,12 @@ async fn district(app: &TestApp, admin: &Session) -> District {
     }
 }
 
-async fn get_with(app: &TestApp, who: &Session, path: &str, accept: Option<&str>) -> Answer {
+pub(crate) async fn get_with(
+    app: &TestApp,
+    who: &Session,
+    path: &str,
+    accept: Option<&str>,
+) -> Answer {
     let mut req = TestRequest::get().uri(path);
     if let Some(accept) = accept {
         req = req.insert_header((header::ACCEPT, accept));
@@ -87,7 +92,7 @@ async fn get_with(app: &TestApp, who: &Session, path: &str, accept: Option<&str>
 }
 
 #[track_caller]
-fn ok(answer: &Answer, content_type: &str) {
+pub(crate) fn ok(answer: &Answer, content_type: &str) {
     assert_eq!(answer.status, 200, "{}", answer.text());
     let ct = answer.header("content-type").unwrap_or_default();
     assert!(ct.starts_with(content_type), "content type {ct}");
@@ -95,7 +100,7 @@ fn ok(answer: &Answer, content_type: &str) {
 
 /// The file name of a `Content-Disposition`, from `filename*` (UTF-8, percent-encoded).
 #[track_caller]
-fn file_name(answer: &Answer) -> String {
+pub(crate) fn file_name(answer: &Answer) -> String {
     let header = answer
         .header("content-disposition")
         .expect("Content-Disposition");
@@ -119,7 +124,7 @@ fn file_name(answer: &Answer) -> String {
 }
 
 /// A CSV file: asserts the BOM, returns the header and the rows.
-fn csv_of(answer: &Answer) -> (Vec<String>, Vec<Vec<String>>) {
+pub(crate) fn csv_of(answer: &Answer) -> (Vec<String>, Vec<Vec<String>>) {
     assert!(
         answer.body.starts_with(b"\xEF\xBB\xBF"),
         "a CSV file opens with a UTF-8 BOM"
@@ -141,7 +146,7 @@ fn csv_of(answer: &Answer) -> (Vec<String>, Vec<Vec<String>>) {
 }
 
 /// Every sheet of a workbook by name, as rows of cells.
-fn sheets_of(answer: &Answer) -> BTreeMap<String, Vec<Vec<Data>>> {
+pub(crate) fn sheets_of(answer: &Answer) -> BTreeMap<String, Vec<Vec<Data>>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(answer.body.clone())).expect("an XLSX file");
     let names = book.sheet_names();
     names

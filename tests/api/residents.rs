@@ -2249,3 +2249,94 @@ async fn a_move_out_ends_the_active_certificate_the_same_day() {
     assert_eq!(file["certificates"][0]["cancelled_on"], "2023-09-09");
     assert_eq!(file["certificates"][0]["cancel_reason"], "moved_out");
 }
+
+/// The search as a file for Excel (issue 14, Excel out): scoped like the search, identifiers
+/// masked, Chinese headers and labels, paging refused, every export audited.
+#[actix_web::test]
+async fn the_search_exports_as_csv_and_xlsx_masked_scoped_and_audited() {
+    use crate::reports::{csv_of, file_name, get_with, ok, sheets_of};
+    use crate::sections::{assert_invalid, certify, register};
+    const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (with_certificate, number) = register(
+        &app,
+        &admin,
+        "1970-05-06",
+        31,
+        JINPING,
+        json!({"phone": "13812345678"}),
+    )
+    .await;
+    certify(
+        &app,
+        &admin,
+        &with_certificate,
+        &number,
+        "physical",
+        2,
+        "2020-01-01",
+    )
+    .await;
+    let (without, _) = register(&app, &admin, "1971-05-06", 32, JINPING, json!({})).await;
+    register(&app, &admin, "1972-05-06", 33, XIKOU, json!({})).await;
+    let worker = app.session("jinping", Role::Caseworker, &[JINPING]).await;
+
+    let answer = app.get_as(&worker, "/api/v1/residents?format=csv").await;
+    ok(&answer, "text/csv");
+    assert!(
+        file_name(&answer).starts_with("残疾人名单"),
+        "{}",
+        file_name(&answer)
+    );
+    assert_eq!(answer.header("cache-control").as_deref(), Some("no-store"));
+    let (header, rows) = csv_of(&answer);
+    assert_eq!(header[..3], ["档案编号", "姓名", "身份证号（脱敏）"]);
+    assert_eq!(rows.len(), 2, "the caseworker's town only: {rows:?}");
+    let text = String::from_utf8_lossy(&answer.body);
+    assert!(!text.contains(&number), "no whole ID number in the file");
+    assert!(
+        !text.contains("13812345678"),
+        "no whole phone number in the file"
+    );
+    let column = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let first = rows.iter().find(|r| r[0] == with_certificate).unwrap();
+    assert_eq!(
+        first[column("身份证号（脱敏）")],
+        format!("{}************", &number[..6])
+    );
+    assert_eq!(first[column("镇（街道）代码")], JINPING);
+    assert_eq!(first[column("残疾类别")], "肢体残疾");
+    assert_eq!(first[column("残疾等级")], "2");
+    assert_eq!(first[column("证件状态")], "有效");
+    let second = rows.iter().find(|r| r[0] == without).unwrap();
+    assert_eq!(second[column("残疾类别")], "");
+
+    // The same rows as a workbook, chosen by Accept; the auditor sees every town.
+    let auditor = app.session("auditor", Role::Auditor, &[]).await;
+    let answer = get_with(&app, &auditor, "/api/v1/residents", Some(XLSX)).await;
+    ok(&answer, XLSX);
+    let sheets = sheets_of(&answer);
+    let sheet = &sheets["残疾人名单"];
+    assert_eq!(sheet.len(), 1 + 3);
+
+    // Paging is for JSON; the formats are those offered.
+    for (query, field, code) in [
+        ("format=csv&limit=10", "limit", "json_only"),
+        ("format=xlsx&cursor=abc", "cursor", "json_only"),
+        ("format=html", "format", "invalid"),
+    ] {
+        let answer = app
+            .get_as(&worker, &format!("/api/v1/residents?{query}"))
+            .await;
+        assert_invalid(&answer, field, Some(code));
+    }
+
+    let exports = crate::sections::events(&app, "resident_export").await;
+    assert_eq!(exports.len(), 2, "{exports:?}");
+    assert_eq!(exports[0].actor_username.as_deref(), Some("jinping"));
+    let changes: Value = serde_json::from_str(exports[0].changes.as_deref().unwrap()).unwrap();
+    assert_eq!(changes["rows"], 2);
+    assert_eq!(changes["filters"]["format"], "csv");
+}
