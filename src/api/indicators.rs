@@ -100,8 +100,6 @@ fn gap_codes(asked: Option<&str>) -> Result<Vec<IndicatorCode>, AppError> {
     Ok(codes)
 }
 
-/// Paging belongs to JSON lists; a file holds the whole list.
-
 /// The report or one indicator as a file.
 async fn figures_file(
     state: web::Data<AppState>,
