@@ -2290,7 +2290,7 @@ async fn the_search_exports_as_csv_and_xlsx_masked_scoped_and_audited() {
         "{}",
         file_name(&answer)
     );
-    assert_eq!(answer.header("cache-control").as_deref(), Some("no-store"));
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
     let (header, rows) = csv_of(&answer);
     assert_eq!(header[..3], ["档案编号", "姓名", "身份证号（脱敏）"]);
     assert_eq!(rows.len(), 2, "the caseworker's town only: {rows:?}");
