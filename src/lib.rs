@@ -31,3 +31,4 @@ pub mod sections;
 pub mod startup;
 pub mod subsidies;
 pub mod telemetry;
+pub mod work_queues;

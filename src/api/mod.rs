@@ -23,6 +23,7 @@ pub mod residents;
 mod sections;
 mod subsidies;
 mod users;
+mod work_queues;
 
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
@@ -174,6 +175,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST,  "/api/v1/applications/{id}/withdraw", CLIENT_WRITE, applications::withdraw),
         endpoint(M::GET,   "/api/v1/application-events", CLIENT_READ, applications::events),
         endpoint(M::POST,  "/api/v1/certificates/verify", VERIFIERS, applications::verify_certificate),
+        endpoint(M::GET,   "/api/v1/work-queues/{queue}", WRITERS, work_queues::list),
     ]
 }
 

@@ -195,13 +195,6 @@ pub struct SearchQuery {
     format: Option<String>,
 }
 
-/// What the search answers: a page of JSON, or every resident it finds as a file for Excel.
-const SEARCH_FORMATS: &[(&str, &str, Format)] = &[
-    ("json", "application/json", Format::Json),
-    ("csv", "text/csv", Format::Csv),
-    ("xlsx", crate::reports::XLSX_TYPE, Format::Xlsx),
-];
-
 pub async fn list(
     state: web::Data<AppState>,
     asker: Asker,
@@ -212,12 +205,7 @@ pub async fn list(
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    let format = negotiate(
-        query.format.as_deref(),
-        accept,
-        SEARCH_FORMATS,
-        Format::Json,
-    )?;
+    let format = negotiate(query.format.as_deref(), accept, Format::LISTS, Format::Json)?;
     if format != Format::Json {
         paging::whole_list_only(query.limit, query.cursor.as_deref())?;
     }

@@ -55,6 +55,7 @@ crate::code_enum! {
         FileRead = "file_read", "查阅档案";
         HistoryRead = "history_read", "查阅变更记录";
         ResidentExport = "resident_export", "导出残疾人名单";
+        WorkQueueRead = "work_queue_read", "查阅待办";
         ResidentReveal = "resident_reveal", "查看敏感信息";
         ResidentImport = "resident_import", "批量导入";
         CertificateIssue = "certificate_issue", "发证";

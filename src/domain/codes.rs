@@ -78,6 +78,7 @@ pub fn catalogue() -> Vec<CodeSet> {
         HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus, Sex,
     };
     use crate::domain::role::Role;
+    use crate::domain::work_queue::WorkQueue;
     use crate::integration::model::{
         ApplicationKind, ApplicationStatus, Channel, Decision, DeliveryState,
     };
@@ -127,6 +128,7 @@ pub fn catalogue() -> Vec<CodeSet> {
         ApplicationStatus,
         Decision,
         DeliveryState,
+        WorkQueue,
         Action,
         Outcome,
     ]

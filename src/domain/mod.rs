@@ -11,6 +11,7 @@ pub mod indicators;
 pub mod resident;
 pub mod role;
 pub mod text;
+pub mod work_queue;
 
 /// Today in the district (China Standard Time, UTC+8): the day that "not in the future" means.
 pub fn today() -> chrono::NaiveDate {

@@ -15,6 +15,7 @@ pub mod html;
 pub mod resident_list;
 pub mod snapshots;
 pub mod tables;
+pub mod work_queue;
 pub mod xlsx;
 
 use crate::error::AppError;
@@ -40,6 +41,14 @@ impl Format {
         ("csv", "text/csv", Format::Csv),
         ("xlsx", XLSX_TYPE, Format::Xlsx),
         ("html", "text/html", Format::Html),
+    ];
+
+    /// What a list of residents answers: a page of JSON, or the whole list as a file for
+    /// Excel (the resident search, the work queues).
+    pub const LISTS: &'static [(&'static str, &'static str, Format)] = &[
+        ("json", "application/json", Format::Json),
+        ("csv", "text/csv", Format::Csv),
+        ("xlsx", XLSX_TYPE, Format::Xlsx),
     ];
 
     /// The `format` asked for, else the best the `Accept` header takes, else JSON.

@@ -181,6 +181,7 @@ const MATRIX: &[Row] = &[
     ("POST",  "/api/v1/applications/{id}/withdraw",                                      W,  [F, F, F, F, A, F, U]),
     ("GET",   "/api/v1/application-events",                                              R,  [F, F, F, F, A, F, U]),
     ("POST",  "/api/v1/certificates/verify",                                             V,  [A, A, A, A, A, F, U]),
+    ("GET",   "/api/v1/work-queues/{queue}",                                             NO, [A, A, A, F, F, F, U]),
 ];
 
 #[test]
@@ -322,6 +323,7 @@ fn fill(route: &str, town: &TownObjects, shared: &Fixtures) -> String {
             "gdp-growth" => "2024".to_owned(),
             "indicator-definitions" => shared.definition.clone(),
             "subsidy-policies" => shared.policy.clone(),
+            "work-queues" => "certificates".to_owned(),
             "indicators" => "medical_insurance_rate".to_owned(),
             "reports" => town.report.clone(),
             "clients" => shared.client.clone(),

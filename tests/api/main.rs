@@ -34,3 +34,4 @@ mod stored_codes;
 mod subsidies;
 mod transactions;
 mod users;
+mod work_queues;
