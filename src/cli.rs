@@ -204,8 +204,9 @@ pub struct PoolArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub db_pool_timeout_ms: u64,
 
-    /// Milliseconds PostgreSQL lets one statement of the service run before cancelling it
-    /// (the request answers 503); 0: no bound. Migrations and commands are not bounded.
+    /// Milliseconds one statement of the service may run before it is stopped (PostgreSQL
+    /// cancels it, SQLite interrupts it; the request answers 503); 0: no bound. Migrations and
+    /// commands are not bounded.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 60_000)]
     pub db_statement_timeout_ms: u64,
 }

@@ -305,6 +305,15 @@ impl From<diesel::result::Error> for AppError {
                     cause: info.message().to_owned(),
                 }
             }
+            // SQLite interrupted a statement at DB_STATEMENT_TIMEOUT_MS (`db::bound_statements`).
+            Error::DatabaseError(_, ref info) if info.message() == "interrupted" => {
+                AppError::Unavailable {
+                    cause: format!(
+                        "statement interrupted at the time bound: {}",
+                        info.message()
+                    ),
+                }
+            }
             other => AppError::Internal(format!("database: {other}")),
         }
     }
