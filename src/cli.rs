@@ -282,6 +282,26 @@ pub struct AuthArgs {
     /// answers anyone: keep it on the monitoring network.
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+
+    /// Resident searches (GET /residents, POST /residents/lookup) allowed per account or
+    /// client: a burst of this many, refilled at this many per EXPENSIVE_RATE_WINDOW_SECS;
+    /// beyond, 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "SEARCH_RATE_LIMIT", default_value_t = 120)]
+    pub search_rate_limit: u32,
+
+    /// Imports (POST /imports/*) allowed per account, as SEARCH_RATE_LIMIT. 0: no limit.
+    #[arg(long, env = "IMPORT_RATE_LIMIT", default_value_t = 10)]
+    pub import_rate_limit: u32,
+
+    /// Reports, indicators, the subsidy reconciliation and the audit trail's export and verify
+    /// allowed per account, as SEARCH_RATE_LIMIT. 0: no limit.
+    #[arg(long, env = "REPORT_RATE_LIMIT", default_value_t = 30)]
+    pub report_rate_limit: u32,
+
+    /// The window of SEARCH_RATE_LIMIT, IMPORT_RATE_LIMIT and REPORT_RATE_LIMIT, in seconds.
+    #[arg(long, env = "EXPENSIVE_RATE_WINDOW_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub expensive_rate_window_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

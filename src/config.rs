@@ -185,6 +185,33 @@ pub struct AuthConfig {
     pub id_probe_window: Duration,
     /// The bearer token `/metrics` requires, if any.
     pub metrics_token: Option<Secret>,
+    /// The allowances of the expensive routes per principal.
+    pub route_limits: RouteLimitConfig,
+}
+
+/// Calls of the expensive routes allowed per principal (account or integration client): a
+/// token bucket of `N` calls refilled at `N` per `window` for each kind; 0 is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteLimitConfig {
+    /// `SEARCH_RATE_LIMIT`: resident lists and lookups.
+    pub search: u32,
+    /// `IMPORT_RATE_LIMIT`: CSV imports.
+    pub import: u32,
+    /// `REPORT_RATE_LIMIT`: reports, indicators, the reconciliation, audit export and verify.
+    pub report: u32,
+    /// `EXPENSIVE_RATE_WINDOW_SECS`.
+    pub window: Duration,
+}
+
+impl Default for RouteLimitConfig {
+    fn default() -> Self {
+        RouteLimitConfig {
+            search: 120,
+            import: 10,
+            report: 30,
+            window: Duration::from_secs(60),
+        }
+    }
 }
 
 impl AuthConfig {
@@ -203,6 +230,7 @@ impl AuthConfig {
             id_probe_limit: 100,
             id_probe_window: Duration::from_secs(600),
             metrics_token: None,
+            route_limits: RouteLimitConfig::default(),
         }
     }
 
@@ -254,6 +282,12 @@ impl AuthConfig {
                     &global.data_dir,
                 )?)),
                 None => None,
+            },
+            route_limits: RouteLimitConfig {
+                search: args.search_rate_limit,
+                import: args.import_rate_limit,
+                report: args.report_rate_limit,
+                window: Duration::from_secs(args.expensive_rate_window_secs),
             },
         })
     }

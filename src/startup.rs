@@ -10,7 +10,7 @@ use actix_web::{web, App, HttpServer};
 use crate::api::extract::{BodyLimit, ImportLimit};
 use crate::api::{self};
 use crate::auth::guard::{authorize, AuthSettings, RoutePolicies};
-use crate::auth::rate_limit::RateLimiter;
+use crate::auth::rate_limit::{RateLimiter, RouteLimits};
 use crate::auth::refusals::{KeyKind, RefusalLog};
 use crate::auth::sessions::LoginPolicy;
 use crate::auth::token::TokenKeys;
@@ -232,6 +232,7 @@ fn auth_settings(config: &Config) -> AuthSettings {
             crate::audit::Action::IdProbeRateLimited,
             KeyKind::User,
         ),
+        route_limits: RouteLimits::new(&auth.route_limits),
         metrics_token: auth.metrics_token.clone(),
         trusted_proxies: auth.trusted_proxies.clone(),
     }
@@ -269,7 +270,7 @@ pub fn app(
     let policies = RoutePolicies::new(
         api::endpoints()
             .into_iter()
-            .map(|e| (e.method, e.path, e.access)),
+            .map(|e| (e.method, e.path, e.access, e.expensive)),
     );
     App::new()
         .app_data(web::Data::new(Arc::new(policies)))
