@@ -148,6 +148,29 @@ pub struct ServeArgs {
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
 
+    /// Milliseconds a client may take to send a request's head (its line and headers),
+    /// counted from the connection or from the end of the previous request; a slower one is
+    /// answered 408 and closed.
+    #[arg(long, env = "CLIENT_REQUEST_TIMEOUT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub client_request_timeout_ms: u64,
+
+    /// Seconds a request's body may take to arrive whole; a slower one is answered 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub body_read_timeout_secs: u64,
+
+    /// Seconds an idle keep-alive connection stays open (0: closed after each answer).
+    #[arg(long, env = "KEEP_ALIVE_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub keep_alive_secs: u64,
+
+    /// Milliseconds a client has to take the last bytes of an answer before the connection is
+    /// dropped, once the service closes it.
+    #[arg(long, env = "CLIENT_DISCONNECT_TIMEOUT_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub client_disconnect_timeout_ms: u64,
+
     /// Largest CSV file an import accepts, in bytes.
     #[arg(long, env = "IMPORT_LIMIT_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub import_limit_bytes: usize,

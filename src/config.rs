@@ -19,6 +19,8 @@ pub struct Config {
     pub pool: PoolSettings,
     pub body_limit_bytes: usize,
     pub import_limit_bytes: usize,
+    /// How long clients may take to send and to receive (slow clients, `408`).
+    pub client_timeouts: ClientTimeouts,
     /// `CERTIFICATE_EXPIRING_DAYS`: a certificate this close to its `valid_until` is shown as
     /// expiring.
     pub certificate_expiring_days: u32,
@@ -27,6 +29,31 @@ pub struct Config {
     pub keys: FieldKeys,
     pub reports: ReportConfig,
     pub storage: StorageConfig,
+}
+
+/// How long a client may take, so a slow one cannot hold a connection for long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientTimeouts {
+    /// `CLIENT_REQUEST_TIMEOUT_MS`: to send a request's head.
+    pub request_head: Duration,
+    /// `BODY_READ_TIMEOUT_SECS`: to send a request's whole body.
+    pub body: Duration,
+    /// `KEEP_ALIVE_SECS`: an idle connection stays open (zero: closed after each answer).
+    pub keep_alive: Duration,
+    /// `CLIENT_DISCONNECT_TIMEOUT_MS`: to take an answer's last bytes once the connection
+    /// closes.
+    pub disconnect: Duration,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        ClientTimeouts {
+            request_head: Duration::from_secs(5),
+            body: Duration::from_secs(60),
+            keep_alive: Duration::from_secs(5),
+            disconnect: Duration::from_secs(1),
+        }
+    }
 }
 
 /// Who migrates, and what anchors the audit trail outside the database.
@@ -345,6 +372,12 @@ impl Config {
             body_limit_bytes: serve.body_limit_bytes,
             certificate_expiring_days: serve.certificate_expiring_days,
             import_limit_bytes: serve.import_limit_bytes,
+            client_timeouts: ClientTimeouts {
+                request_head: Duration::from_millis(serve.client_request_timeout_ms),
+                body: Duration::from_secs(serve.body_read_timeout_secs),
+                keep_alive: Duration::from_secs(serve.keep_alive_secs),
+                disconnect: Duration::from_millis(serve.client_disconnect_timeout_ms),
+            },
             shutdown_timeout: Duration::from_secs(serve.shutdown_timeout_secs),
             auth: AuthConfig::resolve(&serve.auth, global)?,
             keys: FieldKeys::resolve(global)?,

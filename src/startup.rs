@@ -7,7 +7,7 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
-use crate::api::extract::{BodyLimit, ImportLimit};
+use crate::api::extract::{BodyLimit, BodyTimeout, ImportLimit};
 use crate::api::{self};
 use crate::auth::guard::{authorize, AuthSettings, RoutePolicies};
 use crate::auth::rate_limit::{RateLimiter, RouteLimits};
@@ -266,6 +266,7 @@ pub fn app(
 > {
     let body_limit = BodyLimit(state.config.body_limit_bytes);
     let import_limit = ImportLimit(state.config.import_limit_bytes);
+    let body_timeout = BodyTimeout(state.config.client_timeouts.body);
     let cors_origins = state.config.auth.cors_allowed_origins.clone();
     let policies = RoutePolicies::new(
         api::endpoints()
@@ -277,6 +278,7 @@ pub fn app(
         .app_data(web::Data::new(state))
         .app_data(body_limit)
         .app_data(import_limit)
+        .app_data(body_timeout)
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(
             web::QueryConfig::default()
@@ -335,11 +337,22 @@ async fn final_housekeeping(state: &AppState) {
 /// Runs the HTTP server until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 pub async fn serve(state: AppState) -> Result<(), StartError> {
     let config = state.config.clone();
+    let timeouts = config.client_timeouts;
     let mut server = HttpServer::new({
         let state = state.clone();
         move || app(state.clone())
     })
-    .shutdown_timeout(config.shutdown_timeout.as_secs());
+    .shutdown_timeout(config.shutdown_timeout.as_secs())
+    // A slow client cannot hold a connection: its head must arrive within
+    // CLIENT_REQUEST_TIMEOUT_MS (else 408 and closed), its body within BODY_READ_TIMEOUT_SECS
+    // (`api::extract`), an idle connection closes after KEEP_ALIVE_SECS.
+    .client_request_timeout(timeouts.request_head)
+    .client_disconnect_timeout(timeouts.disconnect)
+    .keep_alive(if timeouts.keep_alive.is_zero() {
+        actix_web::http::KeepAlive::Disabled
+    } else {
+        actix_web::http::KeepAlive::Timeout(timeouts.keep_alive)
+    });
     if config.workers > 0 {
         server = server.workers(config.workers);
     }

@@ -1,5 +1,7 @@
 //! Resource limits (issue 15): the expensive routes spend an allowance per principal and answer
-//! 429 past it. (The statement bound is in `transactions.rs`.)
+//! 429 past it; every paged list caps `limit`; every body is bounded. (The statement bound is
+//! in `transactions.rs`; slow clients and the metrics address need a real socket:
+//! `tests/cli.rs`.)
 
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use fenghua_registry::api::endpoints;
 use fenghua_registry::config::RouteLimitConfig;
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app_with, Answer};
+use crate::helpers::{spawn_app, spawn_app_with, Answer};
 use crate::session::JINPING;
 
 #[track_caller]
@@ -119,4 +121,89 @@ fn every_expensive_route_declares_its_429() {
         );
     }
     assert_eq!(expensive, 11, "search 2, imports 2, reports 7");
+}
+
+#[actix_web::test]
+async fn every_paged_list_caps_its_limit() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let client =
+        crate::integration::register_client(&app, &admin, "浙里办", &["applications:read"], None)
+            .await;
+    let resident = "00000000-0000-4000-8000-000000000000";
+    let staff_lists = [
+        "/api/v1/users".to_owned(),
+        "/api/v1/audit-events".to_owned(),
+        "/api/v1/residents".to_owned(),
+        format!("/api/v1/residents/{resident}/history"),
+        "/api/v1/indicators/culture_sports_coverage/gaps".to_owned(),
+        "/api/v1/subsidies/reconciliation".to_owned(),
+        "/api/v1/reports".to_owned(),
+        "/api/v1/clients".to_owned(),
+        "/api/v1/webhook-deliveries".to_owned(),
+        "/api/v1/applications".to_owned(),
+    ];
+    let field = |answer: &Answer| {
+        answer.problem(422, "validation_failed")["errors"][0]["field"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for list in &staff_lists {
+        for bad in ["0", "201"] {
+            let answer = app.get_as(&admin, &format!("{list}?limit={bad}")).await;
+            assert_eq!(field(&answer), "limit", "{list}?limit={bad}");
+        }
+        let answer = app.get_as(&admin, &format!("{list}?limit=200")).await;
+        assert_ne!(answer.status, 422, "{list}?limit=200: {}", answer.text());
+    }
+    let answer = app
+        .client_get(&client.token, "/api/v1/application-events?limit=201")
+        .await;
+    assert_eq!(field(&answer), "limit");
+
+    // Every list with `limit` in openapi.yaml is above.
+    let spec = crate::contract::spec();
+    let mut documented = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let pages = get["parameters"].as_array().into_iter().flatten().any(|p| {
+            let p = match p["$ref"].as_str() {
+                Some(r) => &spec["components"]["parameters"][r.rsplit('/').next().unwrap()],
+                None => p,
+            };
+            p["name"] == "limit"
+        });
+        if pages {
+            documented.push(path.clone());
+        }
+    }
+    let tested: Vec<String> = staff_lists
+        .iter()
+        .map(|l| {
+            l.replace(resident, "{id}")
+                .replace("/culture_sports_coverage/", "/{code}/")
+        })
+        .chain(["/api/v1/application-events".to_owned()])
+        .collect();
+    for path in &documented {
+        assert!(tested.contains(path), "{path} pages but is not tested here");
+    }
+}
+
+#[actix_web::test]
+async fn a_client_token_request_is_bounded_like_every_body() {
+    let app = spawn_app_with(|c| c.body_limit_bytes = 64 * 1024).await;
+    let form = format!(
+        "grant_type=client_credentials&client_id=x&client_secret={}",
+        "a".repeat(300 * 1024)
+    );
+    // Before: actix's own extractor answered a plain-text 413, not a problem.
+    app.post_raw(
+        "/api/v1/auth/token",
+        Some("application/x-www-form-urlencoded"),
+        form.into_bytes(),
+    )
+    .await
+    .problem(413, "payload_too_large");
 }
