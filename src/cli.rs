@@ -171,6 +171,11 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(0..=600_000))]
     pub client_disconnect_timeout_ms: u64,
 
+    /// A separate address for `/metrics` (e.g. 127.0.0.1:9090 on the monitoring network).
+    /// When set, `/metrics` is served there alone, and the main address answers it 404.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Largest CSV file an import accepts, in bytes.
     #[arg(long, env = "IMPORT_LIMIT_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub import_limit_bytes: usize,

@@ -21,6 +21,8 @@ pub struct Config {
     pub import_limit_bytes: usize,
     /// How long clients may take to send and to receive (slow clients, `408`).
     pub client_timeouts: ClientTimeouts,
+    /// `METRICS_BIND`: serve `/metrics` on this address alone.
+    pub metrics_bind: Option<SocketAddr>,
     /// `CERTIFICATE_EXPIRING_DAYS`: a certificate this close to its `valid_until` is shown as
     /// expiring.
     pub certificate_expiring_days: u32,
@@ -378,6 +380,7 @@ impl Config {
                 keep_alive: Duration::from_secs(serve.keep_alive_secs),
                 disconnect: Duration::from_millis(serve.client_disconnect_timeout_ms),
             },
+            metrics_bind: serve.metrics_bind,
             shutdown_timeout: Duration::from_secs(serve.shutdown_timeout_secs),
             auth: AuthConfig::resolve(&serve.auth, global)?,
             keys: FieldKeys::resolve(global)?,

@@ -334,6 +334,25 @@ async fn final_housekeeping(state: &AppState) {
     checkpoint(state).await;
 }
 
+/// The app that serves `/metrics` alone on `METRICS_BIND`.
+pub fn metrics_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(api::MetricsListener)
+        .route("/metrics", web::get().to(api::metrics))
+        .default_service(web::to(api::not_found))
+}
+
 /// Runs the HTTP server until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 pub async fn serve(state: AppState) -> Result<(), StartError> {
     let config = state.config.clone();
@@ -365,6 +384,28 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     for addr in server.addrs() {
         tracing::info!(%addr, database = %config.database_url.redacted(), "listening");
     }
+    let metrics_server = match config.metrics_bind {
+        None => None,
+        Some(addr) => {
+            let server = HttpServer::new({
+                let state = state.clone();
+                move || metrics_app(state.clone())
+            })
+            .workers(1)
+            .shutdown_timeout(1)
+            .client_request_timeout(timeouts.request_head)
+            .client_disconnect_timeout(timeouts.disconnect)
+            .bind(addr)
+            .map_err(|source| StartError::Bind { addr, source })?;
+            for addr in server.addrs() {
+                tracing::info!(%addr, "serving /metrics");
+            }
+            let server = server.run();
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some(handle)
+        }
+    };
     // The webhook worker delivers the outbox beside the server and stops after it; set
     // WEBHOOK_WORKER=off on instances that should not deliver.
     let worker = (std::env::var("WEBHOOK_WORKER").as_deref() != Ok("off")).then(|| {
@@ -376,6 +417,9 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     });
     let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));
     let served = server.run().await.map_err(StartError::Serve);
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.stop(true).await;
+    }
     if let Some(worker) = worker {
         actix_web::web::block(move || worker.stop()).await.ok();
     }

@@ -665,6 +665,40 @@ fn a_slow_client_is_answered_408_and_closed_while_others_are_served() {
     assert!(status.success(), "{status}\n{stderr}");
 }
 
+#[test]
+fn metrics_can_be_served_on_their_own_address_alone() {
+    let dir = TempDir::new();
+    let metrics_port = free_port();
+    let (mut proc, port) = sqlite_server(&dir, |cmd, port| {
+        cmd.env("BIND", format!("127.0.0.1:{port}"))
+            .env("METRICS_BIND", format!("127.0.0.1:{metrics_port}"));
+    });
+    let metrics = get(metrics_port, "/metrics").expect("the metrics address answers");
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(
+        metrics
+            .body
+            .contains("http_requests_total{method=\"GET\",route=\"/healthz\""),
+        "the main address's requests are counted: {}",
+        metrics.body
+    );
+    // Only the metrics there, and no metrics on the main address.
+    for path in ["/healthz", "/api/v1/me", "/api/v1/openapi.yaml"] {
+        let res = get(metrics_port, path).expect("answers");
+        assert_eq!(res.status, 404, "{path} on the metrics address");
+    }
+    let res = get(port, "/metrics").expect("the main address answers");
+    assert_eq!(res.status, 404, "{}", res.body);
+    assert_eq!(res.json()["code"], "not_found");
+
+    let (status, _, stderr) = proc.terminate();
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(
+        get_with(metrics_port, "/metrics", Duration::from_secs(1)).is_err(),
+        "the metrics address still answers after the process exited"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. Bad configuration.
 // ---------------------------------------------------------------------------------------------

@@ -114,6 +114,7 @@ pub fn test_config(db: &TestDb) -> Config {
         certificate_expiring_days: 90,
         import_limit_bytes: 32 * 1024 * 1024,
         client_timeouts: Default::default(),
+        metrics_bind: None,
         shutdown_timeout: Duration::from_secs(1),
         app_env: AppEnv::Embedded,
         auth: AuthConfig::with_secret(b"test-signing-secret-0123456789-abcdefghij".to_vec()),
