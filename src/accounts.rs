@@ -11,7 +11,7 @@ use crate::db::{self, areas, sessions, users, DbConn};
 use crate::domain::account::{check_password, normalize_username};
 use crate::domain::area::AreaLevel;
 use crate::domain::role::Role;
-use crate::error::{AppError, FieldError};
+use crate::error::{stored_code, AppError, FieldError};
 
 /// A user as the API shows it. The password hash never leaves the database layer.
 #[derive(Debug, Clone, Serialize)]
@@ -34,19 +34,19 @@ pub fn timestamp(t: NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn view(row: users::UserRow, towns: Vec<String>) -> UserView {
-    UserView {
+fn view(row: users::UserRow, towns: Vec<String>) -> Result<UserView, AppError> {
+    Ok(UserView {
+        role: stored_code("users", "role", &row.role, Role::parse)?,
         id: row.public_id,
         username: row.username,
         display_name: row.display_name,
-        role: Role::parse(&row.role).unwrap_or(Role::Auditor),
         towns,
         disabled: row.disabled,
         locked_until: row.locked_until.filter(|t| *t > db::now()).map(timestamp),
         created_at: timestamp(row.created_at),
         updated_at: timestamp(row.updated_at),
         version: row.version,
-    }
+    })
 }
 
 /// The audit form of a user: what an admin may change, never the hash.
@@ -63,7 +63,7 @@ fn audit_image(v: &UserView) -> serde_json::Value {
 pub fn load_view(conn: &mut DbConn, public_id: &str) -> Result<UserView, AppError> {
     let row = users::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
     let towns = users::towns(conn, row.id)?;
-    Ok(view(row, towns))
+    view(row, towns)
 }
 
 /// A page of users in creation order, and the id to continue after.
@@ -92,7 +92,7 @@ pub fn list(
                 .collect();
             view(row, mine)
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     Ok((views, next))
 }
 
@@ -260,7 +260,7 @@ pub fn update(
     };
     db::write_transaction(conn, |conn| {
         let row = users::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
-        let before = view(row.clone(), users::towns(conn, row.id)?);
+        let before = view(row.clone(), users::towns(conn, row.id)?)?;
         if row.version != expected_version {
             return Err(AppError::PreconditionFailed);
         }

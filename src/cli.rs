@@ -148,6 +148,34 @@ pub struct ServeArgs {
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
 
+    /// Milliseconds a client may take to send a request's head (its line and headers),
+    /// counted from the connection or from the end of the previous request; a slower one is
+    /// answered 408 and closed.
+    #[arg(long, env = "CLIENT_REQUEST_TIMEOUT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    pub client_request_timeout_ms: u64,
+
+    /// Seconds a request's body may take to arrive whole; a slower one is answered 408.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub body_read_timeout_secs: u64,
+
+    /// Seconds an idle keep-alive connection stays open (0: closed after each answer).
+    #[arg(long, env = "KEEP_ALIVE_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub keep_alive_secs: u64,
+
+    /// Milliseconds a client has to take the last bytes of an answer before the connection is
+    /// dropped, once the service closes it.
+    #[arg(long, env = "CLIENT_DISCONNECT_TIMEOUT_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub client_disconnect_timeout_ms: u64,
+
+    /// A separate address for `/metrics` (e.g. 127.0.0.1:9090 on the monitoring network).
+    /// When set, `/metrics` is served there alone, and the main address answers it 404.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Largest CSV file an import accepts, in bytes.
     #[arg(long, env = "IMPORT_LIMIT_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub import_limit_bytes: usize,
@@ -204,8 +232,9 @@ pub struct PoolArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub db_pool_timeout_ms: u64,
 
-    /// Milliseconds PostgreSQL lets one statement of the service run before cancelling it
-    /// (the request answers 503); 0: no bound. Migrations and commands are not bounded.
+    /// Milliseconds one statement of the service may run before it is stopped (PostgreSQL
+    /// cancels it, SQLite interrupts it; the request answers 503); 0: no bound. Migrations and
+    /// commands are not bounded.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT_MS", default_value_t = 60_000)]
     pub db_statement_timeout_ms: u64,
 }
@@ -281,6 +310,26 @@ pub struct AuthArgs {
     /// answers anyone: keep it on the monitoring network.
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+
+    /// Resident searches (GET /residents, POST /residents/lookup) allowed per account or
+    /// client: a burst of this many, refilled at this many per EXPENSIVE_RATE_WINDOW_SECS;
+    /// beyond, 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "SEARCH_RATE_LIMIT", default_value_t = 120)]
+    pub search_rate_limit: u32,
+
+    /// Imports (POST /imports/*) allowed per account, as SEARCH_RATE_LIMIT. 0: no limit.
+    #[arg(long, env = "IMPORT_RATE_LIMIT", default_value_t = 10)]
+    pub import_rate_limit: u32,
+
+    /// Reports, indicators, the subsidy reconciliation and the audit trail's export and verify
+    /// allowed per account, as SEARCH_RATE_LIMIT. 0: no limit.
+    #[arg(long, env = "REPORT_RATE_LIMIT", default_value_t = 30)]
+    pub report_rate_limit: u32,
+
+    /// The window of SEARCH_RATE_LIMIT, IMPORT_RATE_LIMIT and REPORT_RATE_LIMIT, in seconds.
+    #[arg(long, env = "EXPENSIVE_RATE_WINDOW_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub expensive_rate_window_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]

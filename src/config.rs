@@ -19,6 +19,10 @@ pub struct Config {
     pub pool: PoolSettings,
     pub body_limit_bytes: usize,
     pub import_limit_bytes: usize,
+    /// How long clients may take to send and to receive (slow clients, `408`).
+    pub client_timeouts: ClientTimeouts,
+    /// `METRICS_BIND`: serve `/metrics` on this address alone.
+    pub metrics_bind: Option<SocketAddr>,
     /// `CERTIFICATE_EXPIRING_DAYS`: a certificate this close to its `valid_until` is shown as
     /// expiring.
     pub certificate_expiring_days: u32,
@@ -27,6 +31,31 @@ pub struct Config {
     pub keys: FieldKeys,
     pub reports: ReportConfig,
     pub storage: StorageConfig,
+}
+
+/// How long a client may take, so a slow one cannot hold a connection for long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientTimeouts {
+    /// `CLIENT_REQUEST_TIMEOUT_MS`: to send a request's head.
+    pub request_head: Duration,
+    /// `BODY_READ_TIMEOUT_SECS`: to send a request's whole body.
+    pub body: Duration,
+    /// `KEEP_ALIVE_SECS`: an idle connection stays open (zero: closed after each answer).
+    pub keep_alive: Duration,
+    /// `CLIENT_DISCONNECT_TIMEOUT_MS`: to take an answer's last bytes once the connection
+    /// closes.
+    pub disconnect: Duration,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        ClientTimeouts {
+            request_head: Duration::from_secs(5),
+            body: Duration::from_secs(60),
+            keep_alive: Duration::from_secs(5),
+            disconnect: Duration::from_secs(1),
+        }
+    }
 }
 
 /// Who migrates, and what anchors the audit trail outside the database.
@@ -185,6 +214,33 @@ pub struct AuthConfig {
     pub id_probe_window: Duration,
     /// The bearer token `/metrics` requires, if any.
     pub metrics_token: Option<Secret>,
+    /// The allowances of the expensive routes per principal.
+    pub route_limits: RouteLimitConfig,
+}
+
+/// Calls of the expensive routes allowed per principal (account or integration client): a
+/// token bucket of `N` calls refilled at `N` per `window` for each kind; 0 is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteLimitConfig {
+    /// `SEARCH_RATE_LIMIT`: resident lists and lookups.
+    pub search: u32,
+    /// `IMPORT_RATE_LIMIT`: CSV imports.
+    pub import: u32,
+    /// `REPORT_RATE_LIMIT`: reports, indicators, the reconciliation, audit export and verify.
+    pub report: u32,
+    /// `EXPENSIVE_RATE_WINDOW_SECS`.
+    pub window: Duration,
+}
+
+impl Default for RouteLimitConfig {
+    fn default() -> Self {
+        RouteLimitConfig {
+            search: 120,
+            import: 10,
+            report: 30,
+            window: Duration::from_secs(60),
+        }
+    }
 }
 
 impl AuthConfig {
@@ -203,6 +259,7 @@ impl AuthConfig {
             id_probe_limit: 100,
             id_probe_window: Duration::from_secs(600),
             metrics_token: None,
+            route_limits: RouteLimitConfig::default(),
         }
     }
 
@@ -254,6 +311,12 @@ impl AuthConfig {
                     &global.data_dir,
                 )?)),
                 None => None,
+            },
+            route_limits: RouteLimitConfig {
+                search: args.search_rate_limit,
+                import: args.import_rate_limit,
+                report: args.report_rate_limit,
+                window: Duration::from_secs(args.expensive_rate_window_secs),
             },
         })
     }
@@ -311,6 +374,13 @@ impl Config {
             body_limit_bytes: serve.body_limit_bytes,
             certificate_expiring_days: serve.certificate_expiring_days,
             import_limit_bytes: serve.import_limit_bytes,
+            client_timeouts: ClientTimeouts {
+                request_head: Duration::from_millis(serve.client_request_timeout_ms),
+                body: Duration::from_secs(serve.body_read_timeout_secs),
+                keep_alive: Duration::from_secs(serve.keep_alive_secs),
+                disconnect: Duration::from_millis(serve.client_disconnect_timeout_ms),
+            },
+            metrics_bind: serve.metrics_bind,
             shutdown_timeout: Duration::from_secs(serve.shutdown_timeout_secs),
             auth: AuthConfig::resolve(&serve.auth, global)?,
             keys: FieldKeys::resolve(global)?,

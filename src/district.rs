@@ -10,7 +10,7 @@ use crate::db::district::{self as store, FacilityChanges, FacilityRow, NewFacili
 use crate::db::{self, areas, DbConn};
 use crate::domain::area::AreaLevel;
 use crate::domain::resident::clean_name;
-use crate::error::{AppError, FieldError};
+use crate::error::{stored_code, AppError, FieldError};
 
 crate::code_enum! {
     pub enum FacilityKind: "facility_kind" {
@@ -41,19 +41,19 @@ pub struct FacilityView {
     pub version: i32,
 }
 
-fn view(row: FacilityRow) -> FacilityView {
-    FacilityView {
-        id: row.public_id,
+fn view(row: FacilityRow) -> Result<FacilityView, AppError> {
+    Ok(FacilityView {
         facility: Facility {
-            kind: FacilityKind::parse(&row.kind).unwrap_or(FacilityKind::HomeForDisabled),
+            kind: stored_code("facilities", "kind", &row.kind, FacilityKind::parse)?,
             name: row.name,
             town_code: row.town_code,
             standardized: row.standardized,
             opened_on: row.opened_on,
             closed_on: row.closed_on,
         },
+        id: row.public_id,
         version: row.version,
-    }
+    })
 }
 
 fn check(conn: &mut DbConn, f: &Facility, today: NaiveDate) -> Result<Facility, AppError> {
@@ -97,7 +97,7 @@ fn check(conn: &mut DbConn, f: &Facility, today: NaiveDate) -> Result<Facility, 
 }
 
 pub fn list(conn: &mut DbConn) -> Result<Vec<FacilityView>, AppError> {
-    Ok(store::facilities(conn)?.into_iter().map(view).collect())
+    store::facilities(conn)?.into_iter().map(view).collect()
 }
 
 pub fn create(
@@ -124,7 +124,7 @@ pub fn create(
                 updated_at: now,
             },
         )?;
-        let created = view(store::facility(conn, &public_id)?.ok_or(AppError::NotFound)?);
+        let created = view(store::facility(conn, &public_id)?.ok_or(AppError::NotFound)?)?;
         audit::append(
             conn,
             ctx,
@@ -154,7 +154,7 @@ pub fn update(
             return Err(AppError::PreconditionFailed);
         }
         let id = row.id;
-        let before = view(row);
+        let before = view(row)?;
         let facility: Facility = crate::api::extract::merge_patch(&before.facility, changes)?;
         let f = check(conn, &facility, today)?;
         let now = db::now();
@@ -175,7 +175,7 @@ pub fn update(
         if !changed {
             return Err(AppError::PreconditionFailed);
         }
-        let after = view(store::facility(conn, public_id)?.ok_or(AppError::NotFound)?);
+        let after = view(store::facility(conn, public_id)?.ok_or(AppError::NotFound)?)?;
         audit::append(
             conn,
             ctx,

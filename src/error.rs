@@ -66,6 +66,8 @@ pub enum AppError {
     PreconditionRequired,
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
+    #[error("the body did not arrive in time")]
+    RequestTimeout { within: std::time::Duration },
     #[error("unsupported media type")]
     UnsupportedMediaType { expected: &'static str },
     #[error("validation failed")]
@@ -139,6 +141,7 @@ impl AppError {
             AppError::PreconditionFailed => "precondition_failed",
             AppError::PreconditionRequired => "precondition_required",
             AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::RequestTimeout { .. } => "request_timeout",
             AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
             AppError::Validation(_) => "validation_failed",
             AppError::TooManyRequests { .. } => "too_many_requests",
@@ -158,6 +161,7 @@ impl AppError {
             AppError::PreconditionFailed => "The resource has changed since you read it",
             AppError::PreconditionRequired => "This update requires an If-Match header",
             AppError::PayloadTooLarge { .. } => "The request body is too large",
+            AppError::RequestTimeout { .. } => "The request body did not arrive in time",
             AppError::UnsupportedMediaType { .. } => "Unsupported content type",
             AppError::Validation(_) => "Some fields are invalid",
             AppError::TooManyRequests { .. } => "Too many requests",
@@ -178,6 +182,10 @@ impl AppError {
             AppError::UnsupportedMediaType { expected } => {
                 Some(format!("send the body as {expected}"))
             }
+            AppError::RequestTimeout { within } => Some(format!(
+                "the whole body must arrive within {} seconds",
+                within.as_secs_f64()
+            )),
             AppError::MethodNotAllowed { allow } => {
                 Some(format!("allowed methods: {}", allow.join(", ")))
             }
@@ -217,6 +225,7 @@ impl ResponseError for AppError {
             AppError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             AppError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -303,6 +312,15 @@ impl From<diesel::result::Error> for AppError {
             {
                 AppError::Unavailable {
                     cause: info.message().to_owned(),
+                }
+            }
+            // SQLite interrupted a statement at DB_STATEMENT_TIMEOUT_MS (`db::bound_statements`).
+            Error::DatabaseError(_, ref info) if info.message() == "interrupted" => {
+                AppError::Unavailable {
+                    cause: format!(
+                        "statement interrupted at the time bound: {}",
+                        info.message()
+                    ),
                 }
             }
             other => AppError::Internal(format!("database: {other}")),

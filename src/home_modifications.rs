@@ -11,7 +11,7 @@ use crate::db::residents as residents_store;
 use crate::db::{self, DbConn};
 use crate::domain::home_modification::{next, Assessment, CaseState, CaseStatus, Step, StepError};
 use crate::domain::text;
-use crate::error::{AppError, FieldError};
+use crate::error::{stored_code, AppError, FieldError};
 use crate::residents::{write_in_scope, Requester};
 use crate::sections::Life;
 
@@ -39,25 +39,31 @@ pub struct CaseView {
     pub version: i32,
 }
 
-fn view(row: &CaseRow) -> CaseView {
-    CaseView {
+fn view(row: &CaseRow) -> Result<CaseView, AppError> {
+    const TABLE: &str = "home_modifications";
+    Ok(CaseView {
         id: row.public_id.clone(),
-        status: CaseStatus::parse(&row.status).unwrap_or(CaseStatus::Applied),
+        status: stored_code(TABLE, "status", &row.status, CaseStatus::parse)?,
         applied_on: row.applied_on,
         assessed_on: row.assessed_on,
-        assessment: row.assessment.as_deref().and_then(Assessment::parse),
+        assessment: row
+            .assessment
+            .as_deref()
+            .map(|a| stored_code(TABLE, "assessment", a, Assessment::parse))
+            .transpose()?,
         started_on: row.started_on,
         completed_on: row.completed_on,
         cancelled_on: row.cancelled_on,
         cancel_reason: row.cancel_reason.clone(),
-        items: serde_json::from_str(&row.items).unwrap_or_default(),
+        items: serde_json::from_str(&row.items)
+            .map_err(|_| AppError::unknown_code(TABLE, "items", &row.items))?,
         cost_fen: row.cost_fen,
         version: row.version,
-    }
+    })
 }
 
 /// A resident's cases as the file shows them, in the order of `rows`.
-pub fn of_file(rows: &[CaseRow]) -> Vec<CaseView> {
+pub fn of_file(rows: &[CaseRow]) -> Result<Vec<CaseView>, AppError> {
     rows.iter().map(view).collect()
 }
 
@@ -144,7 +150,7 @@ pub fn apply(
         )?;
         residents_store::touch(conn, resident.id, now)?;
         let row = store::by_public_id(conn, resident.id, &public_id)?.ok_or(AppError::NotFound)?;
-        let case = view(&row);
+        let case = view(&row)?;
         audit::append(
             conn,
             who.audit,
@@ -190,7 +196,7 @@ pub fn act(
 ) -> Result<CaseView, AppError> {
     write_in_scope(conn, who, resident_id, |conn, resident| {
         let row = store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?;
-        let before = view(&row);
+        let before = view(&row)?;
         let last_step_on = [row.applied_on]
             .into_iter()
             .chain(row.assessed_on)
@@ -287,7 +293,7 @@ pub fn act(
         }
         residents_store::touch(conn, resident.id, now)?;
         let after =
-            view(&store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?);
+            view(&store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?)?;
         audit::append(
             conn,
             who.audit,

@@ -7,10 +7,10 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
-use crate::api::extract::{BodyLimit, ImportLimit};
+use crate::api::extract::{BodyLimit, BodyTimeout, ImportLimit};
 use crate::api::{self};
 use crate::auth::guard::{authorize, AuthSettings, RoutePolicies};
-use crate::auth::rate_limit::RateLimiter;
+use crate::auth::rate_limit::{RateLimiter, RouteLimits};
 use crate::auth::refusals::{KeyKind, RefusalLog};
 use crate::auth::sessions::LoginPolicy;
 use crate::auth::token::TokenKeys;
@@ -232,6 +232,7 @@ fn auth_settings(config: &Config) -> AuthSettings {
             crate::audit::Action::IdProbeRateLimited,
             KeyKind::User,
         ),
+        route_limits: RouteLimits::new(&auth.route_limits),
         metrics_token: auth.metrics_token.clone(),
         trusted_proxies: auth.trusted_proxies.clone(),
     }
@@ -265,17 +266,19 @@ pub fn app(
 > {
     let body_limit = BodyLimit(state.config.body_limit_bytes);
     let import_limit = ImportLimit(state.config.import_limit_bytes);
+    let body_timeout = BodyTimeout(state.config.client_timeouts.body);
     let cors_origins = state.config.auth.cors_allowed_origins.clone();
     let policies = RoutePolicies::new(
         api::endpoints()
             .into_iter()
-            .map(|e| (e.method, e.path, e.access)),
+            .map(|e| (e.method, e.path, e.access, e.expensive)),
     );
     App::new()
         .app_data(web::Data::new(Arc::new(policies)))
         .app_data(web::Data::new(state))
         .app_data(body_limit)
         .app_data(import_limit)
+        .app_data(body_timeout)
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
         .app_data(
             web::QueryConfig::default()
@@ -331,14 +334,44 @@ async fn final_housekeeping(state: &AppState) {
     checkpoint(state).await;
 }
 
+/// The app that serves `/metrics` alone on `METRICS_BIND`.
+pub fn metrics_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(api::MetricsListener)
+        .route("/metrics", web::get().to(api::metrics))
+        .default_service(web::to(api::not_found))
+}
+
 /// Runs the HTTP server until SIGTERM or Ctrl-C, then lets in-flight requests finish.
 pub async fn serve(state: AppState) -> Result<(), StartError> {
     let config = state.config.clone();
+    let timeouts = config.client_timeouts;
     let mut server = HttpServer::new({
         let state = state.clone();
         move || app(state.clone())
     })
-    .shutdown_timeout(config.shutdown_timeout.as_secs());
+    .shutdown_timeout(config.shutdown_timeout.as_secs())
+    // A slow client cannot hold a connection: its head must arrive within
+    // CLIENT_REQUEST_TIMEOUT_MS (else 408 and closed), its body within BODY_READ_TIMEOUT_SECS
+    // (`api::extract`), an idle connection closes after KEEP_ALIVE_SECS.
+    .client_request_timeout(timeouts.request_head)
+    .client_disconnect_timeout(timeouts.disconnect)
+    .keep_alive(if timeouts.keep_alive.is_zero() {
+        actix_web::http::KeepAlive::Disabled
+    } else {
+        actix_web::http::KeepAlive::Timeout(timeouts.keep_alive)
+    });
     if config.workers > 0 {
         server = server.workers(config.workers);
     }
@@ -351,6 +384,28 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     for addr in server.addrs() {
         tracing::info!(%addr, database = %config.database_url.redacted(), "listening");
     }
+    let metrics_server = match config.metrics_bind {
+        None => None,
+        Some(addr) => {
+            let server = HttpServer::new({
+                let state = state.clone();
+                move || metrics_app(state.clone())
+            })
+            .workers(1)
+            .shutdown_timeout(1)
+            .client_request_timeout(timeouts.request_head)
+            .client_disconnect_timeout(timeouts.disconnect)
+            .bind(addr)
+            .map_err(|source| StartError::Bind { addr, source })?;
+            for addr in server.addrs() {
+                tracing::info!(%addr, "serving /metrics");
+            }
+            let server = server.run();
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            Some(handle)
+        }
+    };
     // The webhook worker delivers the outbox beside the server and stops after it; set
     // WEBHOOK_WORKER=off on instances that should not deliver.
     let worker = (std::env::var("WEBHOOK_WORKER").as_deref() != Ok("off")).then(|| {
@@ -362,6 +417,9 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     });
     let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));
     let served = server.run().await.map_err(StartError::Serve);
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.stop(true).await;
+    }
     if let Some(worker) = worker {
         actix_web::web::block(move || worker.stop()).await.ok();
     }

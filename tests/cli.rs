@@ -536,6 +536,169 @@ fn serve_with_bind_flag_serves_and_stops_cleanly_on_sigterm() {
     assert_serves_then_stops_on_sigterm(proc, port);
 }
 
+/// Connects, then sends `head` at once and `trickle` one byte every `every` on another thread,
+/// and reads until the server closes the connection or `within` passes: what the server sent,
+/// and when it closed (`None`: still open at `within`).
+fn trickle(
+    port: u16,
+    head: &[u8],
+    trickle: &'static [u8],
+    every: Duration,
+    within: Duration,
+) -> (Vec<u8>, Option<Duration>) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.write_all(head).expect("send the head");
+    let mut writer = stream.try_clone().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let sender = thread::spawn(move || {
+        for byte in trickle {
+            if stopped.load(Ordering::Relaxed) || writer.write_all(&[*byte]).is_err() {
+                return;
+            }
+            thread::sleep(every);
+        }
+    });
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut received = Vec::new();
+    let mut closed = None;
+    let mut buffer = [0u8; 4096];
+    while started.elapsed() < within {
+        match stream.read(&mut buffer) {
+            Ok(0) => {
+                closed = Some(started.elapsed());
+                break;
+            }
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => {
+                closed = Some(started.elapsed());
+                break;
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = stream.shutdown(Shutdown::Both);
+    sender.join().unwrap();
+    (received, closed)
+}
+
+#[test]
+fn a_slow_client_is_answered_408_and_closed_while_others_are_served() {
+    let dir = TempDir::new();
+    let (mut proc, port) = sqlite_server(&dir, |cmd, port| {
+        cmd.env("BIND", format!("127.0.0.1:{port}"))
+            .env("WORKERS", "1")
+            .env("CLIENT_REQUEST_TIMEOUT_MS", "1000")
+            .env("BODY_READ_TIMEOUT_SECS", "2");
+    });
+    // Others are served while the slow clients trickle, by the one worker.
+    let others = thread::spawn(move || {
+        let started = Instant::now();
+        let mut served = 0;
+        while started.elapsed() < Duration::from_millis(2500) {
+            let res = get(port, "/healthz").expect("/healthz answers beside the slow clients");
+            assert_eq!(res.status, 200);
+            served += 1;
+            thread::sleep(Duration::from_millis(100));
+        }
+        served
+    });
+
+    // A head that never ends (a header line sent a byte at a time): 408 and closed within
+    // CLIENT_REQUEST_TIMEOUT_MS (1 s), not held open as long as the client keeps sending.
+    let slow_head = thread::spawn(move || {
+        trickle(
+            port,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+            &[b'X'; 200],
+            Duration::from_millis(50),
+            Duration::from_secs(8),
+        )
+    });
+    // A body sent a byte at a time: 408 problem and closed within BODY_READ_TIMEOUT_SECS (2 s).
+    let (received, closed) = trickle(
+        port,
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 200\r\n\r\n",
+        &[b' '; 200],
+        Duration::from_millis(50),
+        Duration::from_secs(8),
+    );
+    let closed = closed.expect("the server closes a connection whose body is too slow");
+    assert!(
+        closed < Duration::from_secs(5),
+        "closed after {closed:?}, the bound is 2 s"
+    );
+    let answer = parse_response(&received).expect("an answer before closing");
+    assert_eq!(answer.status, 408, "{}", answer.body);
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(answer.json()["code"], "request_timeout");
+
+    let (received, closed) = slow_head.join().unwrap();
+    let closed = closed.expect("the server closes a connection whose head is too slow");
+    assert!(
+        closed < Duration::from_secs(4),
+        "closed after {closed:?}, the bound is 1 s"
+    );
+    if !received.is_empty() {
+        let answer = parse_response(&received).expect("an answer, if any, is HTTP");
+        assert_eq!(answer.status, 408);
+    }
+    assert!(
+        others.join().unwrap() >= 5,
+        "other clients were served meanwhile"
+    );
+    let res = get(port, "/healthz").expect("still serving");
+    assert_eq!(res.status, 200);
+    let (status, _, stderr) = proc.terminate();
+    assert!(status.success(), "{status}\n{stderr}");
+}
+
+#[test]
+fn metrics_can_be_served_on_their_own_address_alone() {
+    let dir = TempDir::new();
+    let metrics_port = free_port();
+    let (mut proc, port) = sqlite_server(&dir, |cmd, port| {
+        cmd.env("BIND", format!("127.0.0.1:{port}"))
+            .env("METRICS_BIND", format!("127.0.0.1:{metrics_port}"));
+    });
+    let metrics = get(metrics_port, "/metrics").expect("the metrics address answers");
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(
+        metrics
+            .body
+            .contains("http_requests_total{method=\"GET\",route=\"/healthz\""),
+        "the main address's requests are counted: {}",
+        metrics.body
+    );
+    // Only the metrics there, and no metrics on the main address.
+    for path in ["/healthz", "/api/v1/me", "/api/v1/openapi.yaml"] {
+        let res = get(metrics_port, path).expect("answers");
+        assert_eq!(res.status, 404, "{path} on the metrics address");
+    }
+    let res = get(port, "/metrics").expect("the main address answers");
+    assert_eq!(res.status, 404, "{}", res.body);
+    assert_eq!(res.json()["code"], "not_found");
+
+    let (status, _, stderr) = proc.terminate();
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(
+        get_with(metrics_port, "/metrics", Duration::from_secs(1)).is_err(),
+        "the metrics address still answers after the process exited"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. Bad configuration.
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::extract::{parse_json, ApiJson, ApiQuery};
+use super::extract::{parse_json, ApiJson, ApiQuery, RawBody};
 use super::paging::{self, Page};
 use crate::auth::{password, RequestContext};
 use crate::db::{self, integration as store};
@@ -60,7 +60,7 @@ pub async fn token(
     state: web::Data<AppState>,
     req: HttpRequest,
     RequestContext(ctx): RequestContext,
-    body: web::Bytes,
+    RawBody(body): RawBody,
 ) -> AppResult<HttpResponse> {
     let request = read_token_request(&req, &body)?;
     let address = ctx.client_address.clone().unwrap_or_default();

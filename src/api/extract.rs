@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -14,6 +15,10 @@ use crate::error::{AppError, FieldError};
 /// The largest JSON body accepted, set from `BODY_LIMIT_BYTES`.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+/// How long a body may take to arrive whole, set from `BODY_READ_TIMEOUT_SECS`.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
 
 /// A JSON body: 415 unless the content type is JSON, 413 over the body limit, 400 when it is not
 /// JSON at all, 422 naming the field when a field is missing, unknown or of the wrong type.
@@ -53,7 +58,24 @@ impl FromRequest for CsvBody {
     }
 }
 
-/// Reads a body of an accepted content type, up to `limit` bytes.
+/// A body of any content type (a form), read whole like a JSON body: 413 over the body limit,
+/// 408 when it is slower than the body timeout.
+#[derive(Debug)]
+pub struct RawBody(pub web::Bytes);
+
+impl FromRequest for RawBody {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(1024 * 1024, |l| l.0);
+        let body = read_body(req, payload, true, "any", limit);
+        Box::pin(async move { body.await.map(RawBody) })
+    }
+}
+
+/// Reads a body of an accepted content type, up to `limit` bytes and within the body timeout
+/// (default 60 s).
 fn read_body(
     req: &HttpRequest,
     payload: &mut Payload,
@@ -67,6 +89,9 @@ fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     let payload = web::Payload::from_request(req, payload);
+    let within = req
+        .app_data::<BodyTimeout>()
+        .map_or(Duration::from_secs(60), |t| t.0);
     async move {
         if !content_type_ok {
             return Err(AppError::UnsupportedMediaType { expected });
@@ -77,10 +102,12 @@ fn read_body(
         let payload = payload
             .await
             .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
-        match payload.to_bytes_limited(limit).await {
-            Err(_) => Err(AppError::PayloadTooLarge { limit }),
-            Ok(Err(e)) => Err(AppError::bad_request("unreadable_body", e.to_string())),
-            Ok(Ok(body)) => Ok(body),
+        let read = actix_web::rt::time::timeout(within, payload.to_bytes_limited(limit));
+        match read.await {
+            Err(_) => Err(AppError::RequestTimeout { within }),
+            Ok(Err(_)) => Err(AppError::PayloadTooLarge { limit }),
+            Ok(Ok(Err(e))) => Err(AppError::bad_request("unreadable_body", e.to_string())),
+            Ok(Ok(Ok(body))) => Ok(body),
         }
     }
 }

@@ -58,7 +58,11 @@ fn has_metrics_token(req: &HttpRequest, token: &[u8]) -> bool {
 }
 
 /// The metrics. With `METRICS_TOKEN` set, only for a caller that sends it as a bearer token.
+/// With `METRICS_BIND` set, only on that address: the main address answers 404.
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    if state.config.metrics_bind.is_some() && req.app_data::<super::MetricsListener>().is_none() {
+        return Err(AppError::NotFound);
+    }
     if let Some(token) = &state.auth.metrics_token {
         if !has_metrics_token(&req, &token.0) {
             return Err(AppError::unauthorized(

@@ -28,6 +28,7 @@ mod work_queues;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, Handler, Responder, Route};
 
+use crate::auth::rate_limit::Expensive;
 use crate::domain::role::Access;
 use crate::error::AppError;
 
@@ -35,7 +36,19 @@ pub struct Endpoint {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
+    /// The allowance per principal an expensive route spends (429 when it is used up).
+    pub expensive: Option<Expensive>,
     route: Route,
+}
+
+impl Endpoint {
+    /// Marks the route as expensive: each call spends the caller's allowance of `kind`.
+    fn expensive(self, kind: Expensive) -> Self {
+        Endpoint {
+            expensive: Some(kind),
+            ..self
+        }
+    }
 }
 
 fn endpoint<F, Args>(method: Method, path: &'static str, access: Access, handler: F) -> Endpoint
@@ -49,6 +62,7 @@ where
         method,
         path,
         access,
+        expensive: None,
     }
 }
 
@@ -71,6 +85,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     const APPLICATION_READERS: Access = Access::Clients { scope: Some(S::ApplicationsRead), staff: &[R::Admin, R::Caseworker, R::Auditor] };
     const VERIFIERS: Access = Access::Clients { scope: Some(S::CertificatesVerify), staff: &[R::Admin, R::Caseworker, R::Auditor] };
     use crate::sections::kinds::*;
+    use Expensive::{Import, Report, Search};
     vec![
         endpoint(M::GET,   "/healthz", Public, health::healthz),
         endpoint(M::GET,   "/readyz", Public, health::readyz),
@@ -90,11 +105,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET,   "/api/v1/users/{id}", ADMIN, users::get),
         endpoint(M::PATCH, "/api/v1/users/{id}", ADMIN, users::update),
         endpoint(M::GET,   "/api/v1/audit-events", OVERSIGHT, audit::list),
-        endpoint(M::GET,   "/api/v1/audit-events/verify", OVERSIGHT, audit::verify),
-        endpoint(M::GET,   "/api/v1/audit-events/export", OVERSIGHT, audit::export),
+        endpoint(M::GET,   "/api/v1/audit-events/verify", OVERSIGHT, audit::verify).expensive(Report),
+        endpoint(M::GET,   "/api/v1/audit-events/export", OVERSIGHT, audit::export).expensive(Report),
         endpoint(M::POST,  "/api/v1/residents", WRITERS, residents::create),
-        endpoint(M::GET,   "/api/v1/residents", READERS, residents::list),
-        endpoint(M::POST,  "/api/v1/residents/lookup", READERS, residents::lookup),
+        endpoint(M::GET,   "/api/v1/residents", READERS, residents::list).expensive(Search),
+        endpoint(M::POST,  "/api/v1/residents/lookup", READERS, residents::lookup).expensive(Search),
         endpoint(M::GET,   "/api/v1/residents/{id}", READERS, residents::get),
         endpoint(M::PATCH, "/api/v1/residents/{id}", WRITERS, residents::update),
         endpoint(M::GET,   "/api/v1/residents/{id}/file", READERS, residents::file),
@@ -106,8 +121,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/reissue", WRITERS, certificates::reissue),
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/reassess", WRITERS, certificates::reassess),
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/cancel", WRITERS, certificates::cancel),
-        endpoint(M::POST,  "/api/v1/imports/residents", WRITERS, residents::import_residents),
-        endpoint(M::POST,  "/api/v1/imports/areas", ADMIN, reference::import_villages),
+        endpoint(M::POST,  "/api/v1/imports/residents", WRITERS, residents::import_residents).expensive(Import),
+        endpoint(M::POST,  "/api/v1/imports/areas", ADMIN, reference::import_villages).expensive(Import),
         endpoint(M::GET,   "/api/v1/facilities", STAFF, district::facilities),
         endpoint(M::POST,  "/api/v1/facilities", ADMIN, district::create_facility),
         endpoint(M::PATCH, "/api/v1/facilities/{id}", ADMIN, district::update_facility),
@@ -121,11 +136,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::GET,   "/api/v1/indicator-definitions", STAFF, indicators::definitions),
         endpoint(M::POST,  "/api/v1/indicator-definitions", ADMIN, indicators::publish),
         endpoint(M::POST,  "/api/v1/indicator-definitions/{id}/withdraw", ADMIN, indicators::withdraw),
-        endpoint(M::GET,   "/api/v1/indicators", STAFF, indicators::report),
-        endpoint(M::GET,   "/api/v1/indicators/{code}", STAFF, indicators::one),
-        endpoint(M::GET,   "/api/v1/indicators/{code}/gaps", STAFF, indicators::gaps),
-        endpoint(M::GET,   "/api/v1/subsidies/reconciliation", STAFF, indicators::reconciliation),
-        endpoint(M::POST,  "/api/v1/reports", STAFF, reports::take),
+        endpoint(M::GET,   "/api/v1/indicators", STAFF, indicators::report).expensive(Report),
+        endpoint(M::GET,   "/api/v1/indicators/{code}", STAFF, indicators::one).expensive(Report),
+        endpoint(M::GET,   "/api/v1/indicators/{code}/gaps", STAFF, indicators::gaps).expensive(Report),
+        endpoint(M::GET,   "/api/v1/subsidies/reconciliation", STAFF, indicators::reconciliation).expensive(Report),
+        endpoint(M::POST,  "/api/v1/reports", STAFF, reports::take).expensive(Report),
         endpoint(M::GET,   "/api/v1/reports", STAFF, reports::list),
         endpoint(M::GET,   "/api/v1/reports/{id}", STAFF, reports::get),
         endpoint(M::GET,   "/api/v1/reports/{id}/verify", STAFF, reports::verify),
@@ -211,6 +226,12 @@ fn registration_order(path: &str) -> Vec<(bool, &str)> {
         .map(|segment| (segment.starts_with('{'), segment))
         .collect()
 }
+
+/// Marks the app of `METRICS_BIND` (see [`crate::startup::metrics_app`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsListener;
+
+pub use health::metrics;
 
 pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)

@@ -15,7 +15,7 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use super::rate_limit::RateLimiter;
+use super::rate_limit::{Expensive, RateLimiter};
 use super::sessions::LoginPolicy;
 use super::token::TokenKeys;
 use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
@@ -38,27 +38,34 @@ pub struct AuthSettings {
     pub id_probes: RateLimiter,
     /// Probes refused over that allowance: one audit event per user and window.
     pub id_probe_refusals: super::refusals::RefusalLog,
+    /// The allowances of the expensive routes per principal.
+    pub route_limits: super::rate_limit::RouteLimits,
     /// `METRICS_TOKEN`: when set, `/metrics` answers only with it as a bearer token.
     pub metrics_token: Option<crate::config::Secret>,
     /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` hops name the client.
     pub trusted_proxies: TrustedProxies,
 }
 
-/// The access rule of every (method, route pattern).
+/// The access rule of every (method, route pattern), and the allowance it spends if it is
+/// expensive.
 #[derive(Debug, Default)]
-pub struct RoutePolicies(HashMap<(Method, String), Access>);
+pub struct RoutePolicies(HashMap<(Method, String), (Access, Option<Expensive>)>);
 
 impl RoutePolicies {
-    pub fn new(rules: impl IntoIterator<Item = (Method, &'static str, Access)>) -> Self {
+    pub fn new(
+        rules: impl IntoIterator<Item = (Method, &'static str, Access, Option<Expensive>)>,
+    ) -> Self {
         RoutePolicies(
             rules
                 .into_iter()
-                .map(|(method, path, access)| ((method, path.to_owned()), access))
+                .map(|(method, path, access, expensive)| {
+                    ((method, path.to_owned()), (access, expensive))
+                })
                 .collect(),
         )
     }
 
-    fn lookup(&self, method: &Method, pattern: String) -> Option<Access> {
+    fn lookup(&self, method: &Method, pattern: String) -> Option<(Access, Option<Expensive>)> {
         self.0.get(&(method.clone(), pattern)).copied()
     }
 }
@@ -331,21 +338,50 @@ async fn deny(req: &ServiceRequest, state: &AppState, actor: Actor, refusal: Str
     }
 }
 
+/// Spends one call of the authenticated principal's allowance of `kind`: 429 with
+/// `Retry-After` when it is used up. Checked before the body is read, so a refused import
+/// costs its client nothing but the headers.
+fn spend_allowance(req: &ServiceRequest, kind: Expensive) -> Result<(), AppError> {
+    let principal = {
+        let extensions = req.extensions();
+        match (extensions.get::<Caller>(), extensions.get::<ClientCaller>()) {
+            (Some(caller), _) => format!("user:{}", caller.public_id),
+            (None, Some(client)) => format!("client:{}", client.client_id),
+            (None, None) => return Ok(()),
+        }
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    state
+        .auth
+        .route_limits
+        .check(kind, &principal, std::time::Instant::now())
+        .map_err(|retry_after_secs| {
+            tracing::info!(%principal, ?kind, retry_after_secs, "rate limited");
+            AppError::TooManyRequests { retry_after_secs }
+        })
+}
+
 /// Applies the route's access rule. Routes without a rule (unknown paths, wrong methods) pass
 /// through to their 404/405 answers.
 pub async fn authorize(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let access = match (
+    let rule = match (
         req.app_data::<web::Data<Arc<RoutePolicies>>>(),
         crate::http::observe::route_pattern(&req),
     ) {
         (Some(policies), Some(pattern)) => policies.lookup(req.method(), pattern),
         _ => None,
     };
-    if let Some(access) = access {
-        if let Err(error) = authenticate(&req, access).await {
+    if let Some((access, expensive)) = rule {
+        let admitted = match authenticate(&req, access).await {
+            Ok(()) => expensive.map_or(Ok(()), |kind| spend_allowance(&req, kind)),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = admitted {
             return Ok(req.error_response(error).map_into_right_body());
         }
     }

@@ -108,8 +108,9 @@ impl ConnectionManager {
         }
     }
 
-    /// Connections on which PostgreSQL cancels any statement that runs longer than `timeout`
-    /// (`statement_timeout`); the service's pool sets it, migrations and commands do not.
+    /// Connections on which any statement that runs longer than `timeout` is stopped:
+    /// PostgreSQL cancels it (`statement_timeout`), SQLite interrupts it
+    /// ([`bound_statements`]). The service's pool sets it, migrations and commands do not.
     pub fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.statement_timeout = timeout;
         self
@@ -157,6 +158,9 @@ impl ConnectionManager {
                     path: display,
                     source,
                 })?;
+                if let Some(bound) = self.statement_timeout {
+                    bound_statements(&mut conn, bound);
+                }
                 Ok(DbConn::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => {
@@ -185,6 +189,48 @@ impl ConnectionManager {
             }
         }
     }
+}
+
+/// How many SQLite virtual-machine instructions run between two looks at the clock (some
+/// tenths of a millisecond of work).
+const SQLITE_PROGRESS_EVERY: std::num::NonZeroU32 = std::num::NonZeroU32::new(10_000).unwrap();
+
+/// SQLite's counterpart of PostgreSQL's `statement_timeout`: a statement that has run longer
+/// than `bound` is interrupted (`SQLITE_INTERRUPT`, "interrupted", which answers 503 like the
+/// PostgreSQL cancel). SQLite's statement trace says when each statement starts and ends, and
+/// a progress handler compares the clock with the start every [`SQLITE_PROGRESS_EVERY`]
+/// instructions while one runs. Waiting for a lock is bounded by `busy_timeout` instead (the
+/// handler does not run then).
+fn bound_statements(conn: &mut diesel::SqliteConnection, bound: Duration) {
+    use diesel::sqlite::{ProgressDecision, SqliteTraceEvent, SqliteTraceFlags};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    // When the statement that runs now started; `None` between statements.
+    let running = Arc::new(Mutex::new(None::<Instant>));
+    let traced = running.clone();
+    conn.on_trace(
+        SqliteTraceFlags::STMT | SqliteTraceFlags::PROFILE,
+        move |event| {
+            let mut running = traced.lock().unwrap_or_else(|p| p.into_inner());
+            match event {
+                // The statements of triggers are reported as `-- TRIGGER …` comments and
+                // belong to the statement that fired them.
+                SqliteTraceEvent::Statement { sql, .. } if !sql.starts_with("--") => {
+                    *running = Some(Instant::now());
+                }
+                SqliteTraceEvent::Profile { .. } => *running = None,
+                _ => {}
+            }
+        },
+    );
+    conn.on_progress(SQLITE_PROGRESS_EVERY, move || {
+        let started = *running.lock().unwrap_or_else(|p| p.into_inner());
+        match started {
+            Some(started) if started.elapsed() > bound => ProgressDecision::Interrupt,
+            _ => ProgressDecision::Continue,
+        }
+    });
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -298,7 +344,7 @@ impl r2d2::HandleError<ManagerError> for TracingErrorHandler {
 pub struct PoolSettings {
     pub max_size: u32,
     pub checkout_timeout: Duration,
-    /// PostgreSQL cancels a statement of the pool's connections that runs longer
+    /// A statement of the pool's connections that runs longer is stopped, on both backends
     /// (`DB_STATEMENT_TIMEOUT_MS`); `None`: no bound.
     pub statement_timeout: Option<Duration>,
 }

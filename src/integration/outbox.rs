@@ -8,7 +8,7 @@ use crate::accounts::timestamp;
 use crate::audit::{self, Action, AuditContext, Event};
 use crate::db::integration::{self as store, AttemptRow, EventFilter, EventRow, NewEventRow};
 use crate::db::{self, DbConn};
-use crate::error::AppError;
+use crate::error::{stored_code, AppError};
 use crate::integration::model::DeliveryState;
 
 /// The type of the one event there is so far.
@@ -123,7 +123,7 @@ fn delivery_view(
             .select(applications::public_id)
             .first(conn)?
     };
-    let state = DeliveryState::parse(&row.state).unwrap_or(DeliveryState::Failed);
+    let state = stored_code("webhook_events", "state", &row.state, DeliveryState::parse)?;
     Ok(DeliveryView {
         id: row.public_id.clone(),
         client_id: client.public_id,
@@ -200,7 +200,7 @@ pub fn replay(
 ) -> Result<DeliveryView, AppError> {
     db::write_transaction(conn, |conn| {
         let row = store::event_by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
-        let state = DeliveryState::parse(&row.state).unwrap_or(DeliveryState::Failed);
+        let state = stored_code("webhook_events", "state", &row.state, DeliveryState::parse)?;
         match state {
             DeliveryState::Failed | DeliveryState::Delivered => {}
             DeliveryState::Pending => {

@@ -718,7 +718,7 @@ fn file_view(who: &Requester, rows: &db::file::FileRows) -> Result<FileView, App
         .map(|c| view::certificate(&holder, c, who.today, who.certificate_expiring_days))
         .collect::<Result<_, _>>()?;
     let subsidies = crate::subsidies::of_file(&rows.grants, &rows.suspensions, who.today)?;
-    let home_modifications = crate::home_modifications::of_file(&rows.cases);
+    let home_modifications = crate::home_modifications::of_file(&rows.cases)?;
     let sections = crate::sections::of_file(&rows.records);
     let moves = moves::of_file(&rows.moves);
     let applications = crate::integration::applications::of_file(

@@ -539,6 +539,26 @@ async fn metrics_can_require_a_token() {
     assert!(right.text().contains("http_requests_total"));
 }
 
+/// With `METRICS_BIND` the main address answers `/metrics` 404 (its own listener serves them:
+/// `tests/cli.rs`), even with the token.
+#[actix_web::test]
+async fn metrics_on_their_own_address_are_not_on_the_main_one() {
+    let token = "m3tr1cs-t0ken-for-the-scraper-0123456789";
+    let app = spawn_app_with(|c| {
+        c.auth.metrics_token = Some(Secret(token.as_bytes().to_vec()));
+        c.metrics_bind = Some("127.0.0.1:9".parse().unwrap());
+    })
+    .await;
+    app.get("/metrics").await.problem(404, "not_found");
+    app.send(
+        TestRequest::get()
+            .uri("/metrics")
+            .insert_header(("Authorization", format!("Bearer {token}"))),
+    )
+    .await
+    .problem(404, "not_found");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. The trail cannot be truncated, an emptied trail does not verify, and the service need
 //    not own its tables.

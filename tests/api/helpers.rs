@@ -113,6 +113,8 @@ pub fn test_config(db: &TestDb) -> Config {
         body_limit_bytes: 1024 * 1024,
         certificate_expiring_days: 90,
         import_limit_bytes: 32 * 1024 * 1024,
+        client_timeouts: Default::default(),
+        metrics_bind: None,
         shutdown_timeout: Duration::from_secs(1),
         app_env: AppEnv::Embedded,
         auth: AuthConfig::with_secret(b"test-signing-secret-0123456789-abcdefghij".to_vec()),
@@ -319,8 +321,9 @@ impl TestApp {
 }
 
 /// A district of `residents` synthetic residents, written by `seed-demo` into the app's database.
+/// The tests on it compare many reports taken by one admin, so `REPORT_RATE_LIMIT` is off.
 pub async fn seeded_district(residents: u64) -> (TestApp, crate::session::Session) {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.auth.route_limits.report = 0).await;
     let url = app.db.url.clone();
     let keys = app.state.config.keys.clone();
     actix_web::web::block(move || {

@@ -24,6 +24,7 @@ mod indicator_facts;
 mod indicator_gaps;
 mod indicators;
 mod integration;
+mod limits;
 mod moves;
 mod read_audit;
 mod reports;

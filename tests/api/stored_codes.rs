@@ -123,3 +123,143 @@ async fn unknown_household_codes_fail_the_resident() {
         "wubao_x",
     );
 }
+
+#[actix_web::test]
+async fn an_unknown_facility_kind_fails_the_list() {
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post_as(
+            &admin,
+            "/api/v1/facilities",
+            &json!({"kind": "care_institution", "name": "溪口镇阳光家园", "town_code": JINPING, "opened_on": "2020-01-01"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    assert_eq!(app.get_as(&admin, "/api/v1/facilities").await.status, 200);
+
+    // Before: read as `home_for_disabled`, the default.
+    write_raw(
+        &app,
+        "facilities",
+        "kind",
+        "UPDATE facilities SET kind = 'hospice_x'",
+    )
+    .await;
+    fails_without_showing(&app.get_as(&admin, "/api/v1/facilities").await, "hospice_x");
+}
+
+#[actix_web::test]
+async fn an_unknown_home_modification_status_fails_the_file_and_the_next_step() {
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.admin().await;
+    let resident = resident(&app, &admin).await;
+    let cases = format!("/api/v1/residents/{resident}/home-modifications");
+    let case = app
+        .post_as(
+            &admin,
+            &cases,
+            &json!({"applied_on": "2024-03-01", "items": [{"name": "卫生间扶手", "cost_fen": 80000}]}),
+        )
+        .await;
+    assert_eq!(case.status, 201, "{}", case.text());
+    let case = case.json()["id"].as_str().unwrap().to_owned();
+    let file = format!("/api/v1/residents/{resident}/file");
+    assert_eq!(app.get_as(&admin, &file).await.status, 200);
+
+    // Before: read as `applied`, the default, and so open to assessment.
+    write_raw(
+        &app,
+        "home_modifications",
+        "status",
+        "UPDATE home_modifications SET status = 'paused_x'",
+    )
+    .await;
+    fails_without_showing(&app.get_as(&admin, &file).await, "paused_x");
+    let assess = app
+        .post_as(
+            &admin,
+            &format!("{cases}/{case}/assess"),
+            &json!({"assessed_on": "2024-03-02", "outcome": "eligible"}),
+        )
+        .await;
+    fails_without_showing(&assess, "paused_x");
+}
+
+#[actix_web::test]
+async fn an_unknown_role_fails_the_accounts_that_show_it() {
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.admin().await;
+    let user = app
+        .create_user(
+            "target",
+            fenghua_registry::domain::role::Role::Caseworker,
+            &[JINPING],
+        )
+        .await;
+    let path = format!("/api/v1/users/{user}");
+    assert_eq!(app.get_as(&admin, &path).await.status, 200);
+
+    // Before: read as `auditor`, the default.
+    write_raw(
+        &app,
+        "users",
+        "role",
+        "UPDATE users SET role = 'superuser_x' WHERE username = 'target'",
+    )
+    .await;
+    fails_without_showing(&app.get_as(&admin, &path).await, "superuser_x");
+    fails_without_showing(&app.get_as(&admin, "/api/v1/users").await, "superuser_x");
+}
+
+#[actix_web::test]
+async fn an_unknown_delivery_state_fails_the_deliveries() {
+    use crate::integration::{application, register_client, submit_ok};
+
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.admin().await;
+    // No worker runs here: the event stays pending.
+    let client = register_client(
+        &app,
+        &admin,
+        "浙里办",
+        &["applications:write", "applications:read"],
+        Some("http://127.0.0.1:9/hook"),
+    )
+    .await;
+    submit_ok(
+        &app,
+        &client,
+        &application(
+            "rehab_service",
+            &crate::session::id_number("330283", "1980-01-02", 95),
+            "郑一",
+            "F-1",
+        ),
+    )
+    .await;
+    let list = app.get_as(&admin, "/api/v1/webhook-deliveries").await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    let event = list.json()["items"][0]["id"].as_str().unwrap().to_owned();
+    let one = format!("/api/v1/webhook-deliveries/{event}");
+    assert_eq!(app.get_as(&admin, &one).await.status, 200);
+
+    // Before: read as `failed`, the default, and so open to a replay.
+    write_raw(
+        &app,
+        "webhook_events",
+        "state",
+        "UPDATE webhook_events SET state = 'queued_x'",
+    )
+    .await;
+    fails_without_showing(
+        &app.get_as(&admin, "/api/v1/webhook-deliveries").await,
+        "queued_x",
+    );
+    fails_without_showing(&app.get_as(&admin, &one).await, "queued_x");
+    fails_without_showing(
+        &app.post_as(&admin, &format!("{one}/replay"), &json!({}))
+            .await,
+        "queued_x",
+    );
+}

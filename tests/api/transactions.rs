@@ -183,22 +183,23 @@ async fn connections_the_server_closed_are_replaced_without_a_restart() {
     drop(database);
 }
 
-/// `DB_STATEMENT_TIMEOUT_MS`: PostgreSQL cancels a statement of the service that runs longer,
-/// the request answers 503 (the database is busy, not broken), and the connection serves the
-/// next request.
+/// A query that runs for minutes on either backend.
+const SLOW_QUERY: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                          WHERE x < 1000000000) SELECT count(*) FROM c";
+
+/// `DB_STATEMENT_TIMEOUT_MS`: a statement of the service that runs longer is stopped
+/// (PostgreSQL cancels it, SQLite interrupts it), the request answers 503 (the database is
+/// busy, not broken), and the connection serves the next request.
 #[actix_web::test]
 async fn a_statement_over_the_timeout_is_cancelled_and_answers_503() {
     let database = fresh_database();
-    if !matches!(database.url, db::DatabaseUrl::Postgres(_)) {
-        // SQLite has no statement timeout (not bounded yet).
-        return;
-    }
     let url = database.url.clone();
     actix_web::web::block(move || {
         let pool = migrated_pool(&url, 1, Some(Duration::from_millis(200)));
         let mut conn = db::checkout(&pool).unwrap();
         let started = std::time::Instant::now();
-        let slow = diesel::sql_query("SELECT pg_sleep(5)")
+        // Before: SQLite ran it to its end, unbounded.
+        let slow = diesel::sql_query(SLOW_QUERY)
             .execute(&mut conn)
             .map_err(fenghua_registry::error::AppError::from);
         assert!(
@@ -210,7 +211,8 @@ async fn a_statement_over_the_timeout_is_cancelled_and_answers_503() {
         );
         assert!(
             started.elapsed() < Duration::from_secs(4),
-            "cancelled at the timeout"
+            "cancelled at the timeout, not after {:?}",
+            started.elapsed()
         );
         db::give_back(conn, &slow);
         let mut conn = db::checkout(&pool).unwrap();
@@ -219,6 +221,32 @@ async fn a_statement_over_the_timeout_is_cancelled_and_answers_503() {
             0,
             "the pool serves the next request"
         );
+    })
+    .await
+    .unwrap();
+    drop(database);
+}
+
+/// The bound is per statement: a unit of work made of quick statements may take longer, and a
+/// connection that idled past the bound is not stopped at its next statement.
+#[actix_web::test]
+async fn quick_statements_are_not_stopped_however_long_the_work() {
+    let database = fresh_database();
+    let url = database.url.clone();
+    actix_web::web::block(move || {
+        let pool = migrated_pool(&url, 1, Some(Duration::from_millis(200)));
+        let mut conn = db::checkout(&pool).unwrap();
+        for _ in 0..6 {
+            assert_eq!(villages_named(&mut conn, "无"), 0);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        db::write_transaction(&mut conn, |conn| {
+            add_village(conn, "330213001901", "慢村")?;
+            std::thread::sleep(Duration::from_millis(300));
+            add_village(conn, "330213001902", "慢二村")
+        })
+        .expect("a transaction longer than the bound, of quick statements");
+        assert_eq!(villages_named(&mut conn, "慢村"), 1);
     })
     .await
     .unwrap();
