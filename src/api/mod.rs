@@ -190,7 +190,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST,  "/api/v1/applications/{id}/withdraw", CLIENT_WRITE, applications::withdraw),
         endpoint(M::GET,   "/api/v1/application-events", CLIENT_READ, applications::events),
         endpoint(M::POST,  "/api/v1/certificates/verify", VERIFIERS, applications::verify_certificate),
-        endpoint(M::GET,   "/api/v1/work-queues/{queue}", WRITERS, work_queues::list),
+        endpoint(M::GET,   "/api/v1/work-queues/{queue}", WRITERS, work_queues::list).expensive(Report),
     ]
 }
 
