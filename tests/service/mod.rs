@@ -3,6 +3,8 @@
 //! PostgreSQL, a schema of its own), the server process with its log in that folder, and a
 //! plain HTTP/1.1 client that tells a whole answer from none.
 
+pub mod load;
+pub mod private_postgres;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
