@@ -28,7 +28,7 @@ fn concurrent_writers_lose_nothing() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let place = Place::new();
     place.create_admin();
-    let server = service::serve(&place, &Load::SERVER_ENV);
+    let server = service::serve(&place, &Load::server_env(place.is_postgres()));
     let token = service::login(server.port);
     let load = Load::start(
         server.port,
@@ -40,8 +40,9 @@ fn concurrent_writers_lose_nothing() {
     eprintln!("{}", outcome.summary(place.is_postgres()));
     assert!(
         outcome.faults.is_empty(),
-        "faults: {:#?}",
-        &outcome.faults[..outcome.faults.len().min(20)]
+        "faults: {:#?}\nthe server's warnings:\n{}",
+        &outcome.faults[..outcome.faults.len().min(20)],
+        place.log_warnings()
     );
     assert_eq!(outcome.unanswered, 0, "requests left without an answer");
     outcome.assert_every_kind_acknowledged();
@@ -60,7 +61,7 @@ fn acknowledged_writes_survive_a_sigkill() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let place = Place::new();
     place.create_admin();
-    let mut server = service::serve(&place, &Load::SERVER_ENV);
+    let mut server = service::serve(&place, &Load::server_env(place.is_postgres()));
     let token = service::login(server.port);
     let acks = env_number("CRASH_ACKS", 300);
     let load = Load::start(
@@ -78,10 +79,15 @@ fn acknowledged_writes_survive_a_sigkill() {
         "killed after {acks} acknowledged writes; {}",
         outcome.summary(place.is_postgres())
     );
-    assert!(outcome.faults.is_empty(), "faults: {:#?}", outcome.faults);
+    assert!(
+        outcome.faults.is_empty(),
+        "faults: {:#?}\nthe server's warnings:\n{}",
+        outcome.faults,
+        place.log_warnings()
+    );
     outcome.assert_every_kind_acknowledged();
 
-    let server = service::serve(&place, &Load::SERVER_ENV);
+    let server = service::serve(&place, &Load::server_env(place.is_postgres()));
     let token = service::login(server.port);
     outcome.assert_present(server.port, &token, false);
     let (valid, report) = service::chain_verifies(server.port, &token);
@@ -104,7 +110,7 @@ fn writes_recover_when_postgresql_restarts() {
         .unwrap_or_else(|why| panic!("a private PostgreSQL cluster: {why}"));
     let place = Place::on_postgres(&postgres.url());
     place.create_admin();
-    let server = service::serve(&place, &Load::SERVER_ENV);
+    let server = service::serve(&place, &Load::server_env(place.is_postgres()));
     let token = service::login(server.port);
     let before = env_number("RESTART_ACKS", 100);
     let load = Load::start(

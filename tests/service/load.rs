@@ -114,8 +114,17 @@ struct Writer {
 }
 
 impl Load {
-    /// What the servers under load run with: tokens that outlive a long run.
-    pub const SERVER_ENV: [(&'static str, &'static str); 1] = [("ACCESS_TOKEN_TTL_SECS", "86400")];
+    /// What a server under load runs with: tokens that outlive a long run and, on SQLite, a
+    /// pool of 40 connections, so that many writers at a time wait for the one write lock (the
+    /// wait that ran out in "database is locked" before `db::sqlite_writers_queue`); on
+    /// PostgreSQL the default pool (10), the shared server's connections being few.
+    pub fn server_env(postgres: bool) -> Vec<(&'static str, &'static str)> {
+        let mut env = vec![("ACCESS_TOKEN_TTL_SECS", "86400")];
+        if !postgres {
+            env.push(("DB_POOL_SIZE", "40"));
+        }
+        env
+    }
 
     /// Registers the shared resident and the record targets, then starts `writers` writers.
     pub fn start(port: u16, token: &str, writers: usize, stop: Stop) -> Load {

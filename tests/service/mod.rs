@@ -96,6 +96,17 @@ impl Place {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// The log's first warnings and errors, to show with a failure.
+    pub fn log_warnings(&self) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .take(20)
+            .collect();
+        lines.join("\n")
+    }
+
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.env_clear()
