@@ -57,15 +57,20 @@ pub struct Acks {
     pub created: Vec<(String, String)>,
     /// Section records: resident and record id.
     pub records: Vec<(String, String)>,
-    /// Changes of the shared resident: the version each answered and the address it set.
-    pub patches: Vec<(i64, String)>,
+    /// Changes of the shared resident: the version each was made on (`If-Match`), the version
+    /// it answered, and the address it set.
+    pub patches: Vec<(i64, i64, String)>,
     /// The addresses of the imported rows.
     pub imported: Vec<String>,
 }
 
 impl Acks {
+    /// Acknowledged requests (an import of [`IMPORT_ROWS`] rows is one).
     pub fn len(&self) -> usize {
-        self.created.len() + self.records.len() + self.patches.len() + self.imported.len()
+        self.created.len()
+            + self.records.len()
+            + self.patches.len()
+            + self.imported.len() / IMPORT_ROWS
     }
 }
 
@@ -323,7 +328,7 @@ impl Writer {
         if read.status != 200 {
             return;
         }
-        let etag = read.header("etag").expect("an ETag").to_owned();
+        let based_on = version(&read);
         let address = format!("patch w{w} n{n}");
         let body = json!({ "address": address }).to_string();
         let answer = send(
@@ -331,7 +336,7 @@ impl Writer {
             "PATCH",
             &path,
             &self.token,
-            &format!("If-Match: {etag}\r\n"),
+            &format!("If-Match: \"{based_on}\"\r\n"),
             Some(("application/json", &body)),
         );
         let settled = matches!(&answer, Some(a) if a.status < 500);
@@ -342,7 +347,7 @@ impl Writer {
             if answer.status == 200 {
                 let version = version(&answer);
                 assert_eq!(answer.json()["address"], address.as_str());
-                self.ack(|acks| acks.patches.push((version, address)));
+                self.ack(|acks| acks.patches.push((based_on, version, address)));
             }
         }
     }
@@ -475,8 +480,9 @@ impl Outcome {
             .collect();
         assert!(lost.is_empty(), "records added and lost: {lost:?}");
 
-        // The shared resident: each acknowledged change has a version of its own, and the
-        // stored version counts them (plus, after a kill, changes never answered).
+        // The shared resident: each acknowledged change was made on the version its writer
+        // read and answered the next one, each at a version of its own, and the stored version
+        // counts them (plus, after a kill, changes never answered).
         let answer = get(
             port,
             &format!("/api/v1/residents/{}", self.fixture.shared),
@@ -486,7 +492,18 @@ impl Outcome {
         assert_eq!(answer.status, 200, "{}", answer.body);
         let stored_version = version(&answer);
         let stored_address = answer.json()["address"].as_str().unwrap().to_owned();
-        let mut versions: Vec<i64> = self.acks.patches.iter().map(|(v, _)| *v).collect();
+        let stale: Vec<_> = self
+            .acks
+            .patches
+            .iter()
+            .filter(|(based_on, version, _)| *version != based_on + 1)
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "changes acknowledged on a version other than the one they were made on (a lost \
+             update): {stale:?}"
+        );
+        let mut versions: Vec<i64> = self.acks.patches.iter().map(|(_, v, _)| *v).collect();
         versions.sort_unstable();
         versions.dedup();
         assert_eq!(
@@ -505,7 +522,12 @@ impl Outcome {
         if settled {
             assert_eq!(changes, acked, "every change was answered");
         }
-        if let Some((_, address)) = self.acks.patches.iter().find(|(v, _)| *v == stored_version) {
+        if let Some((_, _, address)) = self
+            .acks
+            .patches
+            .iter()
+            .find(|(_, v, _)| *v == stored_version)
+        {
             assert_eq!(
                 &stored_address, address,
                 "the last change is the one stored"
