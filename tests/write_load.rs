@@ -137,8 +137,12 @@ fn writes_recover_when_postgresql_restarts() {
         faults_at_restart,
         outcome.summary(true)
     );
+    let mut distinct = std::collections::BTreeMap::<&str, usize>::new();
     for fault in &outcome.faults {
-        eprintln!("fault: {fault}");
+        *distinct.entry(fault).or_default() += 1;
+    }
+    for (fault, count) in distinct {
+        eprintln!("{count} × {fault}");
     }
     assert_eq!(outcome.unanswered, 0, "requests left without an answer");
     for fault in &outcome.faults {
