@@ -123,10 +123,16 @@ impl Load {
     /// pool of 40 connections, so that many writers at a time wait for the one write lock (the
     /// wait that ran out in "database is locked" before `db::sqlite_writers_queue`); on
     /// PostgreSQL the default pool (10), the shared server's connections being few.
-    pub fn server_env(postgres: bool) -> Vec<(&'static str, &'static str)> {
-        let mut env = vec![("ACCESS_TOKEN_TTL_SECS", "86400")];
-        if !postgres {
-            env.push(("DB_POOL_SIZE", "40"));
+    /// `LOAD_POOL_SIZE` sets the pool on either.
+    pub fn server_env(postgres: bool) -> Vec<(&'static str, String)> {
+        let mut env = vec![("ACCESS_TOKEN_TTL_SECS", "86400".to_owned())];
+        match std::env::var("LOAD_POOL_SIZE")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            Some(size) => env.push(("DB_POOL_SIZE", size)),
+            None if !postgres => env.push(("DB_POOL_SIZE", "40".to_owned())),
+            None => {}
         }
         env
     }

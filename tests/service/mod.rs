@@ -206,7 +206,7 @@ pub fn free_port() -> u16 {
 
 /// `serve` on a free port with `env` added, its log appended to [`Place::log_path`]; answers
 /// once `/healthz` does.
-pub fn serve(place: &Place, env: &[(&str, &str)]) -> Server {
+pub fn serve<V: AsRef<std::ffi::OsStr>>(place: &Place, env: &[(&str, V)]) -> Server {
     let port = free_port();
     let log = std::fs::OpenOptions::new()
         .create(true)
