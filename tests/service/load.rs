@@ -18,8 +18,11 @@ use super::{get, send, Answer};
 const TOWN: &str = "330213001";
 /// Residents that receive the section records.
 const RECORD_TARGETS: usize = 8;
-/// Rows of each imported file.
-const IMPORT_ROWS: usize = 3;
+/// Rows of each imported file (`LOAD_IMPORT_ROWS`, default 3).
+fn import_rows() -> usize {
+    static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *ROWS.get_or_init(|| env_number("LOAD_IMPORT_ROWS", 3).max(1))
+}
 
 /// A setting from the environment, or `default`.
 pub fn env_number(name: &str, default: usize) -> usize {
@@ -65,12 +68,12 @@ pub struct Acks {
 }
 
 impl Acks {
-    /// Acknowledged requests (an import of [`IMPORT_ROWS`] rows is one).
+    /// Acknowledged requests (an import of many rows is one).
     pub fn len(&self) -> usize {
         self.created.len()
             + self.records.len()
             + self.patches.len()
-            + self.imported.len() / IMPORT_ROWS
+            + self.imported.len() / import_rows()
     }
 }
 
@@ -296,7 +299,7 @@ impl Writer {
             2 => self.change_shared(w, n),
             _ => {
                 let mut file = String::from("id_number,name,town_code,registered_on,address\n");
-                let addresses: Vec<String> = (0..IMPORT_ROWS)
+                let addresses: Vec<String> = (0..import_rows())
                     .map(|r| format!("import w{w} n{n} r{r}"))
                     .collect();
                 for address in &addresses {
@@ -316,7 +319,7 @@ impl Writer {
                 if let Some(answer) = self.seen(answer) {
                     if answer.status == 200 {
                         let report = answer.json();
-                        assert_eq!(report["created"], IMPORT_ROWS, "{report}");
+                        assert_eq!(report["created"], import_rows(), "{report}");
                         self.ack(|acks| acks.imported.extend(addresses));
                     }
                 }
