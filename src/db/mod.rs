@@ -461,6 +461,27 @@ where
     if top_level {
         crate::audit::forget_head();
     }
+    // SQLite: this process's writers queue for their turn first (held until the end).
+    let queue = match &mut *conn {
+        DbConn::Sqlite(c) if top_level => Some(sqlite_writers_queue(c)?),
+        _ => None,
+    };
+    let _turn = match &queue {
+        Some(queue) => Some(
+            queue
+                .try_lock_for(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS.into()))
+                .ok_or_else(|| {
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::Unknown,
+                        Box::new(format!(
+                            "database is locked: the other writers of this process held it \
+                             for {SQLITE_BUSY_TIMEOUT_MS} ms"
+                        )),
+                    )
+                })?,
+        ),
+        None => None,
+    };
     match conn {
         // Inside a transaction this is a savepoint: the writers' lock is already held.
         DbConn::Sqlite(c) if !top_level => AnsiTransactionManager::begin_transaction(c)?,
@@ -504,6 +525,40 @@ where
         crate::audit::forget_head();
     }
     result
+}
+
+/// The queue of this process's writers of one SQLite database (by its file).
+///
+/// SQLite's own wait for the write lock (busy_timeout) is no queue: a writer that finds the
+/// lock taken sleeps, up to 100 ms at a time, and tries again; with a few other writers taking
+/// the lock back to back it keeps finding it taken, and after busy_timeout it fails with
+/// "database is locked" while writers that came later got their turn (the write load test,
+/// `tests/write_load.rs`, saw it within a minute at 50 writers). So the writers of the process
+/// first take their turn here, first come first served (a fair mutex hands the lock to the
+/// writer that waited longest), and only the one whose turn it is asks SQLite for its lock;
+/// busy_timeout is left to other processes' writers (a command such as `import`).
+fn sqlite_writers_queue(
+    conn: &mut diesel::SqliteConnection,
+) -> QueryResult<std::sync::Arc<parking_lot::FairMutex<()>>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    #[derive(QueryableByName)]
+    struct MainFile {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        file: String,
+    }
+    type Queues = Mutex<HashMap<String, Arc<parking_lot::FairMutex<()>>>>;
+    static QUEUES: OnceLock<Queues> = OnceLock::new();
+
+    let file = diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+        .get_result::<MainFile>(conn)?
+        .file;
+    let mut queues = QUEUES
+        .get_or_init(Queues::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Ok(queues.entry(file).or_default().clone())
 }
 
 /// Ends the open transaction: commits when `outcome` is `Ok`, rolls back otherwise. Answers
