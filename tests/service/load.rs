@@ -128,7 +128,13 @@ impl Load {
     /// PostgreSQL the default pool (10), the shared server's connections being few.
     /// `LOAD_POOL_SIZE` sets the pool on either.
     pub fn server_env(postgres: bool) -> Vec<(&'static str, String)> {
-        let mut env = vec![("ACCESS_TOKEN_TTL_SECS", "86400".to_owned())];
+        // Every writer is the one admin: its per-account allowances of imports and searches
+        // (tested in tests/api/limits.rs) would answer 429 within seconds.
+        let mut env = vec![
+            ("ACCESS_TOKEN_TTL_SECS", "86400".to_owned()),
+            ("IMPORT_RATE_LIMIT", "0".to_owned()),
+            ("SEARCH_RATE_LIMIT", "0".to_owned()),
+        ];
         match std::env::var("LOAD_POOL_SIZE")
             .ok()
             .filter(|v| !v.is_empty())
