@@ -13,11 +13,14 @@ request with its token answers 401 (schemathesis' `retry_on`: it drops the cache
 short lockout (`.ci/schemathesis` runs the server with `LOGIN_LOCKOUT_SECS=1`). Nothing is
 skipped and no check is turned off.
 
-Read from the environment: REGISTRY_URL (e.g. http://127.0.0.1:8081), REGISTRY_ADMIN and
-REGISTRY_ADMIN_PASSWORD.
+Read from the environment: REGISTRY_URL (e.g. http://127.0.0.1:8081), REGISTRY_ADMIN,
+REGISTRY_ADMIN_PASSWORD and REGISTRY_ADMIN_RESET (the `create-admin` command line that resets
+the admin when the fuzzer has changed its password).
 """
 
 import os
+import shlex
+import subprocess
 import threading
 import time
 
@@ -27,6 +30,8 @@ import schemathesis
 BASE_URL = os.environ["REGISTRY_URL"].rstrip("/")
 ADMIN = os.environ["REGISTRY_ADMIN"]
 ADMIN_PASSWORD = os.environ["REGISTRY_ADMIN_PASSWORD"]
+# A command that resets the admin's password from standard input (`create-admin`), if given.
+RESET_COMMAND = shlex.split(os.environ.get("REGISTRY_ADMIN_RESET", ""))
 
 CLIENT_SCOPES = ["applications:write", "applications:read", "certificates:verify"]
 # How long `get` keeps trying to sign in (lockouts of 1 s, login windows, a busy server).
@@ -71,12 +76,23 @@ class _Credentials:
 
     @classmethod
     def admin_token(cls):
-        body = _post_patiently(
+        sign_in = lambda: _post_patiently(  # noqa: E731
             "/api/v1/auth/login",
             f"signing in as {ADMIN}",
             json={"username": ADMIN, "password": ADMIN_PASSWORD},
         )
-        return body["access_token"]
+        try:
+            return sign_in()["access_token"]
+        except RuntimeError:
+            if not RESET_COMMAND:
+                raise
+        # The fuzzer can change the admin's password (PATCH /api/v1/users/{id} with the right
+        # ETag): `create-admin` on the same database resets it, the documented way back in.
+        with cls.lock:
+            subprocess.run(
+                RESET_COMMAND, input=f"{ADMIN_PASSWORD}\n", text=True, check=True, timeout=60
+            )
+        return sign_in()["access_token"]
 
     @classmethod
     def client_token(cls):
