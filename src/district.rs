@@ -150,12 +150,15 @@ pub fn update(
 ) -> Result<FacilityView, AppError> {
     db::write_transaction(conn, |conn| {
         let row = store::facility(conn, public_id)?.ok_or(AppError::NotFound)?;
-        if row.version != expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
+        let stored_version = row.version;
         let id = row.id;
         let before = view(row)?;
+        // A body that is not a facility's fields is refused as such (422) whatever the version,
+        // as the routes with a typed body refuse it before looking at If-Match.
         let facility: Facility = crate::api::extract::merge_patch(&before.facility, changes)?;
+        if stored_version != expected_version {
+            return Err(AppError::PreconditionFailed);
+        }
         let f = check(conn, &facility, today)?;
         let now = db::now();
         let changed = store::update_facility(

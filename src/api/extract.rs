@@ -186,7 +186,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
     };
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let Strict(value) = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         match inner.classify() {
@@ -197,7 +197,82 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         }
     })?;
     deserializer.end().map_err(malformed)?;
-    Ok(value)
+    parse_json_value(value)
+}
+
+/// A JSON value read as JSON Schema reads it: a number with a zero fraction (`1.0`, `4e2`) is
+/// an integer (JSON Schema 2020-12 §6.1.1, which `openapi.yaml`'s `type: integer` means), so it
+/// becomes one before the body is read into its type; and a key twice in one object is refused,
+/// as reading straight into a struct refuses it, rather than the last one silently winning.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // Exactly representable whole numbers only: within ±2^53 every integer is.
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        if v.fract() == 0.0 && v.abs() <= EXACT {
+            Ok(Value::from(v as i64))
+        } else {
+            Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+        }
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::Deserialize::deserialize(d).map(|Strict(v)| v)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate field `{key}`"
+                )));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// Reads a JSON value into `T`, naming the field at fault (for merged PATCH bodies).
@@ -328,6 +403,31 @@ mod tests {
                 other => panic!("{body:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_fraction_are_integers() {
+        // JSON Schema's `type: integer` admits 1.0; the spec's integers must read it.
+        let login: Login =
+            parse_json(br#"{"username":"a","attempts":3.0,"inner":{"day":4e1}}"#).unwrap();
+        assert_eq!(login.attempts, 3);
+        assert_eq!(login.inner.unwrap().day, 40);
+        let e = validation(r#"{"username":"a","attempts":3.5}"#);
+        assert_eq!(
+            (e.field.as_str(), e.code.as_str()),
+            ("attempts", "invalid_type")
+        );
+        let e = validation(r#"{"username":"a","attempts":-1.0}"#);
+        assert_eq!(e.field, "attempts");
+    }
+
+    #[test]
+    fn a_field_twice_is_refused() {
+        let e = validation(r#"{"username":"a","attempts":1,"attempts":2}"#);
+        assert_eq!(e.code, "invalid_type");
+        assert!(e.message.contains("duplicate field `attempts`"), "{e:?}");
+        let e = validation(r#"{"username":"a","attempts":1,"inner":{"day":1,"day":2}}"#);
+        assert_eq!(e.field, "inner");
     }
 
     #[test]

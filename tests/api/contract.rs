@@ -238,6 +238,9 @@ fn check_content(
     };
     let instance = if essence == "application/json" || essence.ends_with("+json") {
         serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?
+    } else if essence == "application/yaml" {
+        // As schemathesis reads it: the document the YAML text describes.
+        serde_yaml::from_slice(body).map_err(|e| format!("the body is not YAML: {e}"))?
     } else {
         match std::str::from_utf8(body) {
             Ok(text) => Value::String(text.to_owned()),

@@ -16,6 +16,7 @@ mod cors;
 mod district;
 mod file_read;
 mod foundation;
+mod fuzz_findings;
 mod hardening;
 mod helpers;
 mod home_modifications;

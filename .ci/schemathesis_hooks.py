@@ -1,0 +1,141 @@
+"""Schemathesis hooks of `.ci/schemathesis`: the credentials the fuzzer runs with.
+
+Every operation that takes a staff token gets the admin's access token; every operation that
+only integration clients may call gets a client-credentials token of a client with all
+scopes, made here once through the API. Public operations (login, refresh, the token grant,
+health) get no token.
+
+The fuzzer's own calls end its session: `POST /api/v1/auth/logout` ends it, and a wrong
+current password at `POST /api/v1/me/password` counts as a failed login, so a few of them lock
+the account and end all its sessions. The provider below therefore signs in again whenever a
+request with its token answers 401 (schemathesis' `retry_on`: it drops the cached token, asks
+`get` for a new one and sends the request again), waiting out a login rate limit (429) or a
+short lockout (`.ci/schemathesis` runs the server with `LOGIN_LOCKOUT_SECS=1`). Nothing is
+skipped and no check is turned off.
+
+Read from the environment: REGISTRY_URL (e.g. http://127.0.0.1:8081), REGISTRY_ADMIN,
+REGISTRY_ADMIN_PASSWORD and REGISTRY_ADMIN_RESET (the `create-admin` command line that resets
+the admin when the fuzzer has changed its password).
+"""
+
+import os
+import shlex
+import subprocess
+import threading
+import time
+
+import requests
+import schemathesis
+
+BASE_URL = os.environ["REGISTRY_URL"].rstrip("/")
+ADMIN = os.environ["REGISTRY_ADMIN"]
+ADMIN_PASSWORD = os.environ["REGISTRY_ADMIN_PASSWORD"]
+# A command that resets the admin's password from standard input (`create-admin`), if given.
+RESET_COMMAND = shlex.split(os.environ.get("REGISTRY_ADMIN_RESET", ""))
+
+CLIENT_SCOPES = ["applications:write", "applications:read", "certificates:verify"]
+# How long `get` keeps trying to sign in (lockouts of 1 s, login windows, a busy server).
+SIGN_IN_PATIENCE_SECS = 30
+
+
+def _schemes(operation):
+    """The security schemes an operation accepts: {"bearerAuth"}, {"clientCredentials"}, both, none."""
+    security = operation.definition.raw.get("security")
+    if security is None:
+        security = operation.schema.raw_schema.get("security") or []
+    return {name for requirement in security for name in requirement}
+
+
+def _kind(case, context):
+    schemes = _schemes(context.operation)
+    if "bearerAuth" in schemes:
+        return "staff"
+    if "clientCredentials" in schemes:
+        return "client"
+    return "public"
+
+
+def _post_patiently(path, what, **kwargs):
+    """POSTs until it answers 200 or 201, waiting out 429, 503 and a locked account's 401."""
+    deadline = time.monotonic() + SIGN_IN_PATIENCE_SECS
+    while True:
+        response = requests.post(f"{BASE_URL}{path}", timeout=30, **kwargs)
+        if response.status_code in (200, 201):
+            return response.json()
+        if time.monotonic() >= deadline or response.status_code not in (401, 429, 503):
+            raise RuntimeError(f"{what}: {response.status_code} {response.text[:300]}")
+        wait = response.headers.get("Retry-After", "1")
+        time.sleep(min(max(float(wait) if wait.isdigit() else 1.0, 0.2), 5.0))
+
+
+class _Credentials:
+    """The admin's sign-in and the integration client, shared by all worker threads."""
+
+    lock = threading.Lock()
+    client = None  # (client_id, client_secret)
+
+    @classmethod
+    def admin_token(cls):
+        sign_in = lambda: _post_patiently(  # noqa: E731
+            "/api/v1/auth/login",
+            f"signing in as {ADMIN}",
+            json={"username": ADMIN, "password": ADMIN_PASSWORD},
+        )
+        try:
+            return sign_in()["access_token"]
+        except RuntimeError:
+            if not RESET_COMMAND:
+                raise
+        # The fuzzer can change the admin's password (PATCH /api/v1/users/{id} with the right
+        # ETag): `create-admin` on the same database resets it, the documented way back in.
+        with cls.lock:
+            subprocess.run(
+                RESET_COMMAND, input=f"{ADMIN_PASSWORD}\n", text=True, check=True, timeout=60
+            )
+        return sign_in()["access_token"]
+
+    @classmethod
+    def client_token(cls):
+        with cls.lock:
+            if cls.client is None:
+                made = _post_patiently(
+                    "/api/v1/clients",
+                    "creating the integration client",
+                    json={"name": "schemathesis", "scopes": CLIENT_SCOPES},
+                    headers={"Authorization": f"Bearer {cls.admin_token()}"},
+                )
+                cls.client = (made["id"], made["client_secret"])
+            client_id, secret = cls.client
+        try:
+            body = _post_patiently(
+                "/api/v1/auth/token",
+                "the client credentials grant",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": client_id,
+                    "client_secret": secret,
+                },
+            )
+        except RuntimeError:
+            # Disabled or its secret rotated by the fuzzer: the next call makes a new client.
+            with cls.lock:
+                cls.client = None
+            raise
+        return body["access_token"]
+
+
+@schemathesis.auth(refresh_interval=600, cache_by_key=_kind, retry_on=[401])
+class RegistryAuth:
+    """The admin's token for staff routes, a client's for integration-only routes."""
+
+    def get(self, case, context):
+        kind = _kind(case, context)
+        if kind == "staff":
+            return _Credentials.admin_token()
+        if kind == "client":
+            return _Credentials.client_token()
+        return None
+
+    def set(self, case, data, context):
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = f"Bearer {data}"
