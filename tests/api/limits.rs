@@ -120,7 +120,10 @@ fn every_expensive_route_declares_its_429() {
             e.path
         );
     }
-    assert_eq!(expensive, 11, "search 2, imports 2, reports 7");
+    assert_eq!(
+        expensive, 12,
+        "search 2, imports 2, reports and work queues 8"
+    );
 }
 
 #[actix_web::test]
@@ -142,6 +145,7 @@ async fn every_paged_list_caps_its_limit() {
         "/api/v1/clients".to_owned(),
         "/api/v1/webhook-deliveries".to_owned(),
         "/api/v1/applications".to_owned(),
+        "/api/v1/work-queues/certificates".to_owned(),
     ];
     let field = |answer: &Answer| {
         answer.problem(422, "validation_failed")["errors"][0]["field"]
@@ -183,6 +187,7 @@ async fn every_paged_list_caps_its_limit() {
         .map(|l| {
             l.replace(resident, "{id}")
                 .replace("/culture_sports_coverage/", "/{code}/")
+                .replace("/work-queues/certificates", "/work-queues/{queue}")
         })
         .chain(["/api/v1/application-events".to_owned()])
         .collect();
