@@ -337,10 +337,11 @@ pub async fn publish(
     Ok(HttpResponse::Created().json(set))
 }
 
+/// The body of a withdrawal (of a definition version or a policy version).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Withdrawal {
-    reason: String,
+    pub(super) reason: String,
 }
 
 pub async fn withdraw(

@@ -46,17 +46,11 @@ pub async fn create_policy(
     Ok(HttpResponse::Created().json(policy))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Withdrawal {
-    reason: String,
-}
-
 pub async fn withdraw_policy(
     state: web::Data<AppState>,
     RequestContext(ctx): RequestContext,
     id: web::Path<uuid::Uuid>,
-    ApiJson(body): ApiJson<Withdrawal>,
+    ApiJson(body): ApiJson<super::indicators::Withdrawal>,
 ) -> AppResult<HttpResponse> {
     let today = crate::domain::today();
     let id = id.into_inner().to_string();

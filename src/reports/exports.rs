@@ -30,6 +30,29 @@ pub struct File {
     pub fallback: String,
 }
 
+/// One table as a CSV or XLSX file named `name` (and `fallback` in ASCII), each with the
+/// format's extension added.
+pub fn spreadsheet(
+    table: Table,
+    name: &str,
+    fallback: &str,
+    format: Format,
+) -> Result<File, AppError> {
+    let bytes = match format {
+        Format::Csv => csv::table(&table),
+        Format::Xlsx => xlsx::workbook(name, &[table])?,
+        Format::Json | Format::Html => {
+            return Err(AppError::internal("a spreadsheet is a CSV or XLSX file"))
+        }
+    };
+    Ok(File {
+        format,
+        bytes,
+        name: format!("{name}.{}", format.extension()),
+        fallback: format!("{fallback}.{}", format.extension()),
+    })
+}
+
 /// A file holds a whole list: one scan, one audited read, not one per page.
 const WHOLE_LIST: i64 = i64::MAX;
 

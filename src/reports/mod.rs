@@ -156,6 +156,11 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
+/// Now in Beijing time, for the names of files.
+pub fn beijing_now() -> chrono::NaiveDateTime {
+    crate::db::now() + chrono::Duration::hours(8)
+}
+
 /// A time as people in the district read it: `2026-12-01 09:30:05（北京时间）`.
 pub fn beijing(utc: chrono::NaiveDateTime) -> String {
     let local = utc + chrono::Duration::hours(8);

@@ -12,7 +12,7 @@ use crate::residents::{self, Requester, SearchItem};
 
 use super::exports::File;
 use super::tables::{Cell, Table};
-use super::{csv, xlsx, Format};
+use super::Format;
 
 /// Residents read per search page while the file is built.
 const PAGE: i64 = 1_000;
@@ -89,34 +89,19 @@ pub fn export(
     }));
     who.recorder.record_read(conn, who.audit, event)?;
 
-    // Named by the time of the export as people in the district read it (Beijing time).
-    let stamp = crate::db::now() + chrono::Duration::hours(8);
-    let name = format!("残疾人名单（{}导出）", stamp.format("%Y-%m-%d %H%M"));
+    let stamp = super::beijing_now();
     let table = Table {
         name: "残疾人名单".to_owned(),
         header: HEADER.to_vec(),
         rows,
         widths: WIDTHS.to_vec(),
     };
-    let bytes = match format {
-        Format::Csv => csv::table(&table),
-        Format::Xlsx => xlsx::workbook(&name, &[table])?,
-        Format::Json | Format::Html => {
-            return Err(AppError::internal(
-                "the resident list is a CSV or XLSX file",
-            ))
-        }
-    };
-    Ok(File {
+    super::exports::spreadsheet(
+        table,
+        &format!("残疾人名单（{}导出）", stamp.format("%Y-%m-%d %H%M")),
+        &format!("residents_{}", stamp.format("%Y%m%d_%H%M")),
         format,
-        bytes,
-        name: format!("{name}.{}", format.extension()),
-        fallback: format!(
-            "residents_{}.{}",
-            stamp.format("%Y%m%d_%H%M"),
-            format.extension()
-        ),
-    })
+    )
 }
 
 fn text(s: impl Into<String>) -> Cell {

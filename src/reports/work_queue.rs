@@ -12,7 +12,7 @@ use crate::work_queues::WorkItem;
 
 use super::exports::File;
 use super::tables::{Cell, Table};
-use super::{csv, xlsx, Format};
+use super::Format;
 
 const HEADER: [&str; 11] = [
     "档案编号",
@@ -55,36 +55,27 @@ pub fn file(queue: WorkQueue, items: &[WorkItem], format: Format) -> Result<File
             ]
         })
         .collect();
-    let stamp = crate::db::now() + chrono::Duration::hours(8);
-    let name = format!(
-        "待办-{}（{}导出）",
-        queue.label(),
-        stamp.format("%Y-%m-%d %H%M")
-    );
+    let stamp = super::beijing_now();
     let table = Table {
         name: "待办".to_owned(),
         header: HEADER.to_vec(),
         rows,
         widths: WIDTHS.to_vec(),
     };
-    let bytes = match format {
-        Format::Csv => csv::table(&table),
-        Format::Xlsx => xlsx::workbook(&name, &[table])?,
-        Format::Json | Format::Html => {
-            return Err(AppError::internal("a work queue file is CSV or XLSX"))
-        }
-    };
-    Ok(File {
-        format,
-        bytes,
-        name: format!("{name}.{}", format.extension()),
-        fallback: format!(
-            "work_queue_{}_{}.{}",
-            queue.as_str(),
-            stamp.format("%Y%m%d_%H%M"),
-            format.extension()
+    super::exports::spreadsheet(
+        table,
+        &format!(
+            "待办-{}（{}导出）",
+            queue.label(),
+            stamp.format("%Y-%m-%d %H%M")
         ),
-    })
+        &format!(
+            "work_queue_{}_{}",
+            queue.as_str(),
+            stamp.format("%Y%m%d_%H%M")
+        ),
+        format,
+    )
 }
 
 /// The label of a state code (each queue's codes are distinct).
