@@ -8,10 +8,11 @@ use fenghua_registry::config::FieldKeys;
 use fenghua_registry::{startup, telemetry};
 
 /// Large blocks go back to the system when freed. glibc otherwise raises its mmap threshold to
-/// the largest block freed, so after the first password hash (19 MiB, argon2) every later one
-/// is carved from a thread's arena and kept: fifty sign-ins left the server holding 500 MiB
-/// (`bench/run --only login`); with the threshold fixed at glibc's default of 128 KiB, 64 MiB.
-/// Setting it explicitly is what turns the raising off.
+/// the largest block it has seen freed (up to 32 MiB), and from then on keeps blocks up to that
+/// size in the arenas of whichever threads freed them: a few large transient buffers (an
+/// import's file, a report) stay resident for the life of the process. The password hashes,
+/// which first showed it (500 MiB after fifty sign-ins), now reuse one buffer per hashing
+/// thread (`auth::password`). Setting the threshold explicitly is what turns the raising off.
 #[cfg(target_env = "gnu")]
 fn return_large_blocks_to_the_system() {
     // SAFETY: mallopt only sets an allocator parameter; called once, before any thread starts.
