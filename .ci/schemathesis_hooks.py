@@ -139,3 +139,121 @@ class RegistryAuth:
     def set(self, case, data, context):
         case.headers = case.headers or {}
         case.headers["Authorization"] = f"Bearer {data}"
+
+
+# ---- values a schema cannot state ---------------------------------------------------------
+#
+# Two request values are valid only as the server handed them out, which no schema can
+# describe: the `If-Match` of an update (the current version of that very resource) and the
+# `cursor` of a list (the `next_cursor` of an earlier page of the same list). For a request
+# the fuzzer generated as valid (positive mode), the hook below replaces what it made up with
+# the real value, read through the API just before the call; a request generated as invalid
+# (negative mode) goes out exactly as generated, so the server's refusal of bad values is still
+# checked. Everything else of the request stays the fuzzer's.
+
+
+class _Reader:
+    """GETs through the API with the admin's or the client's token, signing in again on 401."""
+
+    tokens = {}
+
+    @classmethod
+    def get(cls, kind, path, params=None):
+        for _ in range(2):
+            token = cls.tokens.get(kind)
+            if token is None:
+                token = (
+                    _Credentials.admin_token() if kind == "staff" else _Credentials.client_token()
+                )
+                cls.tokens[kind] = token
+            response = requests.get(
+                f"{BASE_URL}{path}",
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+            if response.status_code != 401:
+                return response
+            cls.tokens.pop(kind, None)
+        return response
+
+
+def _positive(case):
+    meta = getattr(case, "meta", None)
+    return meta is not None and meta.generation.mode.is_positive
+
+
+def _find_version(value, wanted_id):
+    """The `version` of the object with `id` == wanted_id anywhere in a JSON answer."""
+    if isinstance(value, dict):
+        if value.get("id") == wanted_id and isinstance(value.get("version"), int):
+            return value["version"]
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            found = _find_version(item, wanted_id)
+            if found is not None:
+                return found
+    return None
+
+
+def _current_etag(case, kind):
+    """The ETag the server holds for the resource an update names, or None if there is none."""
+    path = case.formatted_path
+    template = case.operation.path
+    params = case.path_parameters or {}
+    if case.method.upper() == "PATCH" and template in (
+        "/api/v1/users/{id}",
+        "/api/v1/residents/{id}",
+    ):
+        response = _Reader.get(kind, path)
+        return response.headers.get("ETag") if response.status_code == 200 else None
+    if template == "/api/v1/residents/{id}/moves":
+        response = _Reader.get(kind, f"/api/v1/residents/{params.get('id')}")
+        return response.headers.get("ETag") if response.status_code == 200 else None
+    # A record of the file (a section record) or a facility: its version is in the file, or
+    # in the list of facilities.
+    if template.startswith("/api/v1/residents/{id}/"):
+        owner = f"/api/v1/residents/{params.get('id')}/file"
+    elif template == "/api/v1/facilities/{id}":
+        owner = "/api/v1/facilities"
+    else:
+        return None
+    response = _Reader.get(kind, owner)
+    if response.status_code != 200:
+        return None
+    version = _find_version(response.json(), str(path.rstrip("/").rsplit("/", 1)[-1]))
+    return None if version is None else f'"{version}"'
+
+
+def _real_cursor(case, kind):
+    """The `next_cursor` of the first page of the same list, or None when it has one page."""
+    query = {k: v for k, v in (case.query or {}).items() if k != "cursor"}
+    query["limit"] = 1
+    response = _Reader.get(kind, case.formatted_path, params=query)
+    if response.status_code != 200:
+        return None
+    try:
+        return response.json().get("next_cursor")
+    except ValueError:
+        return None
+
+
+@schemathesis.hook
+def before_call(context, case, **kwargs):
+    if not _positive(case):
+        return
+    kind = _kind(case, context)
+    if kind == "public":
+        return
+    headers = case.headers or {}
+    if "If-Match" in headers:
+        etag = _current_etag(case, kind)
+        if etag is not None:
+            headers["If-Match"] = etag
+    if case.query and "cursor" in case.query:
+        cursor = _real_cursor(case, kind)
+        if cursor is None:
+            del case.query["cursor"]
+        else:
+            case.query["cursor"] = cursor
