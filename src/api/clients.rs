@@ -252,6 +252,8 @@ pub async fn enable(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetWebhook {
+    /// Required, `null` to remove the webhook: an empty body must not remove it silently.
+    #[serde(deserialize_with = "Option::deserialize")]
     url: Option<String>,
 }
 

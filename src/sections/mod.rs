@@ -274,13 +274,15 @@ pub fn update<S: Section>(
     write_in_scope(conn, who, resident_id, |conn, resident| {
         let row = store::by_public_id(conn, resident.id, S::NAME, record_id)?
             .ok_or(AppError::NotFound)?;
-        if row.version != expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
         let stored: S =
             serde_json::from_str(&row.data).map_err(|e| AppError::internal(e.to_string()))?;
         let before = serde_json::to_value(&stored).expect("records serialise");
+        // A body that is not this record's fields is refused whatever the version; the rules
+        // that weigh the record against the file come after the version check.
         let record: S = clean_texts(merge_patch(&stored, changes)?)?;
+        if row.version != expected_version {
+            return Err(AppError::PreconditionFailed);
+        }
         let others = others_of::<S>(conn, resident.id, Some(row.id))?;
         check(&record, &Life::of(&resident, who.today), &others)?;
         let index = record.index();
