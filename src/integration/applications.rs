@@ -20,6 +20,7 @@ use crate::domain::eligibility::SubsidyKind;
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{clean_name, mask_name, HouseholdStatus};
 use crate::domain::role::Scope;
+use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::protect::Protector;
 use crate::residents::certificates::{self as certificates, Assessment, CertificateAction};
@@ -197,14 +198,16 @@ fn check_submission(sub: &Submission, today: NaiveDate) -> Result<Checked, AppEr
             "give a name of 1 to 50 characters",
         ));
     }
-    let external_ref = sub
-        .external_ref
-        .as_ref()
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
+    let external_ref = match sub.external_ref.as_deref().map(text::clean).transpose() {
+        Ok(external_ref) => external_ref.filter(|r| !r.is_empty()),
+        Err(forbidden) => {
+            errors.push(forbidden.field_error("external_ref"));
+            None
+        }
+    };
     if external_ref
         .as_ref()
-        .is_some_and(|r| r.chars().count() > 100 || r.chars().any(char::is_control))
+        .is_some_and(|r| r.chars().count() > 100)
     {
         errors.push(FieldError::new(
             "external_ref",
@@ -460,7 +463,9 @@ fn illegal(status: ApplicationStatus, what: &str) -> AppError {
 
 fn check_reason(reason: Option<&str>, required: bool) -> Result<Option<String>, AppError> {
     let reason = reason
-        .map(|r| r.trim().to_owned())
+        .map(text::clean)
+        .transpose()
+        .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("reason")]))?
         .filter(|r| !r.is_empty());
     match &reason {
         None if required => Err(AppError::field(

@@ -100,12 +100,13 @@ pub fn check_webhook_url(raw: &str) -> Result<String, FieldError> {
 }
 
 fn check_name(name: &str) -> Result<String, FieldError> {
-    let name = name.trim();
+    let name =
+        crate::domain::text::clean(name).map_err(|forbidden| forbidden.field_error("name"))?;
     let n = name.chars().count();
-    if n == 0 || n > 100 || name.chars().any(char::is_control) {
+    if n == 0 || n > 100 {
         return Err(FieldError::new("name", "invalid", "1 to 100 characters"));
     }
-    Ok(name.to_owned())
+    Ok(name)
 }
 
 fn check_scopes(scopes: &[ClientScope]) -> Result<Vec<ClientScope>, FieldError> {

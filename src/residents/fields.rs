@@ -162,14 +162,16 @@ impl Rules<'_> {
                 );
             }
         }
-        let address = blank_to_none(fields.address).and_then(|raw| {
+        // Free text is checked as sent, before trimming: a control character at its end is
+        // refused like one inside (`text::clean`), not trimmed away.
+        let address = fields.address.and_then(|raw| {
             let address = free_text(errors, "address", &raw).unwrap_or(raw);
             if address.chars().count() > 200 {
                 error(errors, "address", "too_long", "use at most 200 characters");
             }
             Some(address).filter(|a| !a.is_empty())
         });
-        let guardian_name = blank_to_none(fields.guardian_name).and_then(|raw| {
+        let guardian_name = fields.guardian_name.and_then(|raw| {
             let Some(name) = free_text(errors, "guardian_name", &raw) else {
                 return Some(raw);
             };

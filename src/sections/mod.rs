@@ -277,14 +277,14 @@ pub fn update<S: Section>(
         let stored: S =
             serde_json::from_str(&row.data).map_err(|e| AppError::internal(e.to_string()))?;
         let before = serde_json::to_value(&stored).expect("records serialise");
-        // A body that is not this record's fields is refused whatever the version; the rules
-        // that weigh the record against the file come after the version check.
+        // A change that breaks a rule is refused whatever the version it was made on: reading
+        // the record again would not make it acceptable.
         let record: S = clean_texts(merge_patch(&stored, changes)?)?;
+        let others = others_of::<S>(conn, resident.id, Some(row.id))?;
+        check(&record, &Life::of(&resident, who.today), &others)?;
         if row.version != expected_version {
             return Err(AppError::PreconditionFailed);
         }
-        let others = others_of::<S>(conn, resident.id, Some(row.id))?;
-        check(&record, &Life::of(&resident, who.today), &others)?;
         let index = record.index();
         if let Some(key) = &index.natural_key {
             if store::by_natural_key(conn, resident.id, S::NAME, key)?

@@ -155,6 +155,12 @@ async fn a_malformed_record_patch_is_refused_whatever_the_version() {
     let answer = app.send_as(&admin, patch(json!({"bogus": true}))).await;
     let problem = answer.problem(422, "validation_failed");
     assert_eq!(problem["errors"][0]["field"], "bogus");
+    // So is one that reads but breaks a rule of the record (a blank text, seed 42 again).
+    let answer = app
+        .send_as(&admin, patch(json!({"assessed_on": "1970-01-01"})))
+        .await;
+    let problem = answer.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "assessed_on");
     // A well-formed change at a stale version is still 412.
     let answer = app
         .send_as(&admin, patch(json!({"assessed_on": "2024-03-02"})))
@@ -202,4 +208,171 @@ async fn a_webhook_body_without_its_url_is_refused() {
     let answer = app.send_as(&admin, put(json!({"url": null}))).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json()["webhook_url"], serde_json::Value::Null);
+}
+
+/// Free text that the schema allowed was refused as holding an invisible character (U+001A in
+/// a withdrawal's reason, U+0015 in a home-modification item) and blank names passed the
+/// schema: the spec's free-text schemas (`Text50` … `OptionalText500`) now spell the server's one
+/// rule for free text out, and this keeps them equal to it, character by character: the refused
+/// characters are `domain::text::is_forbidden`, the ones trimmed from the ends are those
+/// `str::trim` removes, and the length is counted between them.
+#[test]
+fn the_free_text_schemas_are_the_servers_rule() {
+    use fenghua_registry::domain::text::is_forbidden;
+
+    fn escape(c: u32) -> String {
+        match c {
+            0..=0xFF => format!("\\x{c:02x}"),
+            0x100..=0xFFFF => format!("\\u{c:04x}"),
+            _ => format!("\\U{c:08x}"),
+        }
+    }
+    /// The characters as a class body of ranges, ascending.
+    fn class(chars: impl Iterator<Item = char>) -> String {
+        let codes: Vec<u32> = chars.map(u32::from).collect();
+        let mut out = String::new();
+        let mut i = 0;
+        while i < codes.len() {
+            let mut j = i;
+            while j + 1 < codes.len() && codes[j + 1] == codes[j] + 1 {
+                j += 1;
+            }
+            out.push_str(&escape(codes[i]));
+            if j > i {
+                out.push('-');
+                out.push_str(&escape(codes[j]));
+            }
+            i = j + 1;
+        }
+        out
+    }
+    let all = || (0..=0x10FFFF_u32).filter_map(char::from_u32);
+    let refused = class(all().filter(|c| is_forbidden(*c)));
+    let trimmed = class(all().filter(|c| c.is_whitespace() && !is_forbidden(*c)));
+    let (f, w) = (refused.as_str(), trimmed.as_str());
+
+    let schemas = &crate::contract::spec()["components"]["schemas"];
+    let mut seen = 0;
+    for (kind, required) in [("Text", true), ("OptionalText", false)] {
+        for n in [50, 100, 200, 500] {
+            let Some(pattern) = schemas[format!("{kind}{n}")]["pattern"].as_str() else {
+                continue;
+            };
+            let body = format!("[^{f}{w}](?:[^{f}]{{0,{}}}[^{f}{w}])?", n - 2);
+            let expected = if required {
+                format!("^[{w}]*{body}[{w}]*$")
+            } else {
+                format!("^[{w}]*(?:{body})?[{w}]*$")
+            };
+            assert_eq!(pattern, expected, "{kind}{n} is not the server's rule");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 4, "the spec has no free-text schemas");
+
+    // The pattern means what the server does, on examples.
+    let text = regex_lite::Regex::new(schemas["Text50"]["pattern"].as_str().unwrap()).unwrap();
+    for (value, accepted) in [
+        ("张三", true),
+        ("\u{3000}张三 ", true),
+        ("   ", false),
+        ("张\u{202E}三", false),
+        ("\t张三", false),
+        (&"张".repeat(50), true),
+        (&"张".repeat(51), false),
+    ] {
+        let by_server = fenghua_registry::domain::text::clean(value)
+            .is_ok_and(|t| (1..=50).contains(&t.chars().count()));
+        assert_eq!(by_server, accepted, "{value:?}: the server");
+        assert_eq!(text.is_match(value), accepted, "{value:?}: the pattern");
+    }
+}
+
+/// Found while writing the free-text schemas down: four fields escaped the one rule for free
+/// text. A client's name and an application's `external_ref` refused only control characters
+/// (a U+202E passed), an application's decision reason nothing at all, and a resident's address
+/// and guardian's name were trimmed before the check, so a tab or a line feed at the end was cut
+/// off instead of refused. Each is now refused by the rule, naming its field, and stores nothing.
+#[actix_web::test]
+async fn every_free_text_field_keeps_the_one_rule() {
+    use crate::integration::{application, register_client, submit_ok};
+
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let clients = app.get_as(&admin, "/api/v1/clients").await.json();
+    let answer = app
+        .post_as(
+            &admin,
+            "/api/v1/clients",
+            &json!({"name": "浙里\u{202E}办", "scopes": ["applications:read"]}),
+        )
+        .await;
+    assert_invisible(&answer, "name");
+    assert_eq!(app.get_as(&admin, "/api/v1/clients").await.json(), clients);
+
+    let client = register_client(
+        &app,
+        &admin,
+        "浙里办",
+        &["applications:write", "applications:read"],
+        None,
+    )
+    .await;
+    let number = crate::session::id_number("330283", "1975-04-02", 41);
+    let mut body = application("rehab_service", &number, "王五", "ZLB-1\u{200B}");
+    let answer = app
+        .client_post(&client.token, "/api/v1/applications", "k-1", &body)
+        .await;
+    assert_invisible(&answer, "external_ref");
+    body["external_ref"] = json!("ZLB-1");
+    let submitted = submit_ok(&app, &client, &body).await;
+    let decision = format!(
+        "/api/v1/applications/{}/decision",
+        submitted["id"].as_str().unwrap()
+    );
+    let answer = app
+        .post_as(
+            &admin,
+            &decision,
+            &json!({"decision": "reject", "reason": "材料不全\u{202E}"}),
+        )
+        .await;
+    assert_invisible(&answer, "reason");
+    let stored = app
+        .get_as(
+            &admin,
+            &format!("/api/v1/applications/{}", submitted["id"].as_str().unwrap()),
+        )
+        .await
+        .json();
+    assert_eq!(stored["status"], submitted["status"]);
+
+    for (field, value) in [("address", "锦屏街道1号\t"), ("guardian_name", "\n李四")] {
+        let answer = app
+            .create_resident(
+                &admin,
+                &json!({
+                    "id_number": crate::session::id_number("330283", "1980-01-02", 43),
+                    "name": "赵六",
+                    "town_code": crate::session::JINPING,
+                    field: value,
+                }),
+            )
+            .await;
+        assert_invisible(&answer, field);
+    }
+    let residents = app.get_as(&admin, "/api/v1/residents").await.json();
+    assert_eq!(residents["items"].as_array().map(Vec::len), Some(0));
+}
+
+#[track_caller]
+fn assert_invisible(answer: &crate::helpers::Answer, field: &str) {
+    let problem = answer.problem(422, "validation_failed");
+    let errors = problem["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["field"] == field && e["code"] == "invisible_character"),
+        "{field}: {problem}"
+    );
 }
