@@ -1563,7 +1563,11 @@ fn import_a_workbook(dir: &TempDir, env: &[(&str, &str)], count: &dyn Fn(&str) -
         "{}",
         out.stdout
     );
-    let rejected: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("line ")).collect();
+    let rejected: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
     assert_eq!(rejected.len(), 1, "{}", out.stdout);
     assert!(
         rejected[0].starts_with("line 3: id_number: ")

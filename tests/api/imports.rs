@@ -15,7 +15,7 @@ use fenghua_registry::domain::role::Role;
 use crate::certificates::{
     certificate_rows, date, file_of, id_number, masked, register, register_with,
 };
-use crate::helpers::{spawn_app, Answer, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
 use crate::session::{Session, JINPING, XIKOU};
 
 const IMPORT: &str = "/api/v1/imports/residents";
@@ -1577,4 +1577,86 @@ async fn the_report_comes_as_csv_with_a_bom_when_asked() {
     let problem = answer.problem(422, "validation_failed");
     assert_eq!(problem["errors"][0]["field"], "report");
     assert_eq!(resident_rows(&app).await, 1);
+}
+
+#[actix_web::test]
+async fn a_workbook_is_bounded_and_rate_limited_like_a_csv_file() {
+    let app = spawn_app_with(|c| {
+        c.import_limit_bytes = 8 * 1024;
+        c.auth.route_limits.import = 2;
+    })
+    .await;
+    let admin = app.admin().await;
+    let rows: Vec<Vec<Xl>> = (0..400)
+        .map(|i| {
+            vec![
+                t(id_number(date(1960, 1, 1), 700 + i)),
+                t(format!("居民{i}")),
+                t(JINPING),
+            ]
+        })
+        .collect();
+    let large = workbook(&["身份证号", "姓名", "乡镇（街道）代码"], &rows);
+    assert!(large.len() > 8 * 1024, "{} bytes", large.len());
+    import_as(&app, &admin, Some(XLSX), large)
+        .await
+        .problem(413, "payload_too_large");
+    let small = workbook(&["身份证号", "姓名", "乡镇（街道）代码"], &rows[..2]);
+    let answer = import_as(&app, &admin, Some(XLSX), small.clone()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(counts(&answer.json()), (2, 2, 0, 0, vec![]));
+    import_as(&app, &admin, Some(XLSX), small)
+        .await
+        .problem(429, "too_many_requests");
+    assert_eq!(resident_rows(&app).await, 2);
+}
+
+#[actix_web::test]
+async fn each_number_column_in_scientific_notation_says_so_and_the_codes_name_the_columns() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let one = id_number(date(1974, 4, 4), 661);
+    let file = csv(&[
+        "身份证号,姓名,乡镇（街道）代码,联系电话,监护人电话,残疾证号,发证日期".into(),
+        format!("{one},张三,{JINPING},1.38E+10,5.74889E+11,3.30283E+19,2020-01-01"),
+    ]);
+    let report = import_ok(&app, &admin, file).await;
+    assert_eq!(counts(&report), (1, 0, 0, 0, vec![2]), "{report}");
+    let mut errors = rejected_at(&report, 2);
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            (
+                "certificate_number".to_owned(),
+                "scientific_notation".to_owned()
+            ),
+            (
+                "guardian_phone".to_owned(),
+                "scientific_notation".to_owned()
+            ),
+            ("phone".to_owned(), "scientific_notation".to_owned()),
+        ]
+    );
+
+    let codes = app.get_as(&admin, "/api/v1/codes").await.json();
+    let set = |name: &str| {
+        codes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["set"] == name)
+            .unwrap_or_else(|| panic!("no set {name}"))["codes"]
+            .clone()
+    };
+    let columns = set("import_column");
+    assert_eq!(
+        columns[0],
+        json!({"code": "id_number", "label": "身份证号"})
+    );
+    assert_eq!(columns.as_array().unwrap().len(), 21);
+    assert_eq!(
+        set("disability_grade")[0],
+        json!({"code": "1", "label": "一级"})
+    );
 }
