@@ -1525,14 +1525,14 @@ fn roster_workbook(dir: &TempDir) -> (PathBuf, Vec<String>) {
     sheet.write_string(1, 2, "330213001").unwrap();
     sheet.write_number(1, 3, 13800001111.0).unwrap();
     sheet
-        .write_datetime_with_format(1, 4, &day(2015, 1, 1), &date)
+        .write_datetime_with_format(1, 4, day(2015, 1, 1), &date)
         .unwrap();
     sheet.write_string(1, 5, format!("{good}73")).unwrap();
     sheet.write_string(1, 6, "多重残疾").unwrap();
     sheet.write_string(1, 7, "三级").unwrap();
     sheet.write_string(1, 8, "听力残疾、言语残疾").unwrap();
     sheet
-        .write_datetime_with_format(1, 9, &day(2016, 1, 1), &date)
+        .write_datetime_with_format(1, 9, day(2016, 1, 1), &date)
         .unwrap();
     sheet
         .write_number(2, 0, lost[..17].parse::<f64>().unwrap() * 10.0)
