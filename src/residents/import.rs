@@ -201,8 +201,6 @@ fn parse_certificate(
                 .collect()
         })
         .unwrap_or_default();
-    let issued_on = parse_date(row, "certificate_issued_on", errors);
-    let valid_until = parse_date(row, "certificate_valid_until", errors);
     if scientific.contains(&"certificate_number") {
         return None;
     }
@@ -223,13 +221,14 @@ fn parse_certificate(
         }
         return None;
     };
+    // The dates are read only with a number, as before the certificate had columns of its own.
     Some(CertificateCells {
         number,
         category,
         grade,
         components,
-        issued_on,
-        valid_until,
+        issued_on: parse_date(row, "certificate_issued_on", errors),
+        valid_until: parse_date(row, "certificate_valid_until", errors),
     })
 }
 

@@ -29,8 +29,9 @@ crate::code_enum! {
     }
 }
 
-/// Other headers read as a column: names in common use, and those of the resident list export
-/// (`镇（街道）代码`, `户籍类别`, `证件有效期至`), so a list can be corrected and imported back.
+/// Other headers read as a column: names in common use, and those the resident list export
+/// gives the same values (`镇（街道）代码`, `户籍类别`, `证件有效期至`), so a caseworker who copies
+/// those columns into a sheet to import need not rename them.
 pub const ALIASES: &[(&str, ImportColumn)] = &[
     ("身份证号码", ImportColumn::IdNumber),
     ("公民身份号码", ImportColumn::IdNumber),
