@@ -334,10 +334,12 @@ pub struct AuthArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Import residents from a CSV file (UTF-8 or GBK, header line of column names). Prints a
-    /// report: rows created, updated, unchanged, and each rejected row with its reasons.
+    /// Import residents from a CSV file (UTF-8 or GBK) or an Excel workbook (a path ending in
+    /// .xlsx: its first worksheet), the first line naming the columns by code or Chinese header
+    /// (see GET /api/v1/imports/residents/template). Prints a report: rows created, updated,
+    /// unchanged, and each rejected row with its reasons.
     Residents {
-        /// The CSV file.
+        /// The CSV or .xlsx file.
         file: PathBuf,
     },
     /// Add villages and communities from a CSV file with the columns code, name, town_code

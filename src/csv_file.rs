@@ -50,61 +50,183 @@ impl Row {
     }
 }
 
-fn malformed(detail: String) -> AppError {
-    AppError::bad_request("malformed_csv", detail)
+/// What a file is: CSV text, or an Excel workbook (`.xlsx`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SheetFormat {
+    Csv,
+    Xlsx,
 }
 
-/// Reads the whole file, or refuses it: its header names only `known` columns, each once, and
+impl SheetFormat {
+    /// The format a file's name says: `.xlsx` (any case) a workbook, anything else CSV.
+    pub fn of_path(path: &std::path::Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("xlsx") => SheetFormat::Xlsx,
+            _ => SheetFormat::Csv,
+        }
+    }
+
+    /// The code of a file refused as a whole for its content.
+    fn malformed_code(self) -> &'static str {
+        match self {
+            SheetFormat::Csv => "malformed_csv",
+            SheetFormat::Xlsx => "malformed_xlsx",
+        }
+    }
+
+    fn malformed(self, detail: String) -> AppError {
+        AppError::bad_request(self.malformed_code(), detail)
+    }
+}
+
+/// How a file's header names its columns.
+pub struct Layout<'a> {
+    /// The column codes, each also a header name.
+    pub known: &'a [&'static str],
+    /// Other header names of the columns (a Chinese header), with the code they name.
+    pub names: &'a [(&'a str, &'static str)],
+    pub required: &'a [&'static str],
+}
+
+impl Layout<'_> {
+    /// The column a header cell names.
+    fn column(&self, header: &str) -> Option<&'static str> {
+        let key = header_key(header);
+        self.known
+            .iter()
+            .copied()
+            .find(|c| header_key(c) == key)
+            .or_else(|| {
+                self.names
+                    .iter()
+                    .find(|(name, _)| header_key(name) == key)
+                    .map(|(_, c)| *c)
+            })
+    }
+
+    /// The columns for a message: `id_number（身份证号）, name（姓名）`.
+    fn listing(&self) -> String {
+        self.known
+            .iter()
+            .map(|c| match self.names.iter().find(|(_, code)| code == c) {
+                Some((name, _)) => format!("{c}（{name}）"),
+                None => (*c).to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The columns the header cells name, in order, or the file's refusal.
+    fn columns<'h>(
+        &self,
+        headers: impl Iterator<Item = &'h str> + Clone,
+        format: SheetFormat,
+    ) -> Result<Vec<&'static str>, AppError> {
+        // A refusal names a cell by its position, never by what it holds: a file without its
+        // header line has an ID number where a column name should be, and an error is shown,
+        // logged and kept far beyond the import.
+        if headers.clone().any(looks_like_data) {
+            return Err(format.malformed(format!(
+                "the first line is not a header: it holds data (an ID number, a date or a number) \
+                 where column names belong; add a header line naming the columns ({})",
+                self.listing()
+            )));
+        }
+        let mut columns: Vec<&'static str> = Vec::new();
+        for (position, header) in headers.enumerate() {
+            match self.column(header) {
+                Some(column) if !columns.contains(&column) => columns.push(column),
+                Some(column) => {
+                    return Err(format.malformed(format!("the column {column} appears twice")))
+                }
+                None => {
+                    return Err(format.malformed(format!(
+                        "column {} of the header line is not a known column; the columns are {}",
+                        position + 1,
+                        self.listing()
+                    )))
+                }
+            }
+        }
+        for required in self.required {
+            if !columns.contains(required) {
+                return Err(format.malformed(format!("the column {required} is missing")));
+            }
+        }
+        Ok(columns)
+    }
+}
+
+/// A header name as it is compared: without spaces or `*` marks, in lower case, with full-width
+/// brackets as ASCII ones (`乡镇（街道）代码` = `乡镇(街道)代码`).
+pub fn header_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && *c != '*')
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            other => other.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// Reads a whole CSV file, or refuses it: its header names only `known` columns, each once, and
 /// every `required` one. Returns the columns the file has and its rows.
 pub fn read(
     bytes: &[u8],
     known: &[&'static str],
-    required: &[&str],
+    required: &[&'static str],
 ) -> Result<(Vec<&'static str>, Vec<Row>), AppError> {
+    let layout = Layout {
+        known,
+        names: &[],
+        required,
+    };
+    read_sheet(bytes, SheetFormat::Csv, &layout)
+}
+
+/// Reads a whole file of `format` laid out as `layout`, or refuses it. Returns the columns the
+/// file has and its rows (for a workbook, those of its first worksheet, lines being its rows).
+pub fn read_sheet(
+    bytes: &[u8],
+    format: SheetFormat,
+    layout: &Layout,
+) -> Result<(Vec<&'static str>, Vec<Row>), AppError> {
+    match format {
+        SheetFormat::Csv => read_csv(bytes, layout),
+        SheetFormat::Xlsx => {
+            let (header, records) = crate::xlsx_file::grid(bytes)?;
+            let columns = layout.columns(header.iter().map(String::as_str), format)?;
+            let rows = records
+                .into_iter()
+                .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+                .map(|(line, cells)| Row {
+                    line,
+                    cells: columns.iter().copied().zip(cells).collect(),
+                })
+                .collect();
+            Ok((columns, rows))
+        }
+    }
+}
+
+fn read_csv(bytes: &[u8], layout: &Layout) -> Result<(Vec<&'static str>, Vec<Row>), AppError> {
+    let format = SheetFormat::Csv;
     let text = decode(bytes)?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| malformed(format!("the header line cannot be read: {e}")))?
+        .map_err(|e| format.malformed(format!("the header line cannot be read: {e}")))?
         .clone();
-    // A refusal names a cell by its position, never by what it holds: a file without its
-    // header line has an ID number where a column name should be, and an error is shown,
-    // logged and kept far beyond the import.
-    if headers.iter().any(looks_like_data) {
-        return Err(malformed(format!(
-            "the first line is not a header: it holds data (an ID number, a date or a number) \
-             where column names belong; add a header line naming the columns ({})",
-            known.join(", ")
-        )));
-    }
-    let mut columns: Vec<&'static str> = Vec::new();
-    for (position, header) in headers.iter().enumerate() {
-        let name = header.trim().to_ascii_lowercase();
-        match known.iter().find(|c| **c == name) {
-            Some(column) if !columns.contains(column) => columns.push(column),
-            Some(column) => return Err(malformed(format!("the column {column} appears twice"))),
-            None => {
-                return Err(malformed(format!(
-                    "column {} of the header line is not a known column; the columns are {}",
-                    position + 1,
-                    known.join(", ")
-                )))
-            }
-        }
-    }
-    for required in required {
-        if !columns.contains(required) {
-            return Err(malformed(format!("the column {required} is missing")));
-        }
-    }
+    let columns = layout.columns(headers.iter(), format)?;
     let mut rows = Vec::new();
     let mut lines = LineCounter::new(text.as_bytes());
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
-            malformed(format!("line {line}: {e}"))
+            format.malformed(format!("line {line}: {e}"))
         })?;
         // The line of the record in the file (the header is line 1; blank lines count).
         let line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));

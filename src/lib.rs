@@ -32,3 +32,4 @@ pub mod startup;
 pub mod subsidies;
 pub mod telemetry;
 pub mod work_queues;
+pub mod xlsx_file;

@@ -115,7 +115,8 @@ fn import_residents(
     let migration_url = Config::migration_database_url(global)?;
     let keys = FieldKeys::resolve(global)?;
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let report = startup::import_residents(&url, &migration_url, &keys, &bytes)?;
+    let format = fenghua_registry::csv_file::SheetFormat::of_path(file);
+    let report = startup::import_residents(&url, &migration_url, &keys, &bytes, format)?;
     println!(
         "rows {}: created {}, updated {}, unchanged {}, rejected {}",
         report.rows,

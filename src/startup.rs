@@ -86,12 +86,14 @@ pub fn create_admin(
     crate::accounts::create_or_reset_admin(&mut conn, &username, password_hash).map_err(refused)
 }
 
-/// `import residents FILE`: imports as the command line, with every town in scope.
+/// `import residents FILE`: imports a CSV file or a workbook as the command line, with every
+/// town in scope.
 pub fn import_residents(
     url: &db::DatabaseUrl,
     migration_url: &db::DatabaseUrl,
     keys: &FieldKeys,
     bytes: &[u8],
+    format: crate::csv_file::SheetFormat,
 ) -> Result<crate::residents::import::ImportReport, CommandError> {
     let refused = |e: AppError| CommandError::Refused(describe(&e));
     keys.install_audit_key();
@@ -110,7 +112,7 @@ pub fn import_residents(
         // An import shows no certificate.
         certificate_expiring_days: crate::domain::certificate::DEFAULT_EXPIRING_WITHIN_DAYS,
     };
-    crate::residents::import::import(&mut conn, &who, bytes).map_err(refused)
+    crate::residents::import::import(&mut conn, &who, bytes, format).map_err(refused)
 }
 
 /// `import areas FILE`: adds villages as the command line.

@@ -1496,6 +1496,120 @@ fn import_residents_into_postgres_when_test_database_url_is_set() {
     import_twice(&dir, &[("DATABASE_URL", &url)], &count);
 }
 
+/// An Excel workbook with the Chinese header: a multiple disability with its components (dates
+/// as date cells, the phone a number), and an ID number Excel turned into a number (line 3).
+fn roster_workbook(dir: &TempDir) -> (PathBuf, Vec<String>) {
+    let good = valid_id_number("330283", "19620303", 301);
+    let lost = valid_id_number("330283", "19630404", 302);
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let header = [
+        "身份证号",
+        "姓名",
+        "乡镇（街道）代码",
+        "联系电话",
+        "登记日期",
+        "残疾证号",
+        "残疾类别",
+        "残疾等级",
+        "多重残疾构成",
+        "发证日期",
+    ];
+    for (c, name) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, *name).unwrap();
+    }
+    let day = |y, m, d| rust_xlsxwriter::ExcelDateTime::from_ymd(y, m, d).unwrap();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    sheet.write_string(1, 0, &good).unwrap();
+    sheet.write_string(1, 1, "张三").unwrap();
+    sheet.write_string(1, 2, "330213001").unwrap();
+    sheet.write_number(1, 3, 13800001111.0).unwrap();
+    sheet
+        .write_datetime_with_format(1, 4, day(2015, 1, 1), &date)
+        .unwrap();
+    sheet.write_string(1, 5, format!("{good}73")).unwrap();
+    sheet.write_string(1, 6, "多重残疾").unwrap();
+    sheet.write_string(1, 7, "三级").unwrap();
+    sheet.write_string(1, 8, "听力残疾、言语残疾").unwrap();
+    sheet
+        .write_datetime_with_format(1, 9, day(2016, 1, 1), &date)
+        .unwrap();
+    sheet
+        .write_number(2, 0, lost[..17].parse::<f64>().unwrap() * 10.0)
+        .unwrap();
+    sheet.write_string(2, 1, "李四").unwrap();
+    sheet.write_string(2, 2, "330213001").unwrap();
+    let path = dir.path().join("roster.xlsx");
+    std::fs::write(&path, book.save_to_buffer().unwrap()).unwrap();
+    (path, vec![good, lost])
+}
+
+/// `import residents roster.xlsx`: the workbook is read as a workbook, by its extension.
+fn import_a_workbook(dir: &TempDir, env: &[(&str, &str)], count: &dyn Fn(&str) -> i64) {
+    let data_dir = dir.path().join("data");
+    let (file, ids) = roster_workbook(dir);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let out = import_residents(dir, &data_dir, &file, env);
+    assert!(
+        out.status.success(),
+        "import: {}\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.status,
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .contains("rows 2: created 1, updated 0, unchanged 0, rejected 1"),
+        "{}",
+        out.stdout
+    );
+    let rejected: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("line "))
+        .collect();
+    assert_eq!(rejected.len(), 1, "{}", out.stdout);
+    assert!(
+        rejected[0].starts_with("line 3: id_number: ")
+            && rejected[0].ends_with("(scientific_notation)"),
+        "{}",
+        out.stdout
+    );
+    assert_no_id_number(&out, &ids);
+    assert_eq!(count("residents"), 1);
+    assert_eq!(count("certificates"), 1);
+}
+
+#[test]
+fn import_residents_reads_an_xlsx_workbook() {
+    let dir = TempDir::new();
+    let db = dir.path().join("data").join("registry.db");
+    import_a_workbook(&dir, &[], &|table| sqlite_rows(&db, table));
+}
+
+#[test]
+fn import_residents_reads_an_xlsx_workbook_into_postgres_when_test_database_url_is_set() {
+    let Some(admin_url) = postgres_admin_url() else {
+        return;
+    };
+    let schema = PgSchema::create(&admin_url);
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{admin_url}{separator}options=-csearch_path%3D{}",
+        schema.name
+    );
+    let dir = TempDir::new();
+    let count = |table: &str| {
+        use diesel::{Connection, RunQueryDsl};
+        let mut conn = diesel::PgConnection::establish(&admin_url).unwrap();
+        diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {}.{table}", schema.name))
+            .get_result::<RowCount>(&mut conn)
+            .unwrap()
+            .n
+    };
+    import_a_workbook(&dir, &[("DATABASE_URL", &url)], &count);
+}
+
 #[test]
 fn import_residents_refuses_a_malformed_file_and_writes_nothing() {
     let dir = TempDir::new();

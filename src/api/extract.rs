@@ -58,6 +58,39 @@ impl FromRequest for CsvBody {
     }
 }
 
+/// A spreadsheet body, read whole: CSV (`text/csv`) or an Excel workbook (the `.xlsx` media
+/// type); 415 for another type, 413 over the import limit.
+#[derive(Debug)]
+pub struct SheetBody(pub web::Bytes, pub crate::csv_file::SheetFormat);
+
+impl FromRequest for SheetBody {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        use crate::csv_file::SheetFormat;
+        let limit = req
+            .app_data::<ImportLimit>()
+            .map_or(32 * 1024 * 1024, |l| l.0);
+        let format = match essence(req).as_deref() {
+            Some("text/csv") => Some(SheetFormat::Csv),
+            Some(crate::reports::XLSX_TYPE) => Some(SheetFormat::Xlsx),
+            _ => None,
+        };
+        let body = read_body(
+            req,
+            payload,
+            format.is_some(),
+            "text/csv or application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            limit,
+        );
+        Box::pin(async move {
+            let bytes = body.await?;
+            Ok(SheetBody(bytes, format.unwrap_or(SheetFormat::Csv)))
+        })
+    }
+}
+
 /// A body of any content type (a form), read whole like a JSON body: 413 over the body limit,
 /// 408 when it is slower than the body timeout.
 #[derive(Debug)]

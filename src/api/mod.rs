@@ -122,6 +122,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/reassess", WRITERS, certificates::reassess),
         endpoint(M::POST,  "/api/v1/residents/{id}/certificates/{certificate_id}/cancel", WRITERS, certificates::cancel),
         endpoint(M::POST,  "/api/v1/imports/residents", WRITERS, residents::import_residents).expensive(Import),
+        endpoint(M::GET,   "/api/v1/imports/residents/template", WRITERS, residents::import_template),
         endpoint(M::POST,  "/api/v1/imports/areas", ADMIN, reference::import_villages).expensive(Import),
         endpoint(M::GET,   "/api/v1/facilities", STAFF, district::facilities),
         endpoint(M::POST,  "/api/v1/facilities", ADMIN, district::create_facility),

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::concurrency::{etag, expected_version};
-use super::extract::{explicit_null, ApiJson, ApiQuery, CsvBody};
+use super::extract::{explicit_null, ApiJson, ApiQuery, SheetBody};
 use super::paging::{self, Page};
 use crate::audit::AuditContext;
 use crate::auth::{Caller, RequestContext};
@@ -21,7 +21,7 @@ use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, Re
 use crate::domain::role::Scope;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::protect::Protector;
-use crate::reports::{negotiate, resident_list, Format};
+use crate::reports::{import_sheets, negotiate, resident_list, Format};
 use crate::residents::fields::ResidentFields;
 use crate::residents::{self, import, NewResident, Requester, ResidentPatch, ResidentView};
 use crate::startup::AppState;
@@ -485,18 +485,51 @@ pub async fn reveal(
         .json(serde_json::json!({ "field": field, "value": value })))
 }
 
+/// The `report` parameter of an import: how its report is answered.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    report: Option<String>,
+}
+
+/// What an import's report can be answered as: JSON, or CSV for Excel.
+const IMPORT_REPORTS: &[(&str, &str, Format)] = &[
+    ("json", "application/json", Format::Json),
+    ("csv", "text/csv", Format::Csv),
+];
+
+/// `POST /imports/residents`: a CSV file or a workbook; the report as JSON, or as CSV when the
+/// `report` parameter or else the `Accept` header asks for it.
 pub async fn import_residents(
     state: web::Data<AppState>,
+    req: HttpRequest,
     asker: Asker,
-    CsvBody(bytes): CsvBody,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    SheetBody(bytes, format): SheetBody,
 ) -> AppResult<HttpResponse> {
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let answer = negotiate(
+        query.report.as_deref(),
+        accept,
+        IMPORT_REPORTS,
+        Format::Json,
+    )
+    .map_err(|e| match e {
+        AppError::Validation(errors) => {
+            AppError::Validation(errors.into_iter().map(|f| f.renamed("report")).collect())
+        }
+        other => other,
+    })?;
     let key = probe_key(&asker);
     let allowance = scoped(&asker).then(|| state.auth.id_probes.remaining(&key, Instant::now()));
     if allowance == Some(0) {
         return Err(probe_refused(&state, &key, Instant::now()));
     }
     let outcome = db::run(&state.pool, move |conn| {
-        import::import_within(conn, &asker.requester(), &bytes, allowance)
+        import::import_within(conn, &asker.requester(), &bytes, format, allowance)
     })
     .await?;
     match outcome {
@@ -505,6 +538,11 @@ pub async fn import_residents(
                 .auth
                 .id_probes
                 .spend(&key, report.existence_answers, Instant::now());
+            if answer == Format::Csv {
+                return Ok(super::reports::file_response(import_sheets::report_csv(
+                    &report,
+                )?));
+            }
             Ok(HttpResponse::Ok().json(report))
         }
         import::ImportOutcome::OverAllowance { .. } => {
@@ -513,6 +551,24 @@ pub async fn import_residents(
             Err(probe_refused(&state, &key, Instant::now()))
         }
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateQuery {
+    format: Option<String>,
+}
+
+/// `GET /imports/residents/template`: the file to fill in, as CSV (the default) or XLSX.
+pub async fn import_template(ApiQuery(query): ApiQuery<TemplateQuery>) -> AppResult<HttpResponse> {
+    const TEMPLATES: &[(&str, &str, Format)] = &[
+        ("csv", "text/csv", Format::Csv),
+        ("xlsx", crate::reports::XLSX_TYPE, Format::Xlsx),
+    ];
+    let format = negotiate(query.format.as_deref(), None, TEMPLATES, Format::Csv)?;
+    Ok(super::reports::file_response(import_sheets::template(
+        format,
+    )?))
 }
 
 #[derive(Deserialize)]

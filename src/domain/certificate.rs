@@ -102,6 +102,28 @@ impl CancelReason {
     }
 }
 
+crate::code_enum! {
+    /// A certificate's grade, 1 (most severe) to 4; the API sends the number, a spreadsheet
+    /// may hold the label.
+    pub enum Grade: "disability_grade" {
+        One = "1", "一级";
+        Two = "2", "二级";
+        Three = "3", "三级";
+        Four = "4", "四级";
+    }
+}
+
+impl Grade {
+    pub fn number(self) -> i32 {
+        match self {
+            Grade::One => 1,
+            Grade::Two => 2,
+            Grade::Three => 3,
+            Grade::Four => 4,
+        }
+    }
+}
+
 /// Grades run from 1 (most severe) to 4.
 pub fn valid_grade(grade: i32) -> bool {
     (1..=4).contains(&grade)

@@ -34,6 +34,20 @@ macro_rules! code_enum {
                 match code { $($code => Some($name::$variant),)+ _ => None }
             }
 
+            /// The value a person wrote: its code or its Chinese label (a spreadsheet cell).
+            pub fn parse_code_or_label(text: &str) -> Option<Self> {
+                Self::parse(text).or_else(|| Self::ALL.iter().copied().find(|v| v.label() == text))
+            }
+
+            /// Every code with its label, for a message: `none（无）, dibao（低保）`.
+            pub fn choices() -> String {
+                Self::ALL
+                    .iter()
+                    .map(|v| format!("{}（{}）", v.as_str(), v.label()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+
             pub fn entries() -> Vec<$crate::domain::codes::CodeEntry> {
                 Self::ALL
                     .iter()
@@ -67,7 +81,9 @@ pub fn catalogue() -> Vec<CodeSet> {
     use crate::audit::{Action, Outcome};
     use crate::district::FacilityKind;
     use crate::domain::area::AreaLevel;
-    use crate::domain::certificate::{CancelReason, Category, CertificateState, CertificateStatus};
+    use crate::domain::certificate::{
+        CancelReason, Category, CertificateState, CertificateStatus, Grade,
+    };
     use crate::domain::eligibility::{GrantStatus, Reason, SubsidyKind};
     use crate::domain::home_modification::{Assessment, CaseStatus};
     use crate::domain::indicators::definition::{
@@ -82,6 +98,7 @@ pub fn catalogue() -> Vec<CodeSet> {
     use crate::integration::model::{
         ApplicationKind, ApplicationStatus, Channel, Decision, DeliveryState,
     };
+    use crate::residents::import_columns::ImportColumn;
     use crate::sections::kinds::{
         CultureKind, DeviceMode, DeviceType, EducationStage, EmploymentKind, InsuranceKind,
         OtherBenefitKind, RehabType,
@@ -98,6 +115,7 @@ pub fn catalogue() -> Vec<CodeSet> {
         ResidentStatus,
         ProtectedField,
         Category,
+        Grade,
         CertificateStatus,
         CertificateState,
         CancelReason,
@@ -129,6 +147,7 @@ pub fn catalogue() -> Vec<CodeSet> {
         Decision,
         DeliveryState,
         WorkQueue,
+        ImportColumn,
         Action,
         Outcome,
     ]

@@ -38,9 +38,21 @@ pub fn spreadsheet(
     fallback: &str,
     format: Format,
 ) -> Result<File, AppError> {
+    spreadsheet_with_text_columns(table, name, fallback, format, &[])
+}
+
+/// [`spreadsheet`], the columns `text_columns` of the workbook formatted as text (a template,
+/// where ID numbers are typed).
+pub fn spreadsheet_with_text_columns(
+    table: Table,
+    name: &str,
+    fallback: &str,
+    format: Format,
+    text_columns: &[u16],
+) -> Result<File, AppError> {
     let bytes = match format {
         Format::Csv => csv::table(&table),
-        Format::Xlsx => xlsx::workbook(name, &[table])?,
+        Format::Xlsx => xlsx::workbook_with_text_columns(name, &[table], text_columns)?,
         Format::Json | Format::Html => {
             return Err(AppError::internal("a spreadsheet is a CSV or XLSX file"))
         }

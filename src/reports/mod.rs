@@ -12,6 +12,7 @@ pub mod digest;
 pub mod exports;
 pub mod figures;
 pub mod html;
+pub mod import_sheets;
 pub mod resident_list;
 pub mod snapshots;
 pub mod tables;

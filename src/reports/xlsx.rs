@@ -8,10 +8,20 @@ use crate::error::AppError;
 
 /// The tables as one workbook, in order; `title` goes into the document's properties.
 pub fn workbook(title: &str, tables: &[Table]) -> Result<Vec<u8>, AppError> {
-    build(title, tables).map_err(|e| AppError::internal(format!("xlsx: {e}")))
+    workbook_with_text_columns(title, tables, &[])
 }
 
-fn build(title: &str, tables: &[Table]) -> Result<Vec<u8>, XlsxError> {
+/// [`workbook`], the columns `text_columns` (from 0) of every sheet formatted as text, so what
+/// is typed there later (an ID number) stays as typed instead of becoming a number.
+pub fn workbook_with_text_columns(
+    title: &str,
+    tables: &[Table],
+    text_columns: &[u16],
+) -> Result<Vec<u8>, AppError> {
+    build(title, tables, text_columns).map_err(|e| AppError::internal(format!("xlsx: {e}")))
+}
+
+fn build(title: &str, tables: &[Table], text_columns: &[u16]) -> Result<Vec<u8>, XlsxError> {
     let mut book = Workbook::new();
     book.set_properties(
         &DocProperties::new()
@@ -26,6 +36,8 @@ fn build(title: &str, tables: &[Table]) -> Result<Vec<u8>, XlsxError> {
         integer: Format::new().set_num_format("0"),
         percent: Format::new().set_num_format("0.00%"),
         suppressed: Format::new().set_align(FormatAlign::Center),
+        text: Format::new().set_num_format("@"),
+        text_columns,
     };
     for table in tables {
         let sheet = book.add_worksheet();
@@ -34,11 +46,13 @@ fn build(title: &str, tables: &[Table]) -> Result<Vec<u8>, XlsxError> {
     book.save_to_buffer()
 }
 
-struct Styles {
+struct Styles<'a> {
     header: Format,
     integer: Format,
     percent: Format,
     suppressed: Format,
+    text: Format,
+    text_columns: &'a [u16],
 }
 
 fn write_table(sheet: &mut Worksheet, table: &Table, styles: &Styles) -> Result<(), XlsxError> {
@@ -49,11 +63,17 @@ fn write_table(sheet: &mut Worksheet, table: &Table, styles: &Styles) -> Result<
     for (col, width) in table.widths.iter().enumerate() {
         sheet.set_column_width(col as u16, *width)?;
     }
+    for col in styles.text_columns {
+        sheet.set_column_format(*col, &styles.text)?;
+    }
     for (r, row) in table.rows.iter().enumerate() {
         let r = r as u32 + 1;
         for (col, cell) in row.iter().enumerate() {
             let col = col as u16;
             match cell {
+                Cell::Text(text) if styles.text_columns.contains(&col) => {
+                    sheet.write_string_with_format(r, col, text, &styles.text)?;
+                }
                 Cell::Text(text) => {
                     sheet.write_string(r, col, text)?;
                 }

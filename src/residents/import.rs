@@ -1,5 +1,7 @@
 //! Bulk import of residents from CSV (UTF-8 with or without BOM, or GBK as Excel in Chinese
-//! saves it). Each row is checked like the API; a row whose ID number is registered updates that
+//! saves it) or an Excel workbook (`.xlsx`). The header names columns by code or by Chinese
+//! header ([`super::import_columns`]); a cell where a code belongs may hold its Chinese label.
+//! Each row is checked like the API; a row whose ID number is registered updates that
 //! resident; running the same file again changes nothing. A file that cannot be read as a whole
 //! (encoding, CSV syntax, columns) is refused before anything is written.
 //!
@@ -18,16 +20,17 @@ use serde_json::json;
 
 use super::certificates::{self, issue_stored, Assessment};
 use super::fields::{Areas, ResidentFields, Rules, StatusChange};
+use super::import_columns;
 use super::{
     apply_patch, check_new, create_event, new_resident_row, plan_patch, NewResident, Requester,
     ResidentPatch,
 };
 use crate::audit::{self, Action, Event};
-use crate::csv_file::{self, RejectedRow, Row};
+use crate::csv_file::{self, Layout, RejectedRow, Row, SheetFormat};
 use crate::db::certificates::{self as certs, CertificateRow, NewCertificateRow};
 use crate::db::residents::{self as store, HouseholdStatusRow, NewResidentRow, ResidentRow};
 use crate::db::{self, DbConn};
-use crate::domain::certificate::CertificateNumber;
+use crate::domain::certificate::{Category, CertificateNumber, Grade};
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus};
 use crate::error::{AppError, FieldError};
@@ -35,28 +38,6 @@ use crate::error::{AppError, FieldError};
 /// Rows written per transaction: each commit waits for the disk (synchronous=FULL), and a
 /// batch holds the write lock for a fraction of a second (about 0.2 s at 10,000 rows/s).
 const BATCH_ROWS: usize = 2_000;
-
-pub const COLUMNS: &[&str] = &[
-    "id_number",
-    "name",
-    "town_code",
-    "village_code",
-    "address",
-    "phone",
-    "guardian_name",
-    "guardian_phone",
-    "household_status",
-    "household_status_since",
-    "household_flags",
-    "work_capacity",
-    "registered_on",
-    "deceased_on",
-    "moved_out_on",
-    "certificate_number",
-    "certificate_issued_on",
-    "certificate_valid_until",
-];
-const REQUIRED: &[&str] = &["id_number", "name", "town_code"];
 
 #[derive(Debug, Default, Serialize)]
 pub struct ImportReport {
@@ -111,40 +92,176 @@ fn parse_bool(row: &Row, column: &'static str, errors: &mut Vec<FieldError>) -> 
     }
 }
 
+/// The values of a cell that lists several (`一户多残；老养残`).
+fn list_cell(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split([';', '；', ',', '，', '、'])
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+}
+
+/// A cell where a code of a set belongs: the code or its Chinese label, else `unknown_code`
+/// with the choices.
+fn code_cell<T>(
+    column: &'static str,
+    cell: &str,
+    parse: fn(&str) -> Option<T>,
+    choices: fn() -> String,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let value = parse(cell);
+    if value.is_none() {
+        errors.push(FieldError::new(
+            column,
+            "unknown_code",
+            format!("one of {}", choices()),
+        ));
+    }
+    value
+}
+
+/// Whether a cell holds a number in scientific notation (`3.30213E+17`), as Excel shows a long
+/// number typed into a cell not formatted as text, its last digits lost.
+fn is_scientific(cell: &str) -> bool {
+    let Some((mantissa, exponent)) = cell.split_once(['e', 'E']) else {
+        return false;
+    };
+    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction) && digits(exponent)
+}
+
+fn scientific_notation(column: &'static str) -> FieldError {
+    FieldError::new(
+        column,
+        "scientific_notation",
+        "Excel turned this number into scientific notation (such as 3.30213E+17) and lost its \
+         last digits: format the column as text, type the number again and save",
+    )
+}
+
+/// The certificate a row gives: its number, and its category, grade and components when the
+/// file has those columns (else the number's digits say the category and grade).
+#[derive(Debug, Clone)]
+struct CertificateCells {
+    number: String,
+    category: Option<Category>,
+    grade: Option<i32>,
+    components: Vec<Category>,
+    issued_on: Option<NaiveDate>,
+    valid_until: Option<NaiveDate>,
+}
+
 /// A row as a new resident and an optional certificate, with the errors of its cells.
 struct ParsedRow {
     new: NewResident,
-    certificate: Option<(String, Option<NaiveDate>, Option<NaiveDate>)>,
+    certificate: Option<CertificateCells>,
+    /// Columns whose cell Excel turned into scientific notation: their other errors say nothing
+    /// more.
+    scientific: Vec<&'static str>,
+}
+
+fn parse_certificate(
+    row: &Row,
+    scientific: &[&'static str],
+    errors: &mut Vec<FieldError>,
+) -> Option<CertificateCells> {
+    let category = row.get("certificate_category").and_then(|cell| {
+        code_cell(
+            "certificate_category",
+            &cell,
+            Category::parse_code_or_label,
+            Category::choices,
+            errors,
+        )
+    });
+    let grade = row.get("certificate_grade").and_then(|cell| {
+        code_cell(
+            "certificate_grade",
+            &cell,
+            Grade::parse_code_or_label,
+            Grade::choices,
+            errors,
+        )
+        .map(Grade::number)
+    });
+    let components: Vec<Category> = row
+        .get("certificate_components")
+        .map(|cell| {
+            list_cell(&cell)
+                .filter_map(|part| {
+                    code_cell(
+                        "certificate_components",
+                        part,
+                        Category::parse_code_or_label,
+                        Category::choices,
+                        errors,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if scientific.contains(&"certificate_number") {
+        return None;
+    }
+    let Some(number) = row.get("certificate_number") else {
+        let described = [
+            "certificate_category",
+            "certificate_grade",
+            "certificate_components",
+        ]
+        .iter()
+        .any(|c| row.get(c).is_some());
+        if described {
+            errors.push(FieldError::new(
+                "certificate_number",
+                "required",
+                "give the certificate number with its category, grade or components",
+            ));
+        }
+        return None;
+    };
+    // The dates are read only with a number, as before the certificate had columns of its own.
+    Some(CertificateCells {
+        number,
+        category,
+        grade,
+        components,
+        issued_on: parse_date(row, "certificate_issued_on", errors),
+        valid_until: parse_date(row, "certificate_valid_until", errors),
+    })
 }
 
 fn parse_row(row: &Row, today: NaiveDate, errors: &mut Vec<FieldError>) -> ParsedRow {
+    let scientific: Vec<&'static str> = import_columns::DIGIT_STRINGS
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| row.get(c).is_some_and(|cell| is_scientific(&cell)))
+        .collect();
+    errors.extend(scientific.iter().map(|c| scientific_notation(c)));
     let household_status = match row.get("household_status") {
         None => HouseholdStatus::None,
-        Some(code) => HouseholdStatus::parse(&code).unwrap_or_else(|| {
-            errors.push(FieldError::new(
-                "household_status",
-                "unknown_code",
-                "none, dibao, dibian or tekun",
-            ));
-            HouseholdStatus::None
-        }),
+        Some(cell) => code_cell(
+            "household_status",
+            &cell,
+            HouseholdStatus::parse_code_or_label,
+            HouseholdStatus::choices,
+            errors,
+        )
+        .unwrap_or(HouseholdStatus::None),
     };
     let household_flags = row
         .get("household_flags")
         .map(|flags| {
-            flags
-                .split([';', '；', ','])
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
+            list_cell(&flags)
                 .filter_map(|f| {
-                    HouseholdFlag::parse(f).or_else(|| {
-                        errors.push(FieldError::new(
-                            "household_flags",
-                            "unknown_code",
-                            "see the household_flag codes",
-                        ));
-                        None
-                    })
+                    code_cell(
+                        "household_flags",
+                        f,
+                        HouseholdFlag::parse_code_or_label,
+                        HouseholdFlag::choices,
+                        errors,
+                    )
                 })
                 .collect()
         })
@@ -163,13 +280,7 @@ fn parse_row(row: &Row, today: NaiveDate, errors: &mut Vec<FieldError>) -> Parse
         deceased_on: parse_date(row, "deceased_on", errors),
         moved_out_on: parse_date(row, "moved_out_on", errors),
     };
-    let certificate = row.get("certificate_number").map(|number| {
-        (
-            number,
-            parse_date(row, "certificate_issued_on", errors),
-            parse_date(row, "certificate_valid_until", errors),
-        )
-    });
+    let certificate = parse_certificate(row, &scientific, errors);
     ParsedRow {
         new: NewResident {
             id_number: row.get("id_number").unwrap_or_default(),
@@ -178,6 +289,7 @@ fn parse_row(row: &Row, today: NaiveDate, errors: &mut Vec<FieldError>) -> Parse
             household_status_since: parse_date(row, "household_status_since", errors),
         },
         certificate,
+        scientific,
     }
 }
 
@@ -199,7 +311,7 @@ struct CheckedRow {
     /// Whether the file gave a registration date (an empty cell leaves the stored one; a new
     /// resident is registered today).
     registered_given: bool,
-    certificate: Option<(String, Option<NaiveDate>, Option<NaiveDate>)>,
+    certificate: Option<CertificateCells>,
 }
 
 /// What the rows of a batch find stored, read in a few statements before the batch is written
@@ -342,10 +454,19 @@ fn patch_of(columns: &[&'static str], row: &CheckedRow) -> ResidentPatch {
     }
 }
 
-/// Whether the active certificate `c` is the one a row's certificate number names.
+/// Whether the active certificate `c` is the one a row's certificate number (and components,
+/// when the row gives them) names.
 fn holds(c: &CertificateRow, assessment: &Assessment, number: &str) -> bool {
+    let same_components = assessment.components.is_empty() || {
+        let mut given = assessment.components.clone();
+        let mut stored = super::view::components(c.components.as_deref()).unwrap_or_default();
+        given.sort();
+        stored.sort();
+        given == stored
+    };
     c.category == assessment.category.as_str()
         && c.grade == assessment.grade
+        && same_components
         && CertificateNumber::parse(number).is_some_and(|n| c.reissue == i32::from(n.reissue))
 }
 
@@ -375,10 +496,11 @@ fn update_row(
     } else {
         Outcome::Unchanged
     };
-    let Some((number, issued_on, valid_until)) = &row.certificate else {
+    let Some(cells) = &row.certificate else {
         return Ok(outcome);
     };
-    let assessment = certificate_assessment(number, *issued_on, *valid_until)?;
+    let number = &cells.number;
+    let assessment = certificate_assessment(cells)?;
     let active = certs::active(conn, resident.id)?;
     match active {
         Some(c) if holds(&c, &assessment, number) => {}
@@ -423,10 +545,11 @@ fn decide_update(
         Ok(None) => {}
         Err(e) => return row_errors(e).map(Decision::Refused),
     }
-    let Some((number, issued_on, valid_until)) = &row.certificate else {
+    let Some(cells) = &row.certificate else {
         return Ok(Decision::Unchanged);
     };
-    let assessment = match certificate_assessment(number, *issued_on, *valid_until) {
+    let number = &cells.number;
+    let assessment = match certificate_assessment(cells) {
         Ok(assessment) => assessment,
         Err(e) => return row_errors(e).map(Decision::Refused),
     };
@@ -484,6 +607,7 @@ fn check_own(who: &Requester, rules: &Rules, row: &Row, prepare: bool) -> Result
     let index = IdNumber::parse(&parsed.new.id_number)
         .ok()
         .map(|id| who.protector.index.of(id.as_str()));
+    let scientific = parsed.scientific;
     let own = match check_new(rules, parsed.new) {
         Ok((id_number, fields, status)) if errors.is_empty() => Ok(CheckedRow {
             id_number,
@@ -496,7 +620,10 @@ fn check_own(who: &Requester, rules: &Rules, row: &Row, prepare: bool) -> Result
         }),
         Ok(_) => Err(errors),
         Err(more) => {
-            errors.extend(more);
+            errors.extend(
+                more.into_iter()
+                    .filter(|e| !scientific.contains(&e.field.as_str())),
+            );
             Err(errors)
         }
     };
@@ -609,12 +736,12 @@ fn new_one(who: &Requester, row: &CheckedRow) -> Result<Result<NewOne, Vec<Field
     let certificate = match (&row.certificate, departed) {
         // A death or move-out in the row ended the certificate: nothing to issue.
         (None, _) | (Some(_), true) => None,
-        (Some((number, issued_on, valid_until)), false) => {
-            let parsed = match certificate_assessment(number, *issued_on, *valid_until) {
+        (Some(cells), false) => {
+            let parsed = match certificate_assessment(cells) {
                 Ok(parsed) => parsed,
                 Err(e) => return row_errors(e).map(Err),
             };
-            match certificates::check_new(&row.id_number, number, &parsed, who.today) {
+            match certificates::check_new(&row.id_number, &cells.number, &parsed, who.today) {
                 Ok(checked) => Some((parsed, checked)),
                 Err(e) => return row_errors(certificate_fields(e)).map(Err),
             }
@@ -642,20 +769,17 @@ fn new_one(who: &Requester, row: &CheckedRow) -> Result<Result<NewOne, Vec<Field
     }))
 }
 
-/// The assessment a certificate number in a row stands for.
-fn certificate_assessment(
-    number: &str,
-    issued_on: Option<NaiveDate>,
-    valid_until: Option<NaiveDate>,
-) -> Result<Assessment, AppError> {
-    let parsed = CertificateNumber::parse(number).ok_or_else(|| {
+/// The assessment a row's certificate stands for: the category and grade of its columns, else
+/// of its number's digits (a number that disagrees with its columns is refused when checked).
+fn certificate_assessment(cells: &CertificateCells) -> Result<Assessment, AppError> {
+    let parsed = CertificateNumber::parse(&cells.number).ok_or_else(|| {
         AppError::field(
             "certificate_number",
             "invalid_format",
             "not a certificate number",
         )
     })?;
-    let issued_on = issued_on.ok_or_else(|| {
+    let issued_on = cells.issued_on.ok_or_else(|| {
         AppError::field(
             "certificate_issued_on",
             "required",
@@ -663,11 +787,11 @@ fn certificate_assessment(
         )
     })?;
     Ok(Assessment {
-        category: parsed.category,
-        components: Vec::new(),
-        grade: parsed.grade,
+        category: cells.category.unwrap_or(parsed.category),
+        components: cells.components.clone(),
+        grade: cells.grade.unwrap_or(parsed.grade),
         issued_on,
-        valid_until,
+        valid_until: cells.valid_until,
     })
 }
 
@@ -692,8 +816,13 @@ fn certificate_fields(error: AppError) -> AppError {
 
 /// Imports a file. Rows that break a rule are reported and skipped; the others are written in
 /// batches, each batch one transaction.
-pub fn import(conn: &mut DbConn, who: &Requester, bytes: &[u8]) -> Result<ImportReport, AppError> {
-    match import_within(conn, who, bytes, None)? {
+pub fn import(
+    conn: &mut DbConn,
+    who: &Requester,
+    bytes: &[u8],
+    format: SheetFormat,
+) -> Result<ImportReport, AppError> {
+    match import_within(conn, who, bytes, format, None)? {
         ImportOutcome::Done(report) => Ok(report),
         ImportOutcome::OverAllowance { .. } => Err(AppError::internal("no allowance was set")),
     }
@@ -731,9 +860,21 @@ pub fn import_within(
     conn: &mut DbConn,
     who: &Requester,
     bytes: &[u8],
+    format: SheetFormat,
     allowance: Option<usize>,
 ) -> Result<ImportOutcome, AppError> {
-    let (columns, rows) = csv_file::read(bytes, COLUMNS, REQUIRED)?;
+    let known = import_columns::codes();
+    let names = import_columns::names();
+    let required: Vec<&'static str> = import_columns::REQUIRED
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    let layout = Layout {
+        known: &known,
+        names: &names,
+        required: &required,
+    };
+    let (columns, rows) = csv_file::read_sheet(bytes, format, &layout)?;
     let areas = Areas::load(conn)?;
     let rules = Rules {
         areas: &areas,

@@ -7,6 +7,7 @@
 pub mod certificates;
 pub mod fields;
 pub mod import;
+pub mod import_columns;
 pub mod moves;
 pub mod view;
 

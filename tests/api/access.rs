@@ -113,6 +113,7 @@ const MATRIX: &[Row] = &[
     ("POST",  "/api/v1/residents/{id}/certificates/{certificate_id}/reassess",           NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/certificates/{certificate_id}/cancel",             NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/imports/residents",                                               NO, [A, A, A, F, F, F, U]),
+    ("GET",   "/api/v1/imports/residents/template",                                      NO, [A, A, A, F, F, F, U]),
     ("POST",  "/api/v1/imports/areas",                                                   NO, [A, F, F, F, F, F, U]),
     ("GET",   "/api/v1/facilities",                                                      NO, [A, A, A, A, F, F, U]),
     ("POST",  "/api/v1/facilities",                                                      NO, [A, F, F, F, F, F, U]),

@@ -15,7 +15,7 @@ use fenghua_registry::domain::role::Role;
 use crate::certificates::{
     certificate_rows, date, file_of, id_number, masked, register, register_with,
 };
-use crate::helpers::{spawn_app, Answer, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
 use crate::session::{Session, JINPING, XIKOU};
 
 const IMPORT: &str = "/api/v1/imports/residents";
@@ -1047,4 +1047,616 @@ async fn a_gbk_file_of_villages_with_parent_code_imports_and_a_bad_file_writes_n
     )
     .await;
     refused.problem(403, "forbidden");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Excel in: Chinese headers and labels, certificate columns, workbooks, the template, the
+// report as CSV.
+// ---------------------------------------------------------------------------------------------
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The header of the Chinese files below.
+const CHINESE_HEADER: [&str; 16] = [
+    "身份证号",
+    "姓名",
+    "乡镇（街道）代码",
+    "村（社区）代码",
+    "联系电话",
+    "户籍状态",
+    "户籍状态起始日期",
+    "家庭标识",
+    "劳动能力",
+    "登记日期",
+    "残疾证号",
+    "残疾类别",
+    "残疾等级",
+    "多重残疾构成",
+    "发证日期",
+    "有效期至",
+];
+
+/// A cell of a test workbook: text, a number as Excel stores one, or a date cell.
+#[derive(Clone)]
+enum Xl {
+    T(String),
+    N(f64),
+    D(chrono::NaiveDate),
+}
+
+fn t(s: impl Into<String>) -> Xl {
+    Xl::T(s.into())
+}
+
+impl Xl {
+    /// The cell as a CSV file saved by Excel holds it.
+    fn csv_text(&self) -> String {
+        match self {
+            Xl::T(s) => s.clone(),
+            // Excel's General format: digits up to 11, scientific notation for longer numbers.
+            Xl::N(n) if *n >= 1e12 => {
+                let shown = format!("{n:.5E}");
+                let (m, e) = shown.split_once('E').unwrap();
+                format!("{m}E+{e}")
+            }
+            Xl::N(n) => format!("{n}"),
+            Xl::D(d) => d.format("%Y/%m/%d").to_string(),
+        }
+    }
+}
+
+/// A workbook of one sheet: the header, then the rows (dates as date cells, numbers as numbers).
+fn workbook(header: &[&str], rows: &[Vec<Xl>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy/m/d");
+    for (c, name) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, *name).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 1, c as u16);
+            match cell {
+                Xl::T(s) if s.is_empty() => {}
+                Xl::T(s) => {
+                    sheet.write_string(r, c, s).unwrap();
+                }
+                Xl::N(n) => {
+                    sheet.write_number(r, c, *n).unwrap();
+                }
+                Xl::D(d) => {
+                    let day = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                        d.year() as u16,
+                        d.month() as u8,
+                        d.day() as u8,
+                    )
+                    .unwrap();
+                    sheet.write_datetime_with_format(r, c, &day, &date).unwrap();
+                }
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+/// The same rows as a GBK CSV file, as Excel in Chinese saves it.
+fn gbk_csv(header: &[&str], rows: &[Vec<Xl>]) -> Vec<u8> {
+    let mut text = header.join(",");
+    text.push_str("\r\n");
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(Xl::csv_text).collect();
+        text.push_str(&cells.join(","));
+        text.push_str("\r\n");
+    }
+    let (bytes, _, unmappable) = encoding_rs::GBK.encode(&text);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&bytes).is_err(), "GBK, not UTF-8");
+    bytes.into_owned()
+}
+
+use chrono::Datelike;
+
+/// Six rows as a caseworker's sheet has them: two good ones (one a multiple disability with its
+/// components), an ID number Excel turned into a number, an unknown label, a multiple
+/// disability without components and a grade that disagrees with the certificate number.
+fn chinese_rows() -> (Vec<Vec<Xl>>, [String; 2]) {
+    let a = id_number(date(1966, 4, 5), 611);
+    let b = id_number(date(1978, 9, 10), 612);
+    let c = id_number(date(1980, 1, 1), 613);
+    let d = id_number(date(1981, 2, 3), 614);
+    let e = id_number(date(1982, 3, 4), 615);
+    let lost: f64 = id_number(date(1975, 5, 6), 616)[..17]
+        .parse::<f64>()
+        .unwrap()
+        * 10.0;
+    let empty = || t("");
+    let rows = vec![
+        vec![
+            t(&a),
+            t("张三"),
+            t(JINPING),
+            t(JINPING_VILLAGE),
+            Xl::N(13800001111.0),
+            t("低保"),
+            Xl::D(date(2020, 1, 1)),
+            t("一户多残；老养残"),
+            t("否"),
+            Xl::D(date(2019, 5, 1)),
+            t(format!("{a}42")),
+            t("肢体残疾"),
+            t("二级"),
+            empty(),
+            Xl::D(date(2019, 6, 1)),
+            empty(),
+        ],
+        vec![
+            t(&b),
+            t("李四"),
+            t(XIKOU),
+            empty(),
+            empty(),
+            t("特困供养"),
+            Xl::D(date(2021, 3, 1)),
+            empty(),
+            t("是"),
+            Xl::D(date(2020, 1, 1)),
+            t(format!("{b}71")),
+            t("多重残疾"),
+            t("一级"),
+            t("视力残疾、听力残疾"),
+            Xl::D(date(2020, 2, 1)),
+            Xl::D(date(2030, 2, 1)),
+        ],
+        vec![
+            Xl::N(lost),
+            t("王五"),
+            t(JINPING),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+        ],
+        vec![
+            t(&c),
+            t("赵六"),
+            t(JINPING),
+            empty(),
+            empty(),
+            t("低收入"),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+        ],
+        vec![
+            t(&d),
+            t("钱七"),
+            t(JINPING),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            t(format!("{d}71")),
+            t("多重残疾"),
+            t("一级"),
+            empty(),
+            Xl::D(date(2020, 2, 1)),
+            empty(),
+        ],
+        vec![
+            t(&e),
+            t("孙八"),
+            t(JINPING),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+            t(format!("{e}42")),
+            t("肢体残疾"),
+            t("三级"),
+            empty(),
+            Xl::D(date(2020, 2, 1)),
+            empty(),
+        ],
+    ];
+    (rows, [a, b])
+}
+
+/// A resident and its certificates as stored, without the ids each install gives them.
+async fn stored(app: &TestApp, who: &Session, id: &str) -> (Value, Value) {
+    let mut resident = found(app, who, id).await;
+    let (file, _) = file_of(app, who, resident["id"].as_str().unwrap()).await;
+    resident.as_object_mut().unwrap().remove("id");
+    let mut certificates = file["certificates"].clone();
+    for c in certificates.as_array_mut().unwrap() {
+        c.as_object_mut().unwrap().remove("id");
+    }
+    (resident, certificates)
+}
+
+#[actix_web::test]
+async fn a_gbk_file_with_chinese_headers_and_labels_and_the_same_rows_as_xlsx_import_alike() {
+    let (rows, [a, b]) = chinese_rows();
+    let mut reports = Vec::new();
+    let mut files = Vec::new();
+    for (content_type, body) in [
+        ("text/csv", gbk_csv(&CHINESE_HEADER, &rows)),
+        (XLSX, workbook(&CHINESE_HEADER, &rows)),
+    ] {
+        let app = spawn_app().await;
+        let admin = app.admin().await;
+        villages(&app, &admin).await;
+        let answer = import_as(&app, &admin, Some(content_type), body).await;
+        assert_eq!(answer.status, 200, "{content_type}: {}", answer.text());
+        let report = answer.json();
+        assert_eq!(
+            counts(&report),
+            (6, 2, 0, 0, vec![4, 5, 6, 7]),
+            "{content_type}: {report}"
+        );
+        // The ID number Excel turned into a number says so, and nothing else.
+        assert_eq!(
+            rejected_at(&report, 4),
+            [("id_number".to_owned(), "scientific_notation".to_owned())]
+        );
+        assert_eq!(
+            rejected_at(&report, 5),
+            [("household_status".to_owned(), "unknown_code".to_owned())]
+        );
+        assert_rejected(&report, 6, "certificate_components", "invalid");
+        assert_rejected(&report, 7, "certificate_number", "grade_mismatch");
+        assert_eq!(resident_rows(&app).await, 2);
+
+        let (first, first_certificates) = stored(&app, &admin, &a).await;
+        assert_eq!(first["household_status"], "dibao");
+        assert_eq!(first["household_status_since"], "2020-01-01");
+        assert_eq!(first["registered_on"], "2019-05-01");
+        assert_eq!(first["phone"], "138****1111");
+        assert_eq!(first["work_capacity"], false);
+        let mut flags: Vec<&str> = first["household_flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect();
+        flags.sort_unstable();
+        assert_eq!(flags, ["elderly_caring_for_disabled", "multiple_disabled"]);
+        assert_eq!(first_certificates[0]["category"], "physical");
+        assert_eq!(first_certificates[0]["grade"], 2);
+        let (second, second_certificates) = stored(&app, &admin, &b).await;
+        assert_eq!(second["household_status"], "tekun");
+        assert_eq!(second["work_capacity"], true);
+        let multiple = &second_certificates[0];
+        assert_eq!(multiple["category"], "multiple");
+        assert_eq!(multiple["grade"], 1);
+        assert_eq!(multiple["components"], json!(["visual", "hearing"]));
+        assert_eq!(multiple["issued_on"], "2020-02-01");
+        assert_eq!(multiple["valid_until"], "2030-02-01");
+
+        reports.push(report);
+        files.push(((first, first_certificates), (second, second_certificates)));
+    }
+    assert_eq!(reports[0], reports[1], "the same rows, the same report");
+    assert_eq!(files[0], files[1], "the same rows, the same files");
+}
+
+#[actix_web::test]
+async fn rows_without_the_certificate_columns_and_with_codes_still_import() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let one = id_number(date(1969, 9, 9), 621);
+    let two = id_number(date(1970, 10, 10), 622);
+    let file = csv(&[
+        "身份证号,姓名,乡镇代码,household_status,certificate_number,certificate_issued_on".into(),
+        format!("{one},周一,{JINPING},dibian,{one}11,2020-01-01"),
+        format!("{two},吴二,{JINPING},低边,,"),
+    ]);
+    let report = import_ok(&app, &admin, file).await;
+    assert_eq!(counts(&report), (2, 2, 0, 0, vec![]), "{report}");
+    let (resident, certificates) = stored(&app, &admin, &one).await;
+    assert_eq!(resident["household_status"], "dibian");
+    assert_eq!(certificates[0]["category"], "visual");
+    assert_eq!(certificates[0]["grade"], 1);
+    assert_eq!(certificates[0]["components"], json!([]));
+
+    let three = id_number(date(1971, 11, 11), 623);
+    let file = csv(&[
+        "id_number,name,town_code,残疾类别,残疾等级,多重残疾构成,残疾证号,发证日期".into(),
+        format!("{three},郑三,{JINPING},肢体残疾,二级,视力残疾,{three}42,2020-01-01"),
+        format!("{two},吴二,{JINPING},肢体残疾,五级,,,"),
+    ]);
+    // Components of a single category are refused; a category without a number too.
+    let report = import_ok(&app, &admin, file).await;
+    assert_eq!(counts(&report), (2, 0, 0, 0, vec![2, 3]), "{report}");
+    assert_rejected(&report, 2, "certificate_components", "not_allowed");
+    assert_rejected(&report, 3, "certificate_grade", "unknown_code");
+    assert_rejected(&report, 3, "certificate_number", "required");
+}
+
+#[actix_web::test]
+async fn a_file_that_is_not_a_workbook_is_refused_whole() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let id = id_number(date(1980, 2, 2), 631);
+    let text = csv(&[
+        "id_number,name,town_code".into(),
+        format!("{id},张三,{JINPING}"),
+    ]);
+    let answer = import_as(&app, &admin, Some(XLSX), text).await;
+    answer.problem(400, "unreadable_file");
+    let unknown = workbook(&["身份证号", "姓名", "乡镇（街道）代码", "昵称"], &[]);
+    let answer = import_as(&app, &admin, Some(XLSX), unknown).await;
+    let problem = answer.problem(400, "malformed_xlsx");
+    assert!(problem["detail"].as_str().unwrap().contains("column 4"));
+    assert_eq!(resident_rows(&app).await, 0);
+}
+
+const TEMPLATE: &str = "/api/v1/imports/residents/template";
+
+#[actix_web::test]
+async fn the_template_round_trips_in_both_formats() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let worker = app
+        .session("worker", Role::Caseworker, &[JINPING, XIKOU])
+        .await;
+    let columns: Vec<&str> = fenghua_registry::residents::import_columns::ImportColumn::ALL
+        .iter()
+        .map(|c| c.label())
+        .collect();
+
+    // CSV: the header and the example row, filled in with one more row.
+    let answer = app.get_as(&worker, &format!("{TEMPLATE}?format=csv")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    let disposition = answer.header("content-disposition").unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"residents_import_template.csv\""),
+        "{disposition}"
+    );
+    let (header, rows) = crate::reports::csv_of(&answer);
+    assert_eq!(header, columns);
+    assert_eq!(rows.len(), 1, "one example row");
+    let example_id = rows[0][0].clone();
+    assert_eq!(rows[0][1], "张三（示例）");
+    let new_id = id_number(date(1988, 3, 3), 641);
+    let mut mine = vec![String::new(); columns.len()];
+    mine[0] = new_id.clone();
+    mine[1] = "冯九".into();
+    mine[2] = XIKOU.into();
+    let mut filled = answer.body.to_vec();
+    filled.extend_from_slice(mine.join(",").as_bytes());
+    filled.extend_from_slice(b"\r\n");
+    let report = import_ok(&app, &worker, filled).await;
+    assert_eq!(counts(&report), (2, 2, 0, 0, vec![]), "{report}");
+    let (example, certificates) = stored(&app, &admin, &example_id).await;
+    assert_eq!(example["town_code"], JINPING);
+    assert_eq!(example["household_status"], "dibao");
+    assert_eq!(certificates[0]["category"], "multiple");
+    assert_eq!(certificates[0]["components"], json!(["visual", "physical"]));
+    assert_eq!(found(&app, &admin, &new_id).await["name"], "冯九");
+
+    // XLSX: read back, the ID number a text cell; a new workbook with its header and rows.
+    let answer = app
+        .get_as(&worker, &format!("{TEMPLATE}?format=xlsx"))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.header("content-type"), Some(XLSX));
+    assert!(answer
+        .header("content-disposition")
+        .unwrap()
+        .starts_with("attachment; filename=\"residents_import_template.xlsx\""));
+    let sheets = crate::reports::sheets_of(&answer);
+    let sheet = sheets.values().next().unwrap();
+    let header: Vec<String> = sheet[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header, columns);
+    assert_eq!(
+        sheet[1][0],
+        calamine::Data::String(example_id.clone()),
+        "the ID number is text"
+    );
+    let other_id = id_number(date(1989, 4, 4), 642);
+    let mut rows: Vec<Vec<Xl>> = vec![sheet[1].iter().map(|c| t(c.to_string())).collect()];
+    let mut row = vec![t(""); columns.len()];
+    row[0] = t(&other_id);
+    row[1] = t("陈十");
+    row[2] = t(JINPING);
+    rows.push(row);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let answer = import_as(&app, &worker, Some(XLSX), workbook(&header, &rows)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let report = answer.json();
+    assert_eq!(counts(&report), (2, 1, 0, 1, vec![]), "{report}");
+    assert_eq!(found(&app, &admin, &other_id).await["name"], "陈十");
+
+    // Only WRITERS; the format is checked.
+    let auditor = app.session("auditor", Role::Auditor, &[]).await;
+    app.get_as(&auditor, TEMPLATE)
+        .await
+        .problem(403, "forbidden");
+    let answer = app.get_as(&admin, &format!("{TEMPLATE}?format=pdf")).await;
+    answer.problem(422, "validation_failed");
+    let answer = app.get_as(&admin, TEMPLATE).await;
+    assert_eq!(
+        answer.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+}
+
+#[actix_web::test]
+async fn the_report_comes_as_csv_with_a_bom_when_asked() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let good = id_number(date(1972, 7, 7), 651);
+    let bad = id_number(date(1973, 8, 8), 652);
+    let file = csv(&[
+        "身份证号,姓名,乡镇（街道）代码,户籍状态".into(),
+        format!("{good},张三,{JINPING},低保"),
+        format!("3.30283E+17,李四,{JINPING},"),
+        format!("{bad},王五,999999999,小康"),
+    ]);
+    let expected = [
+        "行号,列,原因代码,原因".to_owned(),
+        "3,身份证号,scientific_notation,Excel 已将该数字转为科学计数法（如 3.30213E+17），后几位已丢失：请将该列设置为文本格式后重新录入".to_owned(),
+        "4,户籍状态,unknown_code,不是可选的代码或名称".to_owned(),
+        "4,乡镇（街道）代码,unknown_town,乡镇（街道）代码不存在".to_owned(),
+        "合计,读取行数,rows,3".to_owned(),
+    ];
+    let by_parameter = actix_web::test::TestRequest::post()
+        .uri(&format!("{IMPORT}?report=csv"))
+        .insert_header(("Content-Type", "text/csv"))
+        .set_payload(file.clone());
+    let by_accept = actix_web::test::TestRequest::post()
+        .uri(IMPORT)
+        .insert_header(("Content-Type", "text/csv"))
+        .insert_header(("Accept", "text/csv"))
+        .set_payload(file.clone());
+    for (n, req) in [by_parameter, by_accept].into_iter().enumerate() {
+        let answer = app.send_as(&admin, req).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        assert_eq!(
+            answer.header("content-type"),
+            Some("text/csv; charset=utf-8")
+        );
+        assert!(answer
+            .header("content-disposition")
+            .unwrap()
+            .starts_with("attachment; filename=\"residents_import_report_"));
+        assert!(answer.body.starts_with(b"\xEF\xBB\xBF"), "a BOM");
+        let text = std::str::from_utf8(&answer.body[3..]).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[..5], expected, "{text}");
+        let created = if n == 0 { 1 } else { 0 };
+        let unchanged = 1 - created;
+        assert_eq!(
+            lines[5..],
+            [
+                format!("合计,新增,created,{created}"),
+                "合计,更新,updated,0".to_owned(),
+                format!("合计,未变,unchanged,{unchanged}"),
+                "合计,拒绝,rejected,2".to_owned(),
+            ],
+            "{text}"
+        );
+        assert_no_id_numbers(text, &[&good, &bad]);
+    }
+    // An unknown report format is refused before anything is read or written.
+    let answer = app
+        .send_as(
+            &admin,
+            actix_web::test::TestRequest::post()
+                .uri(&format!("{IMPORT}?report=pdf"))
+                .insert_header(("Content-Type", "text/csv"))
+                .set_payload(file),
+        )
+        .await;
+    let problem = answer.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "report");
+    assert_eq!(resident_rows(&app).await, 1);
+}
+
+#[actix_web::test]
+async fn a_workbook_is_bounded_and_rate_limited_like_a_csv_file() {
+    let app = spawn_app_with(|c| {
+        c.import_limit_bytes = 8 * 1024;
+        c.auth.route_limits.import = 2;
+    })
+    .await;
+    let admin = app.admin().await;
+    let rows: Vec<Vec<Xl>> = (0..400)
+        .map(|i| {
+            vec![
+                t(id_number(date(1960, 1, 1), 700 + i)),
+                t(format!("居民{i}")),
+                t(JINPING),
+            ]
+        })
+        .collect();
+    let large = workbook(&["身份证号", "姓名", "乡镇（街道）代码"], &rows);
+    assert!(large.len() > 8 * 1024, "{} bytes", large.len());
+    import_as(&app, &admin, Some(XLSX), large)
+        .await
+        .problem(413, "payload_too_large");
+    let small = workbook(&["身份证号", "姓名", "乡镇（街道）代码"], &rows[..2]);
+    let answer = import_as(&app, &admin, Some(XLSX), small.clone()).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(counts(&answer.json()), (2, 2, 0, 0, vec![]));
+    import_as(&app, &admin, Some(XLSX), small)
+        .await
+        .problem(429, "too_many_requests");
+    assert_eq!(resident_rows(&app).await, 2);
+}
+
+#[actix_web::test]
+async fn each_number_column_in_scientific_notation_says_so_and_the_codes_name_the_columns() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let one = id_number(date(1974, 4, 4), 661);
+    let file = csv(&[
+        "身份证号,姓名,乡镇（街道）代码,联系电话,监护人电话,残疾证号,发证日期".into(),
+        format!("{one},张三,{JINPING},1.38E+10,5.74889E+11,3.30283E+19,2020-01-01"),
+    ]);
+    let report = import_ok(&app, &admin, file).await;
+    assert_eq!(counts(&report), (1, 0, 0, 0, vec![2]), "{report}");
+    let mut errors = rejected_at(&report, 2);
+    errors.sort();
+    assert_eq!(
+        errors,
+        [
+            (
+                "certificate_number".to_owned(),
+                "scientific_notation".to_owned()
+            ),
+            (
+                "guardian_phone".to_owned(),
+                "scientific_notation".to_owned()
+            ),
+            ("phone".to_owned(), "scientific_notation".to_owned()),
+        ]
+    );
+
+    let codes = app.get_as(&admin, "/api/v1/codes").await.json();
+    let set = |name: &str| {
+        codes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["set"] == name)
+            .unwrap_or_else(|| panic!("no set {name}"))["codes"]
+            .clone()
+    };
+    let columns = set("import_column");
+    assert_eq!(
+        columns[0],
+        json!({"code": "id_number", "label": "身份证号"})
+    );
+    assert_eq!(columns.as_array().unwrap().len(), 21);
+    assert_eq!(
+        set("disability_grade")[0],
+        json!({"code": "1", "label": "一级"})
+    );
 }
