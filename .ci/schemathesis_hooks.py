@@ -19,6 +19,7 @@ the admin when the fuzzer has changed its password).
 """
 
 import os
+import re
 import shlex
 import subprocess
 import threading
@@ -222,7 +223,11 @@ def _current_etag(case, kind):
     response = _Reader.get(kind, owner)
     if response.status_code != 200:
         return None
-    version = _find_version(response.json(), str(path.rstrip("/").rsplit("/", 1)[-1]))
+    # The thing changed is named by the path's last parameter (`record_id`, `grant_id`,
+    # `case_id`; a facility's `id`), also on an action below it such as `/void`.
+    names = re.findall(r"{(\w+)}", template)
+    wanted = str(params.get(names[-1])) if names else None
+    version = _find_version(response.json(), wanted)
     return None if version is None else f'"{version}"'
 
 
