@@ -1,5 +1,8 @@
 //! The two subsidies (两项补贴): policy versions, eligibility on a day, and grants with their
-//! suspensions and termination.
+//! suspensions and termination. A grant entered by mistake is voided ([`void`], see
+//! [`crate::corrections`]): the file shows it (status `void`), but eligibility's `granted`, the
+//! rules of new grants (one running grant per kind, no month paid twice) and departures read
+//! only the grants that count (`counted_grants_of`).
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -241,14 +244,15 @@ pub fn facts_of(conn: &mut DbConn, resident: &ResidentRow) -> Result<ResidentFac
             ))
         })
         .collect::<Result<_, AppError>>()?;
-    let work_injury_nursing = file_records::counted_of_section(conn, resident.id, "other_benefits")?
-        .into_iter()
-        .filter(|r| r.kind == OtherBenefitKind::WorkInjuryNursing.as_str())
-        .map(|r| Span {
-            start: r.start_on,
-            end: r.end_on,
-        })
-        .collect();
+    let work_injury_nursing =
+        file_records::counted_of_section(conn, resident.id, "other_benefits")?
+            .into_iter()
+            .filter(|r| r.kind == OtherBenefitKind::WorkInjuryNursing.as_str())
+            .map(|r| Span {
+                start: r.start_on,
+                end: r.end_on,
+            })
+            .collect();
     Ok(ResidentFacts {
         deceased_on: resident.deceased_on,
         moved_out_on: resident.moved_out_on,

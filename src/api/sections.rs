@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use super::concurrency::{etag, expected_version};
 use super::extract::ApiJson;
-use super::residents::Asker;
 use super::indicators::Withdrawal;
+use super::residents::Asker;
 use crate::corrections::VoidRequest;
 use crate::db;
 use crate::error::AppResult;

@@ -112,7 +112,14 @@ async fn refused_voids_change_nothing(
             .problem(412, "precondition_failed");
     }
     for reason in [json!(""), json!("   "), json!("长".repeat(501))] {
-        let answer = void(app, &who.worker, item, Some(tag), &json!({ "reason": reason })).await;
+        let answer = void(
+            app,
+            &who.worker,
+            item,
+            Some(tag),
+            &json!({ "reason": reason }),
+        )
+        .await;
         assert_invalid(&answer, "reason", Some("invalid"));
     }
     let answer = void(
@@ -168,7 +175,14 @@ async fn void_checked(
     let id = item.rsplit('/').next().unwrap();
     let (resident_tag, _) = snapshot_of(app, &who.admin, resident).await;
 
-    let answer = void(app, &who.worker, item, Some(tag), &json!({ "reason": REASON })).await;
+    let answer = void(
+        app,
+        &who.worker,
+        item,
+        Some(tag),
+        &json!({ "reason": REASON }),
+    )
+    .await;
     assert_eq!(answer.status, 200, "void: {}", answer.text());
     let voided = answer.json();
     let new_tag = etag(&answer);
@@ -179,8 +193,15 @@ async fn void_checked(
     assert_eq!(voided["voided_by"], who.worker.username);
     assert!(voided["voided_at"].is_string(), "{voided}");
     let (resident_tag_after, file) = snapshot_of(app, &who.admin, resident).await;
-    assert_ne!(resident_tag_after, resident_tag, "the resident's version moves on");
-    assert_eq!(in_file(&file, key, id), voided, "the file shows it, marked void");
+    assert_ne!(
+        resident_tag_after, resident_tag,
+        "the resident's version moves on"
+    );
+    assert_eq!(
+        in_file(&file, key, id),
+        voided,
+        "the file shows it, marked void"
+    );
 
     // Twice is refused, with the new ETag or the old one, and changes nothing.
     for stale_or_not in [new_tag.as_str(), tag] {
@@ -233,21 +254,27 @@ async fn void_checked(
     in_file(&file, key, id)
 }
 
-/// The figure of `code` in a report snapshot taken now of the district.
-async fn snapshot_figure(app: &TestApp, who: &Session, code: &str) -> i64 {
+/// The numerator of `code` in a report snapshot taken now of the district, and the snapshot's
+/// id.
+async fn snapshot_figure(app: &TestApp, who: &Session, code: &str) -> (i64, String) {
     let answer = app
-        .post_as(who, "/api/v1/reports", &json!({"as_of": today().to_string()}))
+        .post_as(
+            who,
+            "/api/v1/reports",
+            &json!({"as_of": today().to_string()}),
+        )
         .await;
     assert_eq!(answer.status, 201, "{}", answer.text());
     let report = answer.json();
-    report["report"]["items"]
+    let numerator = report["report"]["items"]
         .as_array()
         .unwrap()
         .iter()
         .find(|i| i["code"] == code)
         .unwrap_or_else(|| panic!("no {code} in {report}"))["numerator"]
         .as_i64()
-        .unwrap()
+        .unwrap();
+    (numerator, report["id"].as_str().unwrap().to_owned())
 }
 
 /// `(eligible, granted)` of the subsidy `kind` today.
@@ -288,7 +315,15 @@ async fn queued(app: &TestApp, who: &Session, query: &str) -> Vec<String> {
 async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
     let app = spawn_app().await;
     let who = callers(&app).await;
-    let person = holder(&app, &who.admin, 21, JINPING, "1980-05-01", cert("physical", 1)).await;
+    let person = holder(
+        &app,
+        &who.admin,
+        21,
+        JINPING,
+        "1980-05-01",
+        cert("physical", 1),
+    )
+    .await;
     let path = resident_path(&person.id);
     let year = today().year();
     let insurance = record(
@@ -312,7 +347,8 @@ async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
         figures(&app, &who.admin, MEDICAL).await,
         [(1, Some(1)), (1, Some(1))]
     );
-    assert_eq!(snapshot_figure(&app, &who.admin, MEDICAL).await, 1);
+    let (counted, before_void) = snapshot_figure(&app, &who.admin, MEDICAL).await;
+    assert_eq!(counted, 1);
     assert_eq!(
         eligibility(&app, &who.admin, &person.id, "nursing").await,
         (false, false),
@@ -321,7 +357,14 @@ async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
 
     let item = format!("{path}/insurance/{}", insurance["id"].as_str().unwrap());
     let shown = void_checked(
-        &app, &who, &person.id, &item, "\"1\"", "insurance", "record_void", "insurance",
+        &app,
+        &who,
+        &person.id,
+        &item,
+        "\"1\"",
+        "insurance",
+        "record_void",
+        "insurance",
     )
     .await;
     assert_eq!(shown["year"], year, "the record's own fields stay");
@@ -331,15 +374,45 @@ async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
         "the void year no longer counts, for the district and the town"
     );
     assert_eq!(
-        snapshot_figure(&app, &who.admin, MEDICAL).await,
+        snapshot_figure(&app, &who.admin, MEDICAL).await.0,
         0,
         "a report taken after the void leaves it out"
     );
+    // The snapshot taken before keeps its figure; verifying it names the void.
+    let verified = app
+        .get_as(&who.admin, &format!("/api/v1/reports/{before_void}/verify"))
+        .await;
+    assert_eq!(verified.status, 200, "{}", verified.text());
+    let verified = verified.json();
+    assert_eq!(verified["status"], "restated", "{verified}");
+    let restated = verified["restated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == MEDICAL && f["area"]["code"] == DISTRICT)
+        .cloned()
+        .unwrap_or_else(|| panic!("{MEDICAL} is not restated: {verified}"));
+    assert_eq!(restated["old"]["numerator"], 1, "{restated}");
+    assert_eq!(restated["new"]["numerator"], 0, "{restated}");
+    assert!(
+        restated["residents"][0]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "record_void" && e["entity_id"] == shown["id"]),
+        "{restated}"
+    );
     // A void record takes no change; the year it held may be entered again.
     let tag = format!("\"{}\"", shown["version"]);
-    patch(&app, &who.worker, &item, Some(&tag), &json!({"enrolled": false}))
-        .await
-        .problem(409, "record_voided");
+    patch(
+        &app,
+        &who.worker,
+        &item,
+        Some(&tag),
+        &json!({"enrolled": false}),
+    )
+    .await
+    .problem(409, "record_voided");
     record(
         &app,
         &who.worker,
@@ -362,10 +435,24 @@ async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
     );
 
     // Eligibility: the void allowance no longer excludes the nursing subsidy.
-    let item = format!("{path}/other-benefits/{}", allowance["id"].as_str().unwrap());
-    let answer = void(&app, &who.admin, &item, Some("\"1\""), &json!({"reason": REASON})).await;
+    let item = format!(
+        "{path}/other-benefits/{}",
+        allowance["id"].as_str().unwrap()
+    );
+    let answer = void(
+        &app,
+        &who.admin,
+        &item,
+        Some("\"1\""),
+        &json!({"reason": REASON}),
+    )
+    .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert_eq!(answer.json()["voided_by"], who.admin.username, "an admin may void");
+    assert_eq!(
+        answer.json()["voided_by"],
+        who.admin.username,
+        "an admin may void"
+    );
     assert_eq!(
         eligibility(&app, &who.admin, &person.id, "nursing").await,
         (true, false)
@@ -438,8 +525,14 @@ async fn a_void_grant_counts_nowhere_and_a_new_grant_may_replace_it() {
         reconciliation.text()
     );
     for (action, body) in [
-        ("suspend", json!({"suspended_on": "2024-06-01", "reason": "待核查"})),
-        ("terminate", json!({"terminated_on": "2024-06-01", "reason": "不再符合条件"})),
+        (
+            "suspend",
+            json!({"suspended_on": "2024-06-01", "reason": "待核查"}),
+        ),
+        (
+            "terminate",
+            json!({"terminated_on": "2024-06-01", "reason": "不再符合条件"}),
+        ),
     ] {
         app.post_as(&who.worker, &format!("{item}/{action}"), &body)
             .await
@@ -464,14 +557,24 @@ async fn a_void_grant_counts_nowhere_and_a_new_grant_may_replace_it() {
     )
     .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
-    assert!(queued(&app, &who.worker, "suspended_grants").await.is_empty());
+    assert!(queued(&app, &who.worker, "suspended_grants")
+        .await
+        .is_empty());
 }
 
 #[actix_web::test]
 async fn a_void_case_counts_nowhere_and_leaves_the_work_queue() {
     let app = spawn_app().await;
     let who = callers(&app).await;
-    let person = holder(&app, &who.admin, 23, JINPING, "1980-05-01", cert("physical", 2)).await;
+    let person = holder(
+        &app,
+        &who.admin,
+        23,
+        JINPING,
+        "1980-05-01",
+        cert("physical", 2),
+    )
+    .await;
     let path = resident_path(&person.id);
     let done = record(
         &app,
@@ -483,7 +586,10 @@ async fn a_void_case_counts_nowhere_and_leaves_the_work_queue() {
     .await;
     let done = done["id"].as_str().unwrap().to_owned();
     for (step, body) in [
-        ("assess", json!({"assessed_on": "2024-02-01", "outcome": "eligible"})),
+        (
+            "assess",
+            json!({"assessed_on": "2024-02-01", "outcome": "eligible"}),
+        ),
         ("start", json!({"started_on": "2024-02-10"})),
         ("complete", json!({"completed_on": "2024-03-01"})),
     ] {
@@ -535,7 +641,14 @@ async fn a_void_case_counts_nowhere_and_leaves_the_work_queue() {
     );
 
     let item = format!("{path}/home-modifications/{waiting}");
-    let answer = void(&app, &who.worker, &item, Some("\"1\""), &json!({"reason": REASON})).await;
+    let answer = void(
+        &app,
+        &who.worker,
+        &item,
+        Some("\"1\""),
+        &json!({"reason": REASON}),
+    )
+    .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert!(queued(&app, &who.worker, "home_modifications?days=0")
         .await
