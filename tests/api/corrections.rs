@@ -277,6 +277,25 @@ async fn snapshot_figure(app: &TestApp, who: &Session, code: &str) -> (i64, Stri
     (numerator, report["id"].as_str().unwrap().to_owned())
 }
 
+/// `(resident, reason)` of each gap of `code` today.
+async fn gaps(app: &TestApp, who: &Session, code: &str) -> Vec<(String, String)> {
+    let answer = app
+        .get_as(who, &format!("/api/v1/indicators/{code}/gaps"))
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["resident_id"].as_str().unwrap().to_owned(),
+                g["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// `(eligible, granted)` of the subsidy `kind` today.
 async fn eligibility(app: &TestApp, who: &Session, resident: &str, kind: &str) -> (bool, bool) {
     let answer = app
@@ -349,6 +368,7 @@ async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
     );
     let (counted, before_void) = snapshot_figure(&app, &who.admin, MEDICAL).await;
     assert_eq!(counted, 1);
+    assert!(gaps(&app, &who.admin, MEDICAL).await.is_empty());
     assert_eq!(
         eligibility(&app, &who.admin, &person.id, "nursing").await,
         (false, false),
@@ -372,6 +392,11 @@ async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
         figures(&app, &who.admin, MEDICAL).await,
         [(0, Some(1)), (0, Some(1))],
         "the void year no longer counts, for the district and the town"
+    );
+    assert_eq!(
+        gaps(&app, &who.admin, MEDICAL).await,
+        vec![(person.id.clone(), "no_enrollment_record".to_owned())],
+        "the resident is on the gap list as if the year had never been recorded"
     );
     assert_eq!(
         snapshot_figure(&app, &who.admin, MEDICAL).await.0,
