@@ -429,6 +429,7 @@ async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
     );
     // A void record takes no change; the year it held may be entered again.
     let tag = format!("\"{}\"", shown["version"]);
+    let before = snapshot_of(&app, &who.admin, &person.id).await;
     patch(
         &app,
         &who.worker,
@@ -438,6 +439,7 @@ async fn a_void_record_counts_nowhere_and_stays_in_the_file_and_history() {
     )
     .await
     .problem(409, "record_voided");
+    assert_eq!(snapshot_of(&app, &who.admin, &person.id).await, before);
     record(
         &app,
         &who.worker,
@@ -549,6 +551,7 @@ async fn a_void_grant_counts_nowhere_and_a_new_grant_may_replace_it() {
         "{}",
         reconciliation.text()
     );
+    let before = snapshot_of(&app, &who.admin, &person.id).await;
     for (action, body) in [
         (
             "suspend",
@@ -563,6 +566,7 @@ async fn a_void_grant_counts_nowhere_and_a_new_grant_may_replace_it() {
             .await
             .problem(409, "record_voided");
     }
+    assert_eq!(snapshot_of(&app, &who.admin, &person.id).await, before);
     // The void grant holds no months: the subsidy is granted again from the same month.
     grant(&app, &who.worker, &person.id, "nursing", "2024-01").await;
     assert_eq!(
@@ -678,6 +682,7 @@ async fn a_void_case_counts_nowhere_and_leaves_the_work_queue() {
     assert!(queued(&app, &who.worker, "home_modifications?days=0")
         .await
         .is_empty());
+    let before = snapshot_of(&app, &who.admin, &person.id).await;
     app.post_as(
         &who.worker,
         &format!("{item}/cancel"),
@@ -685,4 +690,5 @@ async fn a_void_case_counts_nowhere_and_leaves_the_work_queue() {
     )
     .await
     .problem(409, "record_voided");
+    assert_eq!(snapshot_of(&app, &who.admin, &person.id).await, before);
 }
