@@ -1,11 +1,13 @@
 //! Barrier-free home modification cases: applied, assessed, in progress, completed or
-//! cancelled, each step by its own action, dated and audited.
+//! cancelled, each step by its own action, dated and audited. A case entered by mistake is
+//! voided ([`void`], see [`crate::corrections`]): shown marked, counted nowhere, changed no more.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::{self, Action, Event};
+use crate::corrections::{self, VoidMark, VoidRequest};
 use crate::db::home_modifications::{self as store, CaseRow, StepChanges};
 use crate::db::residents as residents_store;
 use crate::db::{self, DbConn};
@@ -37,6 +39,9 @@ pub struct CaseView {
     pub items: Vec<Item>,
     pub cost_fen: Option<i64>,
     pub version: i32,
+    /// Set once the case is voided as entered by mistake; it then counts nowhere.
+    #[serde(flatten)]
+    pub void: VoidMark,
 }
 
 fn view(row: &CaseRow) -> Result<CaseView, AppError> {
@@ -59,6 +64,11 @@ fn view(row: &CaseRow) -> Result<CaseView, AppError> {
             .map_err(|_| AppError::unknown_code(TABLE, "items", &row.items))?,
         cost_fen: row.cost_fen,
         version: row.version,
+        void: VoidMark::of(
+            row.voided_at,
+            row.voided_by.as_deref(),
+            row.void_reason.as_deref(),
+        ),
     })
 }
 
@@ -196,6 +206,9 @@ pub fn act(
 ) -> Result<CaseView, AppError> {
     write_in_scope(conn, who, resident_id, |conn, resident| {
         let row = store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?;
+        if row.voided_at.is_some() {
+            return Err(corrections::voided("case"));
+        }
         let before = view(&row)?;
         let last_step_on = [row.applied_on]
             .into_iter()
@@ -298,6 +311,49 @@ pub fn act(
             conn,
             who.audit,
             Event::new(Action::HomeModificationStep)
+                .entity("home_modification", row.public_id.clone())
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(
+                    &serde_json::to_value(&before).expect("serialises"),
+                    &serde_json::to_value(&after).expect("serialises"),
+                )),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Voids a case entered by mistake (see [`crate::corrections`]): it stays in the file, marked
+/// void with the reason, leaves the home-modification indicator and the work queue, and takes
+/// no further step. Needs the case's current version.
+pub fn void(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    case_id: &str,
+    request: VoidRequest,
+) -> Result<CaseView, AppError> {
+    let reason = corrections::reason(&request.reason)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
+        let row = store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?;
+        if row.voided_at.is_some() {
+            return Err(corrections::already_voided("case"));
+        }
+        if row.version != request.expected_version {
+            return Err(AppError::PreconditionFailed);
+        }
+        let before = view(&row)?;
+        let now = db::now();
+        let by = who.audit.actor.username.as_deref();
+        if !store::void(conn, row.id, row.version, by, &reason, now)? {
+            return Err(AppError::PreconditionFailed);
+        }
+        residents_store::touch(conn, resident.id, now)?;
+        let after =
+            view(&store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?)?;
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(Action::HomeModificationVoid)
                 .entity("home_modification", row.public_id.clone())
                 .resident(resident.public_id.clone())
                 .changes(audit::diff(

@@ -175,12 +175,8 @@ pub fn withdraw(
     public_id: &str,
     reason: &str,
 ) -> Result<DefinitionSetView, AppError> {
-    let reason = crate::domain::text::clean(reason)
-        .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("reason")]))?;
+    let reason = crate::corrections::reason(reason)?;
     let reason = reason.as_str();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(AppError::field("reason", "invalid", "1 to 500 characters"));
-    }
     db::write_transaction(conn, |conn| {
         let (rows, _) = loaded_sets(conn)?;
         let row = rows

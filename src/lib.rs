@@ -12,6 +12,7 @@ pub mod audit_checkpoint;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod corrections;
 pub mod csv_file;
 pub mod db;
 pub mod demo;

@@ -1,11 +1,15 @@
 //! The two subsidies (两项补贴): policy versions, eligibility on a day, and grants with their
-//! suspensions and termination.
+//! suspensions and termination. A grant entered by mistake is voided ([`void`], see
+//! [`crate::corrections`]): the file shows it (status `void`), but eligibility's `granted`, the
+//! rules of new grants (one running grant per kind, no month paid twice) and departures read
+//! only the grants that count (`counted_grants_of`).
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Action, AuditContext, Event, Outcome};
+use crate::corrections::{self, VoidMark, VoidRequest};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
 use crate::db::{self, certificates as certs, file_records, DbConn};
@@ -91,11 +95,7 @@ pub fn withdraw_policy(
     public_id: &str,
     reason: &str,
 ) -> Result<PolicyView, AppError> {
-    let reason = text::clean(reason)
-        .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("reason")]))?;
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(AppError::field("reason", "invalid", "1 to 500 characters"));
-    }
+    let reason = crate::corrections::reason(reason)?;
     db::write_transaction(conn, |conn| {
         let row = store::policies(conn)?
             .into_iter()
@@ -244,14 +244,15 @@ pub fn facts_of(conn: &mut DbConn, resident: &ResidentRow) -> Result<ResidentFac
             ))
         })
         .collect::<Result<_, AppError>>()?;
-    let work_injury_nursing = file_records::of_section(conn, resident.id, "other_benefits")?
-        .into_iter()
-        .filter(|r| r.kind == OtherBenefitKind::WorkInjuryNursing.as_str())
-        .map(|r| Span {
-            start: r.start_on,
-            end: r.end_on,
-        })
-        .collect();
+    let work_injury_nursing =
+        file_records::counted_of_section(conn, resident.id, "other_benefits")?
+            .into_iter()
+            .filter(|r| r.kind == OtherBenefitKind::WorkInjuryNursing.as_str())
+            .map(|r| Span {
+                start: r.start_on,
+                end: r.end_on,
+            })
+            .collect();
     Ok(ResidentFacts {
         deceased_on: resident.deceased_on,
         moved_out_on: resident.moved_out_on,
@@ -305,6 +306,9 @@ pub struct GrantView {
     pub suspensions: Vec<SuspensionView>,
     pub decided_by: Option<String>,
     pub version: i32,
+    /// Set once the grant is voided as entered by mistake; it then counts nowhere.
+    #[serde(flatten)]
+    pub void: VoidMark,
 }
 
 fn grant_view(
@@ -317,7 +321,11 @@ fn grant_view(
         kind: grant_kind(grant)?,
         start_month: grant.start_month.format("%Y-%m").to_string(),
         monthly_amount_fen: grant.monthly_amount_fen,
-        status: grant_fact(grant, suspensions)?.status_on(today),
+        status: if grant.voided_at.is_some() {
+            GrantStatus::Void
+        } else {
+            grant_fact(grant, suspensions)?.status_on(today)
+        },
         eligible_at_start: grant.eligible_at_start,
         override_reason: grant.override_reason.clone(),
         terminated_on: grant.terminated_on,
@@ -333,6 +341,11 @@ fn grant_view(
             .collect(),
         decided_by: grant.decided_by.clone(),
         version: grant.version,
+        void: VoidMark::of(
+            grant.voided_at,
+            grant.voided_by.as_deref(),
+            grant.void_reason.as_deref(),
+        ),
     })
 }
 
@@ -404,7 +417,7 @@ pub fn eligibility(
     let facts = facts_of(conn, &resident)?;
     let all = policies(conn)?;
     let suspensions = store::suspensions_of(conn, resident.id)?;
-    let grants = store::grants_of(conn, resident.id)?
+    let grants = store::counted_grants_of(conn, resident.id)?
         .iter()
         .map(|g| grant_fact(g, &suspensions))
         .collect::<Result<Vec<_>, _>>()?;
@@ -597,7 +610,7 @@ fn write_grant(
                 "only an admin may grant more than the amount of the policy in force",
             ));
         }
-        let paid_until = store::grants_of(conn, resident.id)?
+        let paid_until = store::counted_grants_of(conn, resident.id)?
             .iter()
             .filter(|g| g.kind == request.kind.as_str())
             .filter_map(|g| g.terminated_on)
@@ -706,7 +719,7 @@ pub(crate) fn end_on_departure(
     let month_after = first_of_month(day)
         .checked_add_months(chrono::Months::new(1))
         .unwrap_or(day);
-    let grants = store::grants_of(conn, resident.id)?;
+    let grants = store::counted_grants_of(conn, resident.id)?;
     let suspensions = store::suspensions_of(conn, resident.id)?;
     let now = db::now();
     let mut ended = 0;
@@ -768,6 +781,9 @@ pub fn act(
             .iter()
             .find(|s| s.grant_id == grant.id && s.resumed_on.is_none());
         let before = grant_view(&grant, &suspensions, who.today)?;
+        if grant.voided_at.is_some() {
+            return Err(corrections::voided("grant"));
+        }
         if grant.terminated_on.is_some() {
             return Err(illegal("the grant is terminated"));
         }
@@ -847,6 +863,50 @@ pub fn act(
             conn,
             who.audit,
             Event::new(audit_action)
+                .entity("subsidy_grant", grant.public_id.clone())
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(
+                    &serde_json::to_value(&before).expect("serialises"),
+                    &serde_json::to_value(&after).expect("serialises"),
+                )),
+        )?;
+        Ok(after)
+    })
+}
+
+/// Voids a grant entered by mistake (see [`crate::corrections`]): it stays in the file, marked
+/// void with the reason, and no longer counts: not in payment, no bar to a new grant of the same
+/// subsidy, in no indicator or reconciliation. Needs the grant's current version.
+pub fn void(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    grant_id: &str,
+    request: VoidRequest,
+) -> Result<GrantView, AppError> {
+    let reason = corrections::reason(&request.reason)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
+        let grant = store::grant(conn, resident.id, grant_id)?.ok_or(AppError::NotFound)?;
+        if grant.voided_at.is_some() {
+            return Err(corrections::already_voided("grant"));
+        }
+        if grant.version != request.expected_version {
+            return Err(AppError::PreconditionFailed);
+        }
+        let suspensions = store::suspensions_of(conn, resident.id)?;
+        let before = grant_view(&grant, &suspensions, who.today)?;
+        let now = db::now();
+        let by = who.audit.actor.username.as_deref();
+        if !store::void_grant(conn, grant.id, grant.version, by, &reason, now)? {
+            return Err(AppError::PreconditionFailed);
+        }
+        residents_store::touch(conn, resident.id, now)?;
+        let stored = store::grant(conn, resident.id, grant_id)?.ok_or(AppError::NotFound)?;
+        let after = grant_view(&stored, &suspensions, who.today)?;
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(Action::SubsidyVoid)
                 .entity("subsidy_grant", grant.public_id.clone())
                 .resident(resident.public_id.clone())
                 .changes(audit::diff(

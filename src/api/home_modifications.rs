@@ -1,11 +1,14 @@
 //! Home modification cases and their steps.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::concurrency::{etag, expected_version};
 use super::extract::ApiJson;
+use super::indicators::Withdrawal;
 use super::residents::Asker;
+use crate::corrections::VoidRequest;
 use crate::db;
 use crate::domain::home_modification::Assessment;
 use crate::error::AppResult;
@@ -137,4 +140,26 @@ pub async fn cancel(
         reason: body.reason,
     };
     act(state, asker, path.into_inner(), action).await
+}
+
+/// Voids a case entered by mistake, with a reason; needs its version (`ETag`) in `If-Match`.
+pub async fn void(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    asker: Asker,
+    path: web::Path<CasePath>,
+    ApiJson(body): ApiJson<Withdrawal>,
+) -> AppResult<HttpResponse> {
+    let request = VoidRequest {
+        expected_version: expected_version(&req)?,
+        reason: body.reason,
+    };
+    let (resident_id, case_id) = (path.id.to_string(), path.case_id.to_string());
+    let case = db::run(&state.pool, move |conn| {
+        home_modifications::void(conn, &asker.requester(), &resident_id, &case_id, request)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(case.version)))
+        .json(case))
 }

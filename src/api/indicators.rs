@@ -337,7 +337,8 @@ pub async fn publish(
     Ok(HttpResponse::Created().json(set))
 }
 
-/// The body of a withdrawal (of a definition version or a policy version).
+/// The body of a correction: a withdrawal (of a definition version or a policy version) or a
+/// void (of a section record, a grant or a case), with its reason.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Withdrawal {

@@ -1,11 +1,13 @@
-//! The simpler file sections, one generic pair of handlers for all of them.
+//! The simpler file sections, one generic set of handlers for all of them.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
 use super::concurrency::{etag, expected_version};
 use super::extract::ApiJson;
+use super::indicators::Withdrawal;
 use super::residents::Asker;
+use crate::corrections::VoidRequest;
 use crate::db;
 use crate::error::AppResult;
 use crate::sections::{self, Section};
@@ -57,4 +59,27 @@ pub async fn update<S: Section>(
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(sections::version_of(&updated))))
         .json(updated))
+}
+
+/// Voids a record entered by mistake, with a reason; needs its `ETag` in `If-Match`.
+pub async fn void<S: Section>(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    asker: Asker,
+    path: web::Path<RecordPath>,
+    ApiJson(body): ApiJson<Withdrawal>,
+) -> AppResult<HttpResponse> {
+    let request = VoidRequest {
+        expected_version: expected_version(&req)?,
+        reason: body.reason,
+    };
+    let path = path.into_inner();
+    let (resident_id, record_id) = (path.id.to_string(), path.record_id.to_string());
+    let voided = db::run(&state.pool, move |conn| {
+        sections::void::<S>(conn, &asker.requester(), &resident_id, &record_id, request)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(sections::version_of(&voided))))
+        .json(voided))
 }

@@ -1,12 +1,15 @@
 //! Subsidy policies, eligibility, and grants.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::concurrency::{etag, expected_version};
 use super::extract::{ApiJson, ApiQuery};
+use super::indicators::Withdrawal;
 use super::residents::Asker;
 use crate::auth::RequestContext;
+use crate::corrections::VoidRequest;
 use crate::db;
 use crate::domain::eligibility::SubsidyKind;
 use crate::error::{AppError, AppResult};
@@ -50,7 +53,7 @@ pub async fn withdraw_policy(
     state: web::Data<AppState>,
     RequestContext(ctx): RequestContext,
     id: web::Path<uuid::Uuid>,
-    ApiJson(body): ApiJson<super::indicators::Withdrawal>,
+    ApiJson(body): ApiJson<Withdrawal>,
 ) -> AppResult<HttpResponse> {
     let today = crate::domain::today();
     let id = id.into_inner().to_string();
@@ -200,4 +203,26 @@ pub async fn terminate(
         reason: body.reason,
     };
     act(state, asker, path.into_inner(), action).await
+}
+
+/// Voids a grant entered by mistake, with a reason; needs its version (`ETag`) in `If-Match`.
+pub async fn void(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    asker: Asker,
+    path: web::Path<GrantPath>,
+    ApiJson(body): ApiJson<Withdrawal>,
+) -> AppResult<HttpResponse> {
+    let request = VoidRequest {
+        expected_version: expected_version(&req)?,
+        reason: body.reason,
+    };
+    let (resident_id, grant_id) = (path.id.to_string(), path.grant_id.to_string());
+    let grant = db::run(&state.pool, move |conn| {
+        subsidies::void(conn, &asker.requester(), &resident_id, &grant_id, request)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(grant.version)))
+        .json(grant))
 }

@@ -65,6 +65,7 @@ crate::code_enum! {
         CertificateCancel = "certificate_cancel", "注销证件";
         RecordCreate = "record_create", "新增档案记录";
         RecordUpdate = "record_update", "修改档案记录";
+        RecordVoid = "record_void", "作废档案记录";
         PolicyCreate = "policy_create", "新增补贴政策";
         PolicyWithdraw = "policy_withdraw", "撤回补贴政策";
         SubsidyGrant = "subsidy_grant", "补贴发放";
@@ -72,8 +73,10 @@ crate::code_enum! {
         SubsidySuspend = "subsidy_suspend", "补贴暂停";
         SubsidyResume = "subsidy_resume", "补贴恢复";
         SubsidyTerminate = "subsidy_terminate", "补贴终止";
+        SubsidyVoid = "subsidy_void", "作废补贴发放记录";
         HomeModificationApply = "home_modification_apply", "无障碍改造申请";
         HomeModificationStep = "home_modification_step", "无障碍改造进度";
+        HomeModificationVoid = "home_modification_void", "作废无障碍改造案件";
         FacilityCreate = "facility_create", "新增设施";
         FacilityUpdate = "facility_update", "修改设施";
         GdpGrowthSet = "gdp_growth_set", "设置GDP增速";
@@ -116,13 +119,16 @@ impl Action {
         Action::CertificateCancel,
         Action::RecordCreate,
         Action::RecordUpdate,
+        Action::RecordVoid,
         Action::SubsidyGrant,
         Action::SubsidyGrantOverride,
         Action::SubsidySuspend,
         Action::SubsidyResume,
         Action::SubsidyTerminate,
+        Action::SubsidyVoid,
         Action::HomeModificationApply,
         Action::HomeModificationStep,
+        Action::HomeModificationVoid,
         Action::ResidentMove,
     ];
 }

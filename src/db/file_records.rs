@@ -17,6 +17,9 @@ pub struct FileRecordRow {
     pub natural_key: Option<String>,
     pub data: String,
     pub version: i32,
+    pub voided_at: Option<NaiveDateTime>,
+    pub voided_by: Option<String>,
+    pub void_reason: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -68,6 +71,7 @@ pub fn by_public_id(
         .optional()
 }
 
+/// The record that counts (not void) holding `key`.
 pub fn by_natural_key(
     conn: &mut DbConn,
     resident_id: i64,
@@ -78,13 +82,14 @@ pub fn by_natural_key(
         .filter(file_records::resident_id.eq(resident_id))
         .filter(file_records::section.eq(section))
         .filter(file_records::natural_key.eq(key))
+        .filter(file_records::voided_at.is_null())
         .select(FileRecordRow::as_select())
         .first(conn)
         .optional()
 }
 
-/// A resident's records of one section, oldest first.
-pub fn of_section(
+/// A resident's records of one section that count (void ones left out), oldest first.
+pub fn counted_of_section(
     conn: &mut DbConn,
     resident_id: i64,
     section: &str,
@@ -92,12 +97,14 @@ pub fn of_section(
     file_records::table
         .filter(file_records::resident_id.eq(resident_id))
         .filter(file_records::section.eq(section))
+        .filter(file_records::voided_at.is_null())
         .order((file_records::start_on.asc(), file_records::id.asc()))
         .select(FileRecordRow::as_select())
         .load(conn)
 }
 
-/// All of a resident's records, by section, oldest first.
+/// All of a resident's records, void ones included (the file shows them marked), by section,
+/// oldest first.
 pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<FileRecordRow>> {
     file_records::table
         .filter(file_records::resident_id.eq(resident_id))
@@ -123,6 +130,32 @@ pub fn update_versioned(
     let updated = diesel::update(target)
         .set((
             changes,
+            file_records::updated_at.eq(now),
+            file_records::version.eq(file_records::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Marks a record void, if it still has `expected_version` and is not void; answers whether it
+/// did. The version moves on, so the record's ETag changes.
+pub fn void(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i32,
+    by: Option<&str>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = file_records::table
+        .filter(file_records::id.eq(id))
+        .filter(file_records::version.eq(expected_version))
+        .filter(file_records::voided_at.is_null());
+    let updated = diesel::update(target)
+        .set((
+            file_records::voided_at.eq(now),
+            file_records::voided_by.eq(by),
+            file_records::void_reason.eq(reason),
             file_records::updated_at.eq(now),
             file_records::version.eq(file_records::version + 1),
         ))

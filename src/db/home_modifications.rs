@@ -21,6 +21,9 @@ pub struct CaseRow {
     pub items: String,
     pub cost_fen: Option<i64>,
     pub version: i32,
+    pub voided_at: Option<NaiveDateTime>,
+    pub voided_by: Option<String>,
+    pub void_reason: Option<String>,
 }
 
 pub fn insert(
@@ -45,6 +48,7 @@ pub fn insert(
         .map(|_| ())
 }
 
+/// Every case of a resident, void ones included (the file shows them marked), newest first.
 pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<CaseRow>> {
     home_modifications::table
         .filter(home_modifications::resident_id.eq(resident_id))
@@ -97,6 +101,31 @@ pub fn apply(
     let updated = diesel::update(target)
         .set((
             changes,
+            home_modifications::updated_at.eq(now),
+            home_modifications::version.eq(home_modifications::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Marks a case void, if it still has `version` and is not void; answers whether it did.
+pub fn void(
+    conn: &mut DbConn,
+    id: i64,
+    version: i32,
+    by: Option<&str>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = home_modifications::table
+        .filter(home_modifications::id.eq(id))
+        .filter(home_modifications::version.eq(version))
+        .filter(home_modifications::voided_at.is_null());
+    let updated = diesel::update(target)
+        .set((
+            home_modifications::voided_at.eq(now),
+            home_modifications::voided_by.eq(by),
+            home_modifications::void_reason.eq(reason),
             home_modifications::updated_at.eq(now),
             home_modifications::version.eq(home_modifications::version + 1),
         ))

@@ -2,7 +2,9 @@
 //! and reading it a slice of residents at a time.
 //!
 //! A resident's value ([`StoredFacts`]) is made from their rows in eight tables, read for a
-//! set of residents at once and merged by resident ([`load_stored`]). Triggers mark a resident
+//! set of residents at once and merged by resident ([`load_stored`]); void rows (records,
+//! grants and cases voided as entered by mistake, `crate::corrections`) are not read, and the
+//! suspensions of a void grant go with it. Triggers mark a resident
 //! stale when any of those rows changes; [`refresh_stale`] rewrites the stale values inside
 //! every write transaction before it commits. A report reads one value per resident in id
 //! order, a slice at a time ([`read_slice`]), so memory is bounded by the slice, not by the
@@ -180,6 +182,7 @@ pub fn load_stored(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, Stor
     let mut grants = Cursor::new(
         subsidy_grants::table
             .filter(subsidy_grants::resident_id.eq_any(ids))
+            .filter(subsidy_grants::voided_at.is_null())
             .select((
                 subsidy_grants::resident_id,
                 subsidy_grants::id,
@@ -205,6 +208,7 @@ pub fn load_stored(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, Stor
     let mut records = Cursor::new(
         file_records::table
             .filter(file_records::resident_id.eq_any(ids))
+            .filter(file_records::voided_at.is_null())
             .filter(file_records::section.eq_any([
                 "rehab_needs",
                 "rehab_services",
@@ -235,6 +239,7 @@ pub fn load_stored(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<(i64, Stor
     let mut cases = Cursor::new(
         home_modifications::table
             .filter(home_modifications::resident_id.eq_any(ids))
+            .filter(home_modifications::voided_at.is_null())
             .filter(home_modifications::assessment.eq("eligible"))
             .select((
                 home_modifications::resident_id,

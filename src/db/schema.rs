@@ -191,6 +191,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        voided_at -> Nullable<Timestamp>,
+        voided_by -> Nullable<Text>,
+        void_reason -> Nullable<Text>,
     }
 }
 
@@ -221,6 +224,9 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> Integer,
         holds -> Bool,
+        voided_at -> Nullable<Timestamp>,
+        voided_by -> Nullable<Text>,
+        void_reason -> Nullable<Text>,
     }
 }
 
@@ -242,6 +248,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        voided_at -> Nullable<Timestamp>,
+        voided_by -> Nullable<Text>,
+        void_reason -> Nullable<Text>,
     }
 }
 

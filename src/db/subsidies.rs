@@ -80,6 +80,9 @@ pub struct GrantRow {
     pub terminate_reason: Option<String>,
     pub decided_by: Option<String>,
     pub version: i32,
+    pub voided_at: Option<NaiveDateTime>,
+    pub voided_by: Option<String>,
+    pub void_reason: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -104,6 +107,7 @@ pub fn insert_grant(conn: &mut DbConn, row: &NewGrantRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// Every grant of a resident, void ones included (the file shows them marked), newest first.
 pub fn grants_of(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<GrantRow>> {
     subsidy_grants::table
         .filter(subsidy_grants::resident_id.eq(resident_id))
@@ -128,12 +132,21 @@ pub fn grant(
         .optional()
 }
 
-/// The grant of `kind` that is not terminated, if any.
+/// The grants of a resident that count (not void), newest first.
+pub fn counted_grants_of(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<GrantRow>> {
+    Ok(grants_of(conn, resident_id)?
+        .into_iter()
+        .filter(|g| g.voided_at.is_none())
+        .collect())
+}
+
+/// The grant of `kind` that is neither terminated nor void, if any.
 pub fn running(conn: &mut DbConn, resident_id: i64, kind: &str) -> QueryResult<Option<GrantRow>> {
     subsidy_grants::table
         .filter(subsidy_grants::resident_id.eq(resident_id))
         .filter(subsidy_grants::kind.eq(kind))
         .filter(subsidy_grants::terminated_on.is_null())
+        .filter(subsidy_grants::voided_at.is_null())
         .select(GrantRow::as_select())
         .first(conn)
         .optional()
@@ -155,6 +168,32 @@ pub fn terminate(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Marks a grant void, if it still has `expected_version` and is not void; answers whether it
+/// did. Its suspensions stay as they were: they count only through their grant.
+pub fn void_grant(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i32,
+    by: Option<&str>,
+    reason: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = subsidy_grants::table
+        .filter(subsidy_grants::id.eq(id))
+        .filter(subsidy_grants::version.eq(expected_version))
+        .filter(subsidy_grants::voided_at.is_null());
+    let updated = diesel::update(target)
+        .set((
+            subsidy_grants::voided_at.eq(now),
+            subsidy_grants::voided_by.eq(by),
+            subsidy_grants::void_reason.eq(reason),
+            subsidy_grants::updated_at.eq(now),
+            subsidy_grants::version.eq(subsidy_grants::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(updated == 1)
 }
 
 pub fn touch_grant(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {

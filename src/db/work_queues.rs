@@ -26,16 +26,17 @@ pub fn certificates_ending_by(
         .load(conn)
 }
 
-/// Home-modification cases neither completed nor cancelled.
+/// Home-modification cases neither completed, cancelled nor void.
 pub fn open_cases(conn: &mut DbConn) -> QueryResult<Vec<CaseRow>> {
     home_modifications::table
         .filter(home_modifications::status.ne_all(["completed", "cancelled"]))
+        .filter(home_modifications::voided_at.is_null())
         .order((home_modifications::resident_id, home_modifications::id))
         .select(CaseRow::as_select())
         .load(conn)
 }
 
-/// A suspension not resumed, of a grant not terminated.
+/// A suspension not resumed, of a grant neither terminated nor void.
 pub struct OpenSuspension {
     pub resident_id: i64,
     pub grant_id: i64,
@@ -57,6 +58,7 @@ pub fn open_suspensions(conn: &mut DbConn) -> QueryResult<Vec<OpenSuspension>> {
             subsidy_grants::table
                 .filter(subsidy_grants::id.eq_any(chunk))
                 .filter(subsidy_grants::terminated_on.is_null())
+                .filter(subsidy_grants::voided_at.is_null())
                 .select((
                     subsidy_grants::id,
                     subsidy_grants::resident_id,

@@ -639,6 +639,8 @@ crate::code_enum! {
         Suspended = "suspended", "暂停";
         Terminated = "terminated", "终止";
         NotStarted = "not_started", "未开始";
+        // Shown for a grant voided as entered by mistake; the rules never see one.
+        Void = "void", "已作废";
     }
 }
 

@@ -2,6 +2,10 @@
 //! education, insurance, culture and sports, income, other benefits), kept in one table with
 //! one code path: each section is a type implementing [`Section`], which says how its record is
 //! indexed (kind, start, end) and which rules it keeps beyond the ones every record keeps.
+//!
+//! A record entered by mistake is voided ([`void`], see [`crate::corrections`]): the file shows
+//! it marked void, and it counts nowhere, not even against its section's rules (a per-year
+//! record of the same year may be entered again).
 
 pub mod kinds;
 
@@ -12,6 +16,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::extract::merge_patch;
 use crate::audit::{self, Action, Event};
+use crate::corrections::{self, VoidMark, VoidRequest};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::{self, file_records as store, DbConn};
 use crate::domain::text;
@@ -165,12 +170,20 @@ fn check<S: Section>(record: &S, life: &Life, others: &[S]) -> Result<(), AppErr
     }
 }
 
-/// A record as the file shows it: its id and version with its own fields.
+/// A record as the file shows it: its id, version and void mark with its own fields.
 fn shown(row: &store::FileRecordRow) -> Value {
     let mut value: Value = serde_json::from_str(&row.data).unwrap_or_else(|_| json!({}));
     if let Some(map) = value.as_object_mut() {
         map.insert("id".into(), json!(row.public_id));
         map.insert("version".into(), json!(row.version));
+        let mark = VoidMark::of(
+            row.voided_at,
+            row.voided_by.as_deref(),
+            row.void_reason.as_deref(),
+        );
+        if let Value::Object(mark) = serde_json::to_value(mark).expect("serialises") {
+            map.extend(mark);
+        }
     }
     value
 }
@@ -183,7 +196,7 @@ fn others_of<S: Section>(
     if !S::CHECKS_OTHERS {
         return Ok(Vec::new());
     }
-    Ok(store::of_section(conn, resident_id, S::NAME)?
+    Ok(store::counted_of_section(conn, resident_id, S::NAME)?
         .into_iter()
         .filter(|r| Some(r.id) != except)
         .filter_map(|r| serde_json::from_str(&r.data).ok())
@@ -274,6 +287,9 @@ pub fn update<S: Section>(
     write_in_scope(conn, who, resident_id, |conn, resident| {
         let row = store::by_public_id(conn, resident.id, S::NAME, record_id)?
             .ok_or(AppError::NotFound)?;
+        if row.voided_at.is_some() {
+            return Err(corrections::voided("record"));
+        }
         let stored: S =
             serde_json::from_str(&row.data).map_err(|e| AppError::internal(e.to_string()))?;
         let before = serde_json::to_value(&stored).expect("records serialise");
@@ -328,6 +344,46 @@ pub fn update<S: Section>(
         let row = store::by_public_id(conn, resident.id, S::NAME, record_id)?
             .ok_or(AppError::NotFound)?;
         Ok(shown(&row))
+    })
+}
+
+/// Voids a record entered by mistake: it stays in the file, marked void with the reason, and
+/// counts nowhere. Needs the record's current version.
+pub fn void<S: Section>(
+    conn: &mut DbConn,
+    who: &Requester,
+    resident_id: &str,
+    record_id: &str,
+    request: VoidRequest,
+) -> Result<Value, AppError> {
+    let reason = corrections::reason(&request.reason)?;
+    write_in_scope(conn, who, resident_id, |conn, resident| {
+        let row = store::by_public_id(conn, resident.id, S::NAME, record_id)?
+            .ok_or(AppError::NotFound)?;
+        if row.voided_at.is_some() {
+            return Err(corrections::already_voided("record"));
+        }
+        if row.version != request.expected_version {
+            return Err(AppError::PreconditionFailed);
+        }
+        let now = db::now();
+        let by = who.audit.actor.username.as_deref();
+        if !store::void(conn, row.id, row.version, by, &reason, now)? {
+            return Err(AppError::PreconditionFailed);
+        }
+        residents_store::touch(conn, resident.id, now)?;
+        let voided = store::by_public_id(conn, resident.id, S::NAME, record_id)?
+            .ok_or(AppError::NotFound)?;
+        let after = shown(&voided);
+        audit::append(
+            conn,
+            who.audit,
+            Event::new(Action::RecordVoid)
+                .entity(S::NAME, row.public_id.clone())
+                .resident(resident.public_id.clone())
+                .changes(audit::diff(&shown(&row), &after)),
+        )?;
+        Ok(after)
     })
 }
 

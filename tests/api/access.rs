@@ -23,7 +23,8 @@
 //! `WWW-Authenticate: Bearer`; `N` 404 `not_found`, the object being outside the caller's towns
 //! (DESIGN §5: a caseworker of town A gets 404 for a resident of town B).
 //!
-//! Bodies: a PATCH carries a stale `If-Match`, so it is refused 412 once its object is found.
+//! Bodies: a PATCH or a void carries a stale `If-Match`, so it is refused 412 once its object is
+//! found (and nothing is voided).
 //! The caseworker's writes (`cw`, `cw out`) carry a body the handler can read but the domain
 //! refuses, dated before the resident's birth ([`well_formed`]): so the town check answers them,
 //! not the body's parser, and `A` for `cw` means the check let it through. Everyone else sends
@@ -125,6 +126,7 @@ const MATRIX: &[Row] = &[
     ("POST",  "/api/v1/residents/{id}/home-modifications/{case_id}/start",               NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/home-modifications/{case_id}/complete",            NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/home-modifications/{case_id}/cancel",              NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/home-modifications/{case_id}/void",                NO, [A, A, N, F, F, F, U]),
     ("GET",   "/api/v1/indicator-definitions",                                           NO, [A, A, A, A, F, F, U]),
     ("POST",  "/api/v1/indicator-definitions",                                           NO, [A, F, F, F, F, F, U]),
     ("POST",  "/api/v1/indicator-definitions/{id}/withdraw",                             NO, [A, F, F, F, F, F, U]),
@@ -144,26 +146,37 @@ const MATRIX: &[Row] = &[
     ("POST",  "/api/v1/residents/{id}/subsidies/{grant_id}/suspend",                     NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/subsidies/{grant_id}/resume",                      NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/subsidies/{grant_id}/terminate",                   NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/subsidies/{grant_id}/void",                        NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/rehab-needs",                                      NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/rehab-needs/{record_id}",                          NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/rehab-needs/{record_id}/void",                     NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/rehab-services",                                   NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/rehab-services/{record_id}",                       NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/rehab-services/{record_id}/void",                  NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/assistive-devices",                                NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/assistive-devices/{record_id}",                    NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/assistive-devices/{record_id}/void",               NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/employment",                                       NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/employment/{record_id}",                           NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/employment/{record_id}/void",                      NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/trainings",                                        NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/trainings/{record_id}",                            NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/trainings/{record_id}/void",                       NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/education",                                        NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/education/{record_id}",                            NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/education/{record_id}/void",                       NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/insurance",                                        NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/insurance/{record_id}",                            NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/insurance/{record_id}/void",                       NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/culture-services",                                 NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/culture-services/{record_id}",                     NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/culture-services/{record_id}/void",                NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/incomes",                                          NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/incomes/{record_id}",                              NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/incomes/{record_id}/void",                         NO, [A, A, N, F, F, F, U]),
     ("POST",  "/api/v1/residents/{id}/other-benefits",                                   NO, [A, A, N, F, F, F, U]),
     ("PATCH", "/api/v1/residents/{id}/other-benefits/{record_id}",                       NO, [A, A, N, F, F, F, U]),
+    ("POST",  "/api/v1/residents/{id}/other-benefits/{record_id}/void",                  NO, [A, A, N, F, F, F, U]),
     ("GET",   "/api/v1/clients",                                                         NO, [A, F, F, F, F, F, U]),
     ("POST",  "/api/v1/clients",                                                         NO, [A, F, F, F, F, F, U]),
     ("GET",   "/api/v1/clients/{id}",                                                    NO, [A, F, F, F, F, F, U]),
@@ -374,6 +387,7 @@ fn well_formed(method: &str, route: &str) -> Value {
         (_, _, "resume") => json!({"resumed_on": day}),
         (_, _, "terminate") => json!({"terminated_on": day, "reason": "不再符合条件"}),
         (_, _, "decision") => json!({"decision": "approve"}),
+        (_, _, "void") => json!({"reason": "录入错误"}),
         _ => all_sections()
             .into_iter()
             .find_map(|s| {
@@ -414,7 +428,7 @@ async fn call(
     if matches!(method, "POST" | "PATCH" | "PUT") {
         req = req.set_json(body);
     }
-    if method == "PATCH" {
+    if method == "PATCH" || path.ends_with("/void") {
         req = req.insert_header((header::IF_MATCH, "\"999\""));
     }
     if let Some(token) = token {

@@ -157,3 +157,42 @@ async fn every_table_the_values_are_made_of_marks_its_resident_stale() {
         assert_eq!(count(&app, "resident_facts_stale").await, 1, "{table}");
     }
 }
+
+/// A void (issue 14) is an update of its row: the triggers mark the resident stale, the next
+/// write rewrites the kept value, and the kept values then give the answers the fact tables
+/// give, void rows left out of both.
+#[actix_web::test]
+async fn a_void_marks_its_resident_stale_and_the_kept_values_follow() {
+    let (app, admin) = seeded_district(60).await;
+    for (i, table) in ["file_records", "subsidy_grants", "home_modifications"]
+        .into_iter()
+        .enumerate()
+    {
+        assert!(count(&app, table).await > 0, "seed-demo wrote no {table}");
+        assert_eq!(count(&app, "resident_facts_stale").await, 0);
+        sql(
+            &app,
+            &format!(
+                "UPDATE {table} SET voided_at = CURRENT_TIMESTAMP, voided_by = 'operator', \
+                 void_reason = 'test' WHERE id = (SELECT MIN(id) FROM {table})"
+            ),
+        )
+        .await;
+        assert_eq!(count(&app, "resident_facts_stale").await, 1, "{table}");
+        app.create_village(
+            &admin,
+            &format!("33021300128{i}"),
+            &format!("测试{i}村"),
+            "330213001",
+        )
+        .await;
+        assert_eq!(count(&app, "resident_facts_stale").await, 0, "{table}");
+    }
+    let kept = answers(&app, &admin).await;
+    sql(
+        &app,
+        "INSERT INTO resident_facts_stale (resident_id) SELECT id FROM residents",
+    )
+    .await;
+    assert_eq!(answers(&app, &admin).await, kept);
+}

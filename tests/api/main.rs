@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod certificates;
 mod contract;
+mod corrections;
 mod cors;
 mod district;
 mod file_read;
