@@ -67,7 +67,7 @@ pub fn read(
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| malformed(format!("the header line cannot be read: {e}")))?
+        .map_err(|_| malformed("the header line cannot be read".to_owned()))?
         .clone();
     // A refusal names a cell by its position, never by what it holds: a file without its
     // header line has an ID number where a column name should be, and an error is shown,
@@ -104,7 +104,11 @@ pub fn read(
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
-            malformed(format!("line {line}: {e}"))
+            // The csv reader's own words stay out of the answer.
+            malformed(format!(
+                "line {line} cannot be read: a quote is not closed, or the line has another \
+                 number of cells than the header"
+            ))
         })?;
         // The line of the record in the file (the header is line 1; blank lines count).
         let line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));

@@ -256,6 +256,14 @@ impl AppError {
                 Lang::En,
             ) => Some(detail.clone()),
             (
+                AppError::Conflict {
+                    extra: Some(extra), ..
+                },
+                Lang::Zh,
+            ) if messages::problem_detail(self.code(), extra, lang).is_some() => {
+                messages::problem_detail(self.code(), extra, lang)
+            }
+            (
                 AppError::BadRequest { detail, .. }
                 | AppError::Unauthorized { detail, .. }
                 | AppError::Forbidden { detail }

@@ -113,13 +113,13 @@ pub async fn scope<F: std::future::Future>(lang: Lang, future: F) -> F::Output {
 #[derive(Debug, Clone, Copy)]
 pub struct DefaultLanguage(pub Lang);
 
-/// The middleware: answers in the language `Accept-Language` prefers, else the default. An
-/// error raised by an inner middleware is rendered here, still inside the language's scope,
-/// and every answer says its language in `Content-Language`.
+/// The middleware: answers in the language `Accept-Language` prefers, else the default, and
+/// says which in `Content-Language`. An error raised by an inner middleware is rendered here,
+/// still inside the language's scope (actix would render it later, outside).
 pub async fn negotiate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let default = req
         .app_data::<DefaultLanguage>()
         .map_or(Lang::default(), |d| d.0);
@@ -129,17 +129,21 @@ pub async fn negotiate(
             .and_then(|v| v.to_str().ok()),
         default,
     );
-    let request = req.request().clone();
+    let language = header::HeaderValue::from_static(lang.tag());
     LANG.scope(lang, async move {
-        let mut res = match next.call(req).await {
-            Ok(res) => res.map_into_boxed_body(),
-            Err(error) => ServiceResponse::new(request, error.error_response()),
-        };
-        res.headers_mut().insert(
-            header::CONTENT_LANGUAGE,
-            header::HeaderValue::from_static(lang.tag()),
-        );
-        Ok(res)
+        match next.call(req).await {
+            Ok(mut res) => {
+                res.headers_mut().insert(header::CONTENT_LANGUAGE, language);
+                Ok(res)
+            }
+            Err(error) => {
+                let mut response = error.error_response();
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LANGUAGE, language);
+                Err(actix_web::error::InternalError::from_response(error, response).into())
+            }
+        }
     })
     .await
 }
@@ -163,18 +167,11 @@ const fn t(zh: &'static str, en: &'static str) -> Text {
 
 /// Fills `{name}` placeholders from `params`; `None` when one has no value.
 pub fn fill(template: &str, params: &[(&'static str, String)]) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find('}')? + start;
-        let name = &rest[start + 1..end];
-        let (_, value) = params.iter().find(|(n, _)| *n == name)?;
-        out.push_str(value);
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
+    let named: Vec<(String, String)> = params
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), value.clone()))
+        .collect();
+    fill_named(template, &named)
 }
 
 /// The sentence of a field error code in `lang`, with its parameters when the catalogue has a
@@ -210,6 +207,58 @@ pub fn field_text(code: &str) -> Option<Text> {
         .map(|(_, text)| *text)
 }
 
+/// The `detail` of a problem whose extra members (`registered_in`, …) fill a sentence of
+/// [`PROBLEM_PARAMETRIC`]: members of members are named by dotted paths.
+pub fn problem_detail(code: &str, extra: &serde_json::Value, lang: Lang) -> Option<String> {
+    let mut params = Vec::new();
+    flatten(extra, "", &mut params);
+    PROBLEM_PARAMETRIC
+        .iter()
+        .filter(|(c, _)| *c == code)
+        .find_map(|(_, text)| fill_named(text.get(lang), &params))
+}
+
+fn flatten(value: &serde_json::Value, prefix: &str, out: &mut Vec<(String, String)>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, member) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                flatten(member, &path, out);
+            }
+        }
+        serde_json::Value::String(text) => out.push((prefix.to_owned(), text.clone())),
+        other => out.push((prefix.to_owned(), other.to_string())),
+    }
+}
+
+fn fill_named(template: &str, params: &[(String, String)]) -> Option<String> {
+    let borrowed: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}')? + start;
+        let (_, value) = borrowed.iter().find(|(n, _)| *n == &rest[start + 1..end])?;
+        out.push_str(value);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Sentences of problem codes that name members of the problem (the town a file lives in).
+#[rustfmt::skip]
+pub const PROBLEM_PARAMETRIC: &[(&str, Text)] = &[
+    ("duplicate_id_number", t("该身份证号的居民已在{registered_in.town_name}建档：请联系该镇（街道）", "a resident with this ID number is registered in {registered_in.town_name}; ask that town")),
+];
+
 /// What a problem code means, the `detail` of its problem in Chinese.
 pub fn problem_text(code: &str) -> Option<Text> {
     PROBLEM_CODES
@@ -237,6 +286,7 @@ pub fn json_type(kind: &str, lang: Lang) -> &'static str {
         })
 }
 
+#[rustfmt::skip]
 const JSON_TYPES: &[(&str, Text)] = &[
     ("string", t("字符串", "a string")),
     ("integer", t("整数", "a whole number")),
@@ -250,6 +300,7 @@ const JSON_TYPES: &[(&str, Text)] = &[
 ];
 
 /// Every problem code (`code` of a problem body) with what it means.
+#[rustfmt::skip]
 pub const PROBLEM_CODES: &[(&str, Text)] = &[
     ("malformed_json", t("请求体不是有效的 JSON", "the body is not valid JSON")),
     ("malformed_csv", t("CSV 文件无法读取", "the CSV file cannot be read")),
@@ -303,6 +354,7 @@ pub const PROBLEM_CODES: &[(&str, Text)] = &[
 ];
 
 /// Every field error code with its sentence.
+#[rustfmt::skip]
 pub const FIELD_CODES: &[(&str, Text)] = &[
     // Reading the body or the query string.
     ("invalid_type", t("类型不正确", "the value has the wrong type")),
@@ -390,58 +442,22 @@ pub const FIELD_CODES: &[(&str, Text)] = &[
 
 /// Sentences of field error codes that name parameters of the error (`{expected}`, …): the
 /// first one whose parameters the error carries is used.
+#[rustfmt::skip]
 pub const FIELD_PARAMETRIC: &[(&str, Text)] = &[
-    (
-        "invalid_type",
-        t(
-            "类型不正确：应为以下代码之一：{allowed}",
-            "the value has the wrong type; send one of the codes {allowed}",
-        ),
-    ),
-    (
-        "invalid_value",
-        t(
-            "取值无效：应为以下之一：{allowed}",
-            "the value is not valid; one of: {allowed}",
-        ),
-    ),
-    (
-        "invalid_type",
-        t(
-            "类型不正确：应为{expected}",
-            "the value has the wrong type; send {expected}",
-        ),
-    ),
-    (
-        "unknown_code",
-        t(
-            "不是此处可用的代码，可用：{allowed}",
-            "not a code accepted here; one of: {allowed}",
-        ),
-    ),
-    (
-        "invalid_value",
-        t(
-            "取值无效：应为{expected}",
-            "the value is not valid; send {expected}",
-        ),
-    ),
-    (
-        "too_long",
-        t("最多 {max} 个字符", "use at most {max} characters"),
-    ),
-    (
-        "too_short",
-        t("至少 {min} 个字符", "use at least {min} characters"),
-    ),
-    (
-        "out_of_range",
-        t("应在 {min} 到 {max} 之间", "from {min} to {max}"),
-    ),
+    ("invalid_type", t("类型不正确：应为以下代码之一：{allowed}", "the value has the wrong type; send one of the codes {allowed}")),
+    ("invalid_value", t("取值无效：应为以下之一：{allowed}", "the value is not valid; one of: {allowed}")),
+    ("invalid_type", t("类型不正确：应为{expected}", "the value has the wrong type; send {expected}")),
+    ("unknown_code", t("不是此处可用的代码，可用：{allowed}", "not a code accepted here; one of: {allowed}")),
+    ("invalid_value", t("取值无效：应为{expected}", "the value is not valid; send {expected}")),
+    ("invisible_character", t("含有 {code_point}，一个不可见、改变文字方向或控制字符：请去掉后重新输入", "holds {code_point}, an invisible, direction-changing or control character; retype the text without it")),
+    ("too_long", t("最多 {max} 个字符", "use at most {max} characters")),
+    ("too_short", t("至少 {min} 个字符", "use at least {min} characters")),
+    ("out_of_range", t("应在 {min} 到 {max} 之间", "from {min} to {max}")),
 ];
 
 /// Labels of the field names of the API: members of request bodies, query parameters and
 /// import columns.
+#[rustfmt::skip]
 pub const FIELD_NAMES: &[(&str, Text)] = &[
     ("action", t("操作", "action")),
     ("activity", t("活动", "activity")),
@@ -458,19 +474,10 @@ pub const FIELD_NAMES: &[(&str, Text)] = &[
     ("categories", t("残疾类别", "categories")),
     ("category", t("残疾类别", "category")),
     ("certificate", t("残疾证", "certificate")),
-    (
-        "certificate_expiring_before",
-        t("残疾证到期早于", "certificate expiring before"),
-    ),
-    (
-        "certificate_issued_on",
-        t("发证日期", "certificate issued on"),
-    ),
+    ("certificate_expiring_before", t("残疾证到期早于", "certificate expiring before")),
+    ("certificate_issued_on", t("发证日期", "certificate issued on")),
     ("certificate_number", t("残疾证号", "certificate number")),
-    (
-        "certificate_valid_until",
-        t("残疾证有效期至", "certificate valid until"),
-    ),
+    ("certificate_valid_until", t("残疾证有效期至", "certificate valid until")),
     ("certified", t("已持证", "certified")),
     ("channel", t("渠道", "channel")),
     ("client_id", t("客户端编号", "client id")),
@@ -494,14 +501,8 @@ pub const FIELD_NAMES: &[(&str, Text)] = &[
     ("employer", t("用人单位", "employer")),
     ("end_on", t("结束日期", "end on")),
     ("enrolled", t("在读", "enrolled")),
-    (
-        "exclude_work_injury_nursing",
-        t("排除工伤护理", "exclude work-injury nursing"),
-    ),
-    (
-        "excluded_household_statuses",
-        t("排除的户籍状态", "excluded household statuses"),
-    ),
+    ("exclude_work_injury_nursing", t("排除工伤护理", "exclude work-injury nursing")),
+    ("excluded_household_statuses", t("排除的户籍状态", "excluded household statuses")),
     ("extension", t("扩展范围", "extension")),
     ("external_ref", t("外部编号", "external reference")),
     ("field", t("字段", "field")),
@@ -519,14 +520,8 @@ pub const FIELD_NAMES: &[(&str, Text)] = &[
     ("guardian_phone", t("监护人电话", "guardian's phone")),
     ("household_flags", t("家庭情况标记", "household flags")),
     ("household_status", t("户籍困难类别", "household status")),
-    (
-        "household_status_since",
-        t("困难类别起始日期", "household status since"),
-    ),
-    (
-        "household_statuses",
-        t("户籍困难类别", "household statuses"),
-    ),
+    ("household_status_since", t("困难类别起始日期", "household status since")),
+    ("household_statuses", t("户籍困难类别", "household statuses")),
     ("id_number", t("身份证号", "ID number")),
     ("Idempotency-Key", t("幂等键", "Idempotency-Key")),
     ("indicators", t("指标", "indicators")),
@@ -535,10 +530,7 @@ pub const FIELD_NAMES: &[(&str, Text)] = &[
     ("kind", t("种类", "kind")),
     ("limit", t("每页条数", "limit")),
     ("mode", t("提供方式", "mode")),
-    (
-        "monthly_amount_fen",
-        t("月发放金额（分）", "monthly amount (fen)"),
-    ),
+    ("monthly_amount_fen", t("月发放金额（分）", "monthly amount (fen)")),
     ("moved_on", t("迁移日期", "moved on")),
     ("moved_out_on", t("迁出日期", "moved out on")),
     ("name", t("名称", "name")),
@@ -552,10 +544,7 @@ pub const FIELD_NAMES: &[(&str, Text)] = &[
     ("parent_code", t("所属镇（街道）代码", "parent code")),
     ("password", t("密码", "password")),
     ("payload", t("内容", "payload")),
-    (
-        "per_capita_income_fen",
-        t("人均收入（分）", "per-capita income (fen)"),
-    ),
+    ("per_capita_income_fen", t("人均收入（分）", "per-capita income (fen)")),
     ("phone", t("电话", "phone")),
     ("provider", t("提供机构", "provider")),
     ("q", t("关键词", "search text")),
@@ -599,6 +588,7 @@ pub const FIELD_NAMES: &[(&str, Text)] = &[
 ];
 
 /// Labels of the entity types named by audit events (`entity_type`).
+#[rustfmt::skip]
 pub const AUDIT_ENTITIES: &[(&str, Text)] = &[
     ("application", t("办事申请", "application")),
     ("area", t("行政区划", "area")),
@@ -611,10 +601,7 @@ pub const AUDIT_ENTITIES: &[(&str, Text)] = &[
     ("gdp_growth", t("GDP 增速", "GDP growth")),
     ("home_modification", t("无障碍改造", "home modification")),
     ("incomes", t("收入", "incomes")),
-    (
-        "indicator_definitions",
-        t("指标定义", "indicator definitions"),
-    ),
+    ("indicator_definitions", t("指标定义", "indicator definitions")),
     ("insurance", t("社会保险", "insurance")),
     ("integration_client", t("对接系统", "integration client")),
     ("other_benefits", t("其他保障", "other benefits")),

@@ -334,13 +334,26 @@ const MAX_ATTEMPTS: usize = 200;
 pub fn read_value<T: DeserializeOwned>(mut value: Value) -> Result<T, Vec<FieldError>> {
     let mut reported: Vec<(Vec<Step>, FieldError)> = Vec::new();
     let mut attempts = 0;
+    if value.is_array() && read_from_array::<T>(&value, &[]) {
+        // A whole body that is an array, which serde would read into a struct by position.
+        reported.push((vec![Step::Whole], expecting(invalid_type(""), "object")));
+        value = Value::Object(serde_json::Map::new());
+    }
     while attempts < MAX_ATTEMPTS {
         attempts += 1;
-        let fault = match attempt::<T>(&value) {
+        let mut fault = match attempt::<T>(&value) {
             Ok(read) if reported.is_empty() => return Ok(read),
             Ok(_) => break,
             Err(fault) => fault,
         };
+        if let Some(array) = array_read_as_object::<T>(&value, &fault.at) {
+            // The fault lies in an array where an object belongs: the array is at fault.
+            fault = Fault {
+                at: array,
+                said: Said::Other,
+                opaque: false,
+            };
+        }
         let covered = reported.iter().any(|(at, _)| fault.at.starts_with(at));
         if covered {
             // A member already reported (taken out) that `T` needs: a placeholder stands in.
@@ -388,11 +401,7 @@ pub fn read_value<T: DeserializeOwned>(mut value: Value) -> Result<T, Vec<FieldE
     }
     if reported.is_empty() {
         // Out of attempts before any fault was recorded: cannot happen with a real type.
-        reported.push((
-            Vec::new(),
-            FieldError::new("", "invalid_type", "the value has the wrong type")
-                .with_param("expected", "object"),
-        ));
+        reported.push((Vec::new(), expecting(invalid_type(""), "object")));
     }
     Err(reported.into_iter().map(|(_, error)| error).collect())
 }
@@ -519,6 +528,24 @@ fn fits<T: DeserializeOwned>(value: &Value, at: &[Step], candidate: &Value) -> b
     }
 }
 
+/// Whether `T` reads an object, not an array, at `at`: an array there is read by position.
+fn read_from_array<T: DeserializeOwned>(value: &Value, at: &[Step]) -> bool {
+    fits::<T>(value, at, &Value::Object(serde_json::Map::new()))
+        && !fits::<T>(value, at, &Value::Array(Vec::new()))
+}
+
+/// The outermost array on the way to `at` that stands where `T` reads an object.
+fn array_read_as_object<T: DeserializeOwned>(value: &Value, at: &[Step]) -> Option<Vec<Step>> {
+    (0..at.len())
+        .filter(|&depth| matches!(at[depth], Step::Index(_)))
+        .map(|depth| at[..depth].to_vec())
+        .find(|array| !array.is_empty() && read_from_array::<T>(value, array))
+}
+
+fn invalid_type(field: impl Into<String>) -> FieldError {
+    FieldError::new(field, "invalid_type", "the value has the wrong type")
+}
+
 /// The kinds of value tried, in order, with what they are called in messages.
 fn candidates() -> Vec<(Value, &'static str)> {
     vec![
@@ -585,7 +612,7 @@ fn describe<T: DeserializeOwned>(value: &Value, fault: &Fault, attempts: &mut us
             allowed,
         ),
         Said::Other => {
-            let error = FieldError::new(field, "invalid_type", "the value has the wrong type");
+            let error = invalid_type(field);
             if fault.at.is_empty() {
                 return expecting(error, "object");
             }

@@ -221,6 +221,7 @@ fn every_problem_code_of_the_error_type_is_catalogued() {
 fn every_text_is_written_in_both_languages() {
     for table in [
         PROBLEM_CODES,
+        PROBLEM_PARAMETRIC,
         FIELD_CODES,
         FIELD_PARAMETRIC,
         FIELD_NAMES,

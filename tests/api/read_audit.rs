@@ -409,7 +409,6 @@ async fn a_file_is_read_in_one_snapshot_in_a_few_queries() {
             protector: &state.protector,
             today: fenghua_registry::domain::today(),
             certificate_expiring_days: 90,
-            default_language: fenghua_registry::messages::Lang::Zh,
         };
         let file = residents::file(conn, &who, &resident)?;
         conn.set_instrumentation(Counter::default());
