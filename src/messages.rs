@@ -449,6 +449,7 @@ pub const FIELD_PARAMETRIC: &[(&str, Text)] = &[
     ("invalid_type", t("类型不正确：应为{expected}", "the value has the wrong type; send {expected}")),
     ("unknown_code", t("不是此处可用的代码，可用：{allowed}", "not a code accepted here; one of: {allowed}")),
     ("invalid_value", t("取值无效：应为{expected}", "the value is not valid; send {expected}")),
+    ("invalid", t("须为 1 至 {max} 个字符", "use 1 to {max} characters")),
     ("invisible_character", t("含有 {code_point}，一个不可见、改变文字方向或控制字符：请去掉后重新输入", "holds {code_point}, an invisible, direction-changing or control character; retype the text without it")),
     ("too_long", t("最多 {max} 个字符", "use at most {max} characters")),
     ("too_short", t("至少 {min} 个字符", "use at least {min} characters")),

@@ -103,7 +103,9 @@ fn check_name(name: &str) -> Result<String, FieldError> {
     let name = name.trim();
     let n = name.chars().count();
     if n == 0 || n > 100 || name.chars().any(char::is_control) {
-        return Err(FieldError::new("name", "invalid", "1 to 100 characters"));
+        return Err(
+            FieldError::new("name", "invalid", "1 to 100 characters").with_param("max", 100)
+        );
     }
     Ok(name.to_owned())
 }

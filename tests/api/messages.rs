@@ -197,7 +197,27 @@ async fn problems_are_chinese_by_default_and_english_when_the_client_prefers_it(
         answer.problem(415, "unsupported_media_type");
         assert_in(&answer, lang);
     }
-    // A conflict's detail, written by the service, is Chinese too.
+    // A rule's limit is in the sentence in both languages.
+    let mut long_name = resident(9);
+    long_name["name"] = json!("张".repeat(51));
+    for (language, message) in [
+        (None, "须为 1 至 50 个字符"),
+        (Some("en"), "give a name of 1 to 50 characters"),
+    ] {
+        let answer = send(
+            &app,
+            token,
+            "POST",
+            "/api/v1/residents",
+            &long_name,
+            language,
+        )
+        .await;
+        assert_eq!(faults(&answer), pairs(&[("name", "invalid")]));
+        assert_eq!(answer.json()["errors"][0]["message"], message);
+    }
+    // A conflict's detail, written by the service, is Chinese too (naming the town to ask, to a
+    // caseworker of another town: tests/api/residents.rs).
     let created = send(&app, token, "POST", "/api/v1/residents", &resident(1), None).await;
     assert_eq!(created.status, 201, "{}", created.text());
     let again = send(&app, token, "POST", "/api/v1/residents", &resident(1), None).await;
