@@ -331,7 +331,51 @@ const MAX_ATTEMPTS: usize = 200;
 /// code the type names), until the value reads or nothing changes. Nested members are found
 /// the same way. Each fault becomes a field error with a catalogue code and sentence; serde's
 /// own words never reach the client.
-pub fn read_value<T: DeserializeOwned>(mut value: Value) -> Result<T, Vec<FieldError>> {
+pub fn read_value<T: DeserializeOwned>(value: Value) -> Result<T, Vec<FieldError>> {
+    read_with_placeholders(value).map_err(|faults| faults.errors)
+}
+
+/// The faults of a body that did not read, and the body as `T` with a placeholder in place of
+/// each member at fault (when placeholders made it read), so the domain's checks can still
+/// look at the members that did read. Never write a `filled` value: it is not what was sent.
+pub struct Faults<T> {
+    pub errors: Vec<FieldError>,
+    pub filled: Option<T>,
+}
+
+impl<T> Faults<T> {
+    /// Adds the domain's errors of `filled`, but none about a member already at fault (its
+    /// value there is a placeholder), nor about a member checked against one at fault:
+    /// `depends` lists (member, the member its check reads) pairs.
+    pub fn with_domain_errors(
+        mut self,
+        domain: Vec<FieldError>,
+        depends: &[(&str, &str)],
+    ) -> Vec<FieldError> {
+        let at_fault = |field: &str| {
+            self.errors.iter().any(|e| {
+                field == e.field
+                    || field.starts_with(&format!("{}.", e.field))
+                    || field.starts_with(&format!("{}[", e.field))
+            })
+        };
+        let reads_a_fault = |field: &str| {
+            depends
+                .iter()
+                .any(|(member, read)| *member == field && at_fault(read))
+        };
+        let domain: Vec<FieldError> = domain
+            .into_iter()
+            .filter(|e| !at_fault(&e.field) && !reads_a_fault(&e.field))
+            .collect();
+        self.errors.extend(domain);
+        self.errors
+    }
+}
+
+/// [`read_value`], keeping the value read with placeholders ([`Faults::filled`]).
+pub fn read_with_placeholders<T: DeserializeOwned>(mut value: Value) -> Result<T, Faults<T>> {
+    let mut filled = None;
     let mut reported: Vec<(Vec<Step>, FieldError)> = Vec::new();
     let mut attempts = 0;
     if value.is_array() && read_from_array::<T>(&value, &[]) {
@@ -343,7 +387,10 @@ pub fn read_value<T: DeserializeOwned>(mut value: Value) -> Result<T, Vec<FieldE
         attempts += 1;
         let mut fault = match attempt::<T>(&value) {
             Ok(read) if reported.is_empty() => return Ok(read),
-            Ok(_) => break,
+            Ok(read) => {
+                filled = Some(read);
+                break;
+            }
             Err(fault) => fault,
         };
         if let Some(array) = array_read_as_object::<T>(&value, &fault.at) {
@@ -403,7 +450,10 @@ pub fn read_value<T: DeserializeOwned>(mut value: Value) -> Result<T, Vec<FieldE
         // Out of attempts before any fault was recorded: cannot happen with a real type.
         reported.push((Vec::new(), expecting(invalid_type(""), "object")));
     }
-    Err(reported.into_iter().map(|(_, error)| error).collect())
+    Err(Faults {
+        errors: reported.into_iter().map(|(_, error)| error).collect(),
+        filled,
+    })
 }
 
 /// One step of a path into a JSON value. `Whole` marks the body replaced by `{}`; it covers

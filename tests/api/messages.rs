@@ -28,7 +28,7 @@ const INTERNAL: &[&str] = &[
     "u8",
     "`",
     "Option<",
-    "line ",
+    "at line",
     "column ",
     "serde",
     "diesel",
@@ -387,6 +387,43 @@ async fn a_wrong_type_an_unknown_code_and_a_missing_field_come_back_together() {
             assert_in(&answer, lang);
         }
     }
+}
+
+/// On the registration route the rules of the domain on the members that did read come in the
+/// same answer as the members of a wrong type or code; nothing is written.
+#[actix_web::test]
+async fn a_registration_names_type_faults_and_rule_faults_together() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = admin.access_token.as_str();
+    let body = json!({
+        "id_number": 330283198005010019_u64,
+        "name": "张".repeat(51),
+        "town_code": JINPING,
+        "household_status": "低保",
+        "registered_on": "2999-01-01",
+        "phone": "123",
+    });
+    for (language, lang) in [(None, Lang::Zh), (Some("en"), Lang::En)] {
+        let answer = send(&app, token, "POST", "/api/v1/residents", &body, language).await;
+        assert_eq!(
+            faults(&answer),
+            pairs(&[
+                ("household_status", "unknown_code"),
+                ("id_number", "invalid_type"),
+                ("name", "invalid"),
+                ("phone", "invalid_format"),
+                ("registered_on", "in_future"),
+            ])
+        );
+        assert_in(&answer, lang);
+    }
+    let list = app.get_as(&admin, "/api/v1/residents").await;
+    assert_eq!(
+        list.json()["items"].as_array().unwrap().len(),
+        0,
+        "nothing written"
+    );
 }
 
 /// The media types of the request body of an operation in `openapi.yaml`.
