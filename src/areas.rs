@@ -69,11 +69,10 @@ fn checked_village(
             String::new()
         }
         Ok(name) => clean_name(&name).unwrap_or_else(|| {
-            errors.push(FieldError::new(
-                "name",
-                "invalid",
-                "give a name of 1 to 50 characters",
-            ));
+            errors.push(
+                FieldError::new("name", "invalid", "give a name of 1 to 50 characters")
+                    .with_param("max", 50),
+            );
             String::new()
         }),
     };

@@ -186,6 +186,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(0..=3650))]
     pub certificate_expiring_days: u32,
 
+    /// The language of messages when a request's Accept-Language names none the service
+    /// speaks: zh-CN (default) or en.
+    #[arg(long, env = "DEFAULT_LANGUAGE", default_value = "zh-CN",
+          value_parser = parse_language)]
+    pub default_language: crate::messages::Lang,
+
     /// Seconds to let in-flight requests finish on SIGTERM or Ctrl-C.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 30)]
     pub shutdown_timeout_secs: u64,
@@ -365,4 +371,9 @@ pub struct SeedDemoArgs {
     /// without it).
     #[arg(long)]
     pub force: bool,
+}
+
+/// `zh-CN`, `zh`, `en`, `en-US`, …: a language the service speaks.
+fn parse_language(text: &str) -> Result<crate::messages::Lang, String> {
+    crate::messages::Lang::parse(text).ok_or_else(|| format!("zh-CN or en, not {text:?}"))
 }

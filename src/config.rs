@@ -26,6 +26,9 @@ pub struct Config {
     /// `CERTIFICATE_EXPIRING_DAYS`: a certificate this close to its `valid_until` is shown as
     /// expiring.
     pub certificate_expiring_days: u32,
+    /// `DEFAULT_LANGUAGE`: the language of messages when `Accept-Language` names none the
+    /// service speaks.
+    pub default_language: crate::messages::Lang,
     pub shutdown_timeout: Duration,
     pub auth: AuthConfig,
     pub keys: FieldKeys,
@@ -373,6 +376,7 @@ impl Config {
             },
             body_limit_bytes: serve.body_limit_bytes,
             certificate_expiring_days: serve.certificate_expiring_days,
+            default_language: serve.default_language,
             import_limit_bytes: serve.import_limit_bytes,
             client_timeouts: ClientTimeouts {
                 request_head: Duration::from_millis(serve.client_request_timeout_ms),

@@ -74,8 +74,8 @@ impl SheetFormat {
         }
     }
 
-    fn malformed(self, detail: String) -> AppError {
-        AppError::bad_request(self.malformed_code(), detail)
+    fn malformed(self, en: String, zh: String) -> AppError {
+        AppError::bad_request_in(self.malformed_code(), en, zh)
     }
 }
 
@@ -105,6 +105,14 @@ impl Layout<'_> {
     }
 
     /// The columns for a message: `id_number（身份证号）, name（姓名）`.
+    /// A column as a person reads it: its Chinese header where it has one, else its code.
+    fn name_of<'n>(&'n self, column: &'n str) -> &'n str {
+        self.names
+            .iter()
+            .find(|(_, code)| *code == column)
+            .map_or(column, |(name, _)| name)
+    }
+
     fn listing(&self) -> String {
         self.known
             .iter()
@@ -126,31 +134,50 @@ impl Layout<'_> {
         // header line has an ID number where a column name should be, and an error is shown,
         // logged and kept far beyond the import.
         if headers.clone().any(looks_like_data) {
-            return Err(format.malformed(format!(
-                "the first line is not a header: it holds data (an ID number, a date or a number) \
-                 where column names belong; add a header line naming the columns ({})",
-                self.listing()
-            )));
+            return Err(format.malformed(
+                format!(
+                    "the first line is not a header: it holds data (an ID number, a date or a \
+                     number) where column names belong; add a header line naming the columns ({})",
+                    self.listing()
+                ),
+                format!(
+                    "第一行不是表头：列名的位置是数据（身份证号、日期或数字）；请加一行表头写明各列（{}）",
+                    self.listing()
+                ),
+            ));
         }
         let mut columns: Vec<&'static str> = Vec::new();
         for (position, header) in headers.enumerate() {
             match self.column(header) {
                 Some(column) if !columns.contains(&column) => columns.push(column),
                 Some(column) => {
-                    return Err(format.malformed(format!("the column {column} appears twice")))
+                    return Err(format.malformed(
+                        format!("the column {column} appears twice"),
+                        format!("“{}”列出现了两次", self.name_of(column)),
+                    ))
                 }
                 None => {
-                    return Err(format.malformed(format!(
+                    return Err(format.malformed(
+                        format!(
                         "column {} of the header line is not a known column; the columns are {}",
                         position + 1,
                         self.listing()
-                    )))
+                    ),
+                        format!(
+                            "表头第 {} 列不是可导入的列；可导入的列为 {}",
+                            position + 1,
+                            self.listing()
+                        ),
+                    ))
                 }
             }
         }
         for required in self.required {
             if !columns.contains(required) {
-                return Err(format.malformed(format!("the column {required} is missing")));
+                return Err(format.malformed(
+                    format!("the column {required} is missing"),
+                    format!("缺少“{}”列", self.name_of(required)),
+                ));
             }
         }
         Ok(columns)
@@ -218,7 +245,12 @@ fn read_csv(bytes: &[u8], layout: &Layout) -> Result<(Vec<&'static str>, Vec<Row
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| format.malformed(format!("the header line cannot be read: {e}")))?
+        .map_err(|_| {
+            format.malformed(
+                "the header line cannot be read".to_owned(),
+                "表头行无法读取".to_owned(),
+            )
+        })?
         .clone();
     let columns = layout.columns(headers.iter(), format)?;
     let mut rows = Vec::new();
@@ -226,7 +258,14 @@ fn read_csv(bytes: &[u8], layout: &Layout) -> Result<(Vec<&'static str>, Vec<Row
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
-            format.malformed(format!("line {line}: {e}"))
+            // The csv reader's own words stay out of the answer.
+            format.malformed(
+                format!(
+                    "line {line} cannot be read: a quote is not closed, or the line has another \
+                     number of cells than the header"
+                ),
+                format!("第 {line} 行无法读取：有未闭合的引号，或该行的格数与表头不同"),
+            )
         })?;
         // The line of the record in the file (the header is line 1; blank lines count).
         let line = lines.line_at(record.position().map_or(0, |p| p.byte() as usize));

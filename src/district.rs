@@ -64,7 +64,9 @@ fn check(conn: &mut DbConn, f: &Facility, today: NaiveDate) -> Result<Facility, 
             f.name.clone()
         }
         Ok(name) => clean_name(&name).unwrap_or_else(|| {
-            errors.push(FieldError::new("name", "invalid", "1 to 50 characters"));
+            errors.push(
+                FieldError::new("name", "invalid", "1 to 50 characters").with_param("max", 50),
+            );
             name
         }),
     };

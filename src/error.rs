@@ -8,15 +8,20 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::messages::{self, Lang};
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// One field that failed validation: where (`field`, a dotted path), what rule (`code`) and
-/// a sentence for people.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// a sentence for people, in the language of the request ([`crate::messages`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
     pub code: String,
+    /// The English sentence, as the site that found the error wrote it.
     pub message: String,
+    /// Values the catalogue's sentence for `code` names (`{max}`, `{expected}`, …).
+    pub params: Vec<(&'static str, String)>,
 }
 
 impl FieldError {
@@ -29,7 +34,14 @@ impl FieldError {
             field: field.into(),
             code: code.into(),
             message: message.into(),
+            params: Vec::new(),
         }
+    }
+
+    /// The same error with a value its catalogue sentence names.
+    pub fn with_param(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.params.push((name, value.to_string()));
+        self
     }
 
     /// The same error reported under another field name.
@@ -39,12 +51,48 @@ impl FieldError {
             ..self
         }
     }
+
+    /// The sentence in `lang`: the site's own in English, the catalogue's for the code in
+    /// Chinese. A code without a catalogue entry is a bug a test finds (debug builds panic);
+    /// a release build falls back to the site's sentence.
+    pub fn message_in(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.message.clone(),
+            Lang::Zh => {
+                messages::field_message(&self.code, &self.params, lang).unwrap_or_else(|| {
+                    debug_assert!(
+                        false,
+                        "field error code {:?} has no catalogue entry",
+                        self.code
+                    );
+                    self.message.clone()
+                })
+            }
+        }
+    }
+}
+
+impl Serialize for FieldError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("FieldError", 3)?;
+        out.serialize_field("field", &self.field)?;
+        out.serialize_field("code", &self.code)?;
+        out.serialize_field("message", &self.message_in(messages::current()))?;
+        out.end()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("malformed request: {detail}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest {
+        code: &'static str,
+        detail: String,
+        /// The detail in Chinese, where the site that found the fault wrote one (what a file
+        /// refused as a whole names: a column, a line); otherwise the catalogue's sentence.
+        detail_zh: Option<String>,
+    },
     #[error("authentication required: {detail}")]
     Unauthorized { code: &'static str, detail: String },
     #[error("forbidden")]
@@ -112,6 +160,20 @@ impl AppError {
         AppError::BadRequest {
             code,
             detail: detail.into(),
+            detail_zh: None,
+        }
+    }
+
+    /// A 400 whose detail is written in both languages.
+    pub fn bad_request_in(
+        code: &'static str,
+        en: impl Into<String>,
+        zh: impl Into<String>,
+    ) -> Self {
+        AppError::BadRequest {
+            code,
+            detail: en.into(),
+            detail_zh: Some(zh.into()),
         }
     }
 
@@ -150,51 +212,112 @@ impl AppError {
         }
     }
 
-    fn title(&self) -> &'static str {
-        match self {
-            AppError::BadRequest { .. } => "The request is malformed",
-            AppError::Unauthorized { .. } => "Authentication is required",
-            AppError::Forbidden { .. } => "This action is not allowed for your account",
-            AppError::NotFound => "Not found",
-            AppError::MethodNotAllowed { .. } => "Method not allowed on this resource",
-            AppError::Conflict { .. } => "The request conflicts with the current state",
-            AppError::PreconditionFailed => "The resource has changed since you read it",
-            AppError::PreconditionRequired => "This update requires an If-Match header",
-            AppError::PayloadTooLarge { .. } => "The request body is too large",
-            AppError::RequestTimeout { .. } => "The request body did not arrive in time",
-            AppError::UnsupportedMediaType { .. } => "Unsupported content type",
-            AppError::Validation(_) => "Some fields are invalid",
-            AppError::TooManyRequests { .. } => "Too many requests",
-            AppError::Unavailable { .. } => "The service is temporarily unavailable",
-            AppError::Internal(_) => "Internal server error",
-        }
+    fn title(&self, lang: Lang) -> &'static str {
+        let (zh, en) = match self {
+            AppError::BadRequest { .. } => ("请求格式有误", "The request is malformed"),
+            AppError::Unauthorized { .. } => ("需要登录", "Authentication is required"),
+            AppError::Forbidden { .. } => (
+                "您的账户无权执行此操作",
+                "This action is not allowed for your account",
+            ),
+            AppError::NotFound => ("未找到", "Not found"),
+            AppError::MethodNotAllowed { .. } => (
+                "该资源不支持此请求方法",
+                "Method not allowed on this resource",
+            ),
+            AppError::Conflict { .. } => (
+                "请求与当前状态冲突",
+                "The request conflicts with the current state",
+            ),
+            AppError::PreconditionFailed => (
+                "资源在您读取后已被修改",
+                "The resource has changed since you read it",
+            ),
+            AppError::PreconditionRequired => (
+                "此修改需要 If-Match 请求头",
+                "This update requires an If-Match header",
+            ),
+            AppError::PayloadTooLarge { .. } => ("请求体过大", "The request body is too large"),
+            AppError::RequestTimeout { .. } => (
+                "请求体未能及时送达",
+                "The request body did not arrive in time",
+            ),
+            AppError::UnsupportedMediaType { .. } => {
+                ("不支持的内容类型", "Unsupported content type")
+            }
+            AppError::Validation(_) => ("部分字段有误", "Some fields are invalid"),
+            AppError::TooManyRequests { .. } => ("请求过于频繁", "Too many requests"),
+            AppError::Unavailable { .. } => {
+                ("服务暂时不可用", "The service is temporarily unavailable")
+            }
+            AppError::Internal(_) => ("服务器内部错误", "Internal server error"),
+        };
+        lang.pick(zh, en)
     }
 
-    fn detail(&self) -> Option<String> {
-        match self {
-            AppError::BadRequest { detail, .. }
-            | AppError::Unauthorized { detail, .. }
-            | AppError::Forbidden { detail }
-            | AppError::Conflict { detail, .. } => Some(detail.clone()),
-            AppError::PayloadTooLarge { limit } => {
-                Some(format!("the body may hold at most {limit} bytes"))
+    /// What went wrong in this case: the site's sentence in English; in Chinese the
+    /// catalogue's sentence for the code, or one built from the values of the variant.
+    fn detail(&self, lang: Lang) -> Option<String> {
+        let catalogued = || {
+            let text = messages::problem_text(self.code());
+            debug_assert!(
+                text.is_some(),
+                "problem code {:?} has no catalogue entry",
+                self.code()
+            );
+            text.map(|text| text.get(lang).to_owned())
+        };
+        match (self, lang) {
+            (
+                AppError::BadRequest { detail, .. }
+                | AppError::Unauthorized { detail, .. }
+                | AppError::Forbidden { detail }
+                | AppError::Conflict { detail, .. },
+                Lang::En,
+            ) => Some(detail.clone()),
+            (
+                AppError::BadRequest {
+                    detail_zh: Some(detail),
+                    ..
+                },
+                Lang::Zh,
+            ) => Some(detail.clone()),
+            (
+                AppError::Conflict {
+                    extra: Some(extra), ..
+                },
+                Lang::Zh,
+            ) if messages::problem_detail(self.code(), extra, lang).is_some() => {
+                messages::problem_detail(self.code(), extra, lang)
             }
-            AppError::UnsupportedMediaType { expected } => {
-                Some(format!("send the body as {expected}"))
-            }
-            AppError::RequestTimeout { within } => Some(format!(
-                "the whole body must arrive within {} seconds",
-                within.as_secs_f64()
+            (
+                AppError::BadRequest { detail, .. }
+                | AppError::Unauthorized { detail, .. }
+                | AppError::Forbidden { detail }
+                | AppError::Conflict { detail, .. },
+                Lang::Zh,
+            ) => catalogued().or_else(|| Some(detail.clone())),
+            (AppError::PayloadTooLarge { limit }, _) => Some(match lang {
+                Lang::Zh => format!("请求体最多 {limit} 字节"),
+                Lang::En => format!("the body may hold at most {limit} bytes"),
+            }),
+            (AppError::UnsupportedMediaType { expected }, _) => Some(match lang {
+                Lang::Zh => format!("请以 {expected} 发送请求体"),
+                Lang::En => format!("send the body as {expected}"),
+            }),
+            (AppError::RequestTimeout { within }, _) => Some(match lang {
+                Lang::Zh => format!("整个请求体须在 {} 秒内送达", within.as_secs_f64()),
+                Lang::En => format!(
+                    "the whole body must arrive within {} seconds",
+                    within.as_secs_f64()
+                ),
+            }),
+            (AppError::MethodNotAllowed { allow }, _) => Some(format!(
+                "{}{}",
+                lang.pick("允许的方法：", "allowed methods: "),
+                allow.join(", ")
             )),
-            AppError::MethodNotAllowed { allow } => {
-                Some(format!("allowed methods: {}", allow.join(", ")))
-            }
-            AppError::PreconditionFailed => Some(
-                "read the resource again and retry with its current ETag in If-Match".to_owned(),
-            ),
-            AppError::Unavailable { .. } => {
-                Some("the database is busy or unreachable; retry shortly".to_owned())
-            }
+            (AppError::PreconditionFailed | AppError::Unavailable { .. }, _) => catalogued(),
             _ => None,
         }
     }
@@ -242,12 +365,13 @@ impl ResponseError for AppError {
         }
         let status = self.status_code();
         let code = self.code();
+        let lang = messages::current();
         let mut body = serde_json::to_value(Problem {
             kind: format!("urn:fenghua-registry:problem:{code}"),
-            title: self.title(),
+            title: self.title(lang),
             status: status.as_u16(),
             code,
-            detail: self.detail(),
+            detail: self.detail(lang),
             errors: match self {
                 AppError::Validation(errors) => Some(errors),
                 _ => None,

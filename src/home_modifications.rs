@@ -90,11 +90,10 @@ fn check_items(items: Vec<Item>, errors: &mut Vec<FieldError>) -> Vec<Item> {
     for (i, item) in items.iter().enumerate() {
         let n = item.name.chars().count();
         if n == 0 || n > 100 {
-            errors.push(FieldError::new(
-                format!("items[{i}].name"),
-                "invalid",
-                "1 to 100 characters",
-            ));
+            errors.push(
+                FieldError::new(format!("items[{i}].name"), "invalid", "1 to 100 characters")
+                    .with_param("max", 100),
+            );
         }
         if item
             .cost_fen
@@ -287,11 +286,14 @@ pub fn act(
             CaseAction::Cancel { on, reason } => {
                 let reason = text::clean_field(&reason, "reason", &mut errors);
                 if reason.is_empty() || reason.chars().count() > 200 {
-                    errors.push(FieldError::new(
-                        "reason",
-                        "invalid",
-                        "give a reason of 1 to 200 characters",
-                    ));
+                    errors.push(
+                        FieldError::new(
+                            "reason",
+                            "invalid",
+                            "give a reason of 1 to 200 characters",
+                        )
+                        .with_param("max", 200),
+                    );
                 }
                 changes.cancelled_on = Some(Some(on));
                 changes.cancel_reason = Some(Some(reason));

@@ -24,6 +24,7 @@ pub mod home_modifications;
 pub mod http;
 pub mod indicators;
 pub mod integration;
+pub mod messages;
 pub mod protect;
 pub mod reports;
 pub mod residents;

@@ -269,6 +269,7 @@ pub fn app(
     let body_limit = BodyLimit(state.config.body_limit_bytes);
     let import_limit = ImportLimit(state.config.import_limit_bytes);
     let body_timeout = BodyTimeout(state.config.client_timeouts.body);
+    let default_language = state.config.default_language;
     let cors_origins = state.config.auth.cors_allowed_origins.clone();
     let policies = RoutePolicies::new(
         api::endpoints()
@@ -281,11 +282,11 @@ pub fn app(
         .app_data(body_limit)
         .app_data(import_limit)
         .app_data(body_timeout)
+        .app_data(crate::messages::DefaultLanguage(default_language))
         .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|e, _| AppError::bad_request("invalid_query", e.to_string()).into()),
-        )
+        .app_data(web::QueryConfig::default().error_handler(|_, _| {
+            AppError::bad_request("invalid_query", "the query string cannot be read").into()
+        }))
         .wrap(from_fn(authorize))
         // Outside the access check: a preflight carries no token and is answered here.
         .wrap(Condition::new(
@@ -294,6 +295,9 @@ pub fn app(
         ))
         .wrap(from_fn(crate::http::cors::refused_preflight_as_problem))
         .wrap(from_fn(observe))
+        // Outermost: every answer, refusals of the middlewares above included, is rendered in
+        // the request's language.
+        .wrap(from_fn(crate::messages::negotiate))
         .configure(api::configure)
         .default_service(web::to(api::not_found))
 }

@@ -465,11 +465,10 @@ fn check_reason(field: &str, reason: &str, errors: &mut Vec<FieldError>) -> Stri
         }
     };
     if reason.is_empty() || reason.chars().count() > 200 {
-        errors.push(FieldError::new(
-            field,
-            "invalid",
-            "give a reason of 1 to 200 characters",
-        ));
+        errors.push(
+            FieldError::new(field, "invalid", "give a reason of 1 to 200 characters")
+                .with_param("max", 200),
+        );
     }
     reason
 }

@@ -22,8 +22,8 @@ const MAX_TEXT_BYTES: usize = 128 * 1024 * 1024;
 /// Excel keeps 15 significant digits: a whole number beyond them is not the one typed.
 const EXACT_DIGITS_BELOW: f64 = 1e15;
 
-fn malformed(detail: impl Into<String>) -> AppError {
-    AppError::bad_request("malformed_xlsx", detail)
+fn malformed(en: impl Into<String>, zh: impl Into<String>) -> AppError {
+    AppError::bad_request_in("malformed_xlsx", en, zh)
 }
 
 /// The header (the first row with a value) and the rows after it, each with its row number in
@@ -45,16 +45,16 @@ pub fn grid(bytes: &[u8]) -> Result<Grid, AppError> {
         .iter()
         .find(|s| s.typ == SheetType::WorkSheet)
         .map(|s| s.name.clone())
-        .ok_or_else(|| malformed("the workbook has no worksheet"))?;
+        .ok_or_else(|| malformed("the workbook has no worksheet", "工作簿中没有工作表"))?;
     let mut reader = book
         .worksheet_cells_reader(&sheet)
-        .map_err(|_| malformed("the first worksheet cannot be read"))?;
+        .map_err(|_| malformed("the first worksheet cannot be read", "第一个工作表无法读取"))?;
     // Row → (column → text), only cells with a value.
     let mut rows: BTreeMap<u32, BTreeMap<u32, String>> = BTreeMap::new();
     let (mut cells, mut text_bytes) = (0usize, 0usize);
     while let Some(cell) = reader
         .next_cell()
-        .map_err(|_| malformed("the first worksheet cannot be read"))?
+        .map_err(|_| malformed("the first worksheet cannot be read", "第一个工作表无法读取"))?
     {
         let text = cell_text(cell.get_value());
         if text.trim().is_empty() {
@@ -63,11 +63,16 @@ pub fn grid(bytes: &[u8]) -> Result<Grid, AppError> {
         cells += 1;
         text_bytes += text.len();
         if cells > MAX_CELLS || text_bytes > MAX_TEXT_BYTES {
-            return Err(malformed(format!(
-                "the worksheet holds more than an import reads ({MAX_CELLS} cells, {} MiB of \
-                 text): split it into several files",
-                MAX_TEXT_BYTES / (1024 * 1024)
-            )));
+            let mib = MAX_TEXT_BYTES / (1024 * 1024);
+            return Err(malformed(
+                format!(
+                    "the worksheet holds more than an import reads ({MAX_CELLS} cells, {mib} MiB \
+                     of text): split it into several files"
+                ),
+                format!(
+                    "工作表超出一次导入可读取的量（{MAX_CELLS} 个单元格、{mib} MiB 文字）：请拆分为几个文件"
+                ),
+            ));
         }
         let (row, col) = cell.get_position();
         rows.entry(row).or_default().insert(col, text);
@@ -81,6 +86,7 @@ pub fn grid(bytes: &[u8]) -> Result<Grid, AppError> {
     let Some((_, header)) = rows.next() else {
         return Err(malformed(
             "the first worksheet is empty: its first row names the columns",
+            "第一个工作表是空的：其第一行应为列名",
         ));
     };
     let width = header
@@ -92,10 +98,16 @@ pub fn grid(bytes: &[u8]) -> Result<Grid, AppError> {
     for (row, cells) in rows {
         let line = row as usize + 1;
         if let Some(col) = cells.keys().find(|c| (*c - first_column) as usize >= width) {
-            return Err(malformed(format!(
-                "row {line}: a value in column {}, right of the header's last column",
-                col + 1
-            )));
+            return Err(malformed(
+                format!(
+                    "row {line}: a value in column {}, right of the header's last column",
+                    col + 1
+                ),
+                format!(
+                    "第 {line} 行：第 {} 列有内容，在表头最后一列的右侧",
+                    col + 1
+                ),
+            ));
         }
         records.push((line, spread(cells, first_column, width)));
     }

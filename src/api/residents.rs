@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::concurrency::{etag, expected_version};
-use super::extract::{explicit_null, ApiJson, ApiQuery, SheetBody};
+use super::extract::{explicit_null, read_with_placeholders, ApiJson, ApiQuery, SheetBody};
 use super::paging::{self, Page};
 use crate::audit::AuditContext;
 use crate::auth::{Caller, RequestContext};
@@ -138,27 +138,27 @@ pub struct CreateResident {
 pub async fn create(
     state: web::Data<AppState>,
     asker: Asker,
-    ApiJson(body): ApiJson<CreateResident>,
+    ApiJson(raw): ApiJson<serde_json::Value>,
 ) -> AppResult<HttpResponse> {
-    let new = NewResident {
-        id_number: body.id_number,
-        fields: ResidentFields {
-            name: body.name,
-            town_code: body.town_code,
-            village_code: body.village_code,
-            address: body.address,
-            phone: body.phone,
-            guardian_name: body.guardian_name,
-            guardian_phone: body.guardian_phone,
-            household_flags: body.household_flags,
-            work_capacity: body.work_capacity,
-            registered_on: body.registered_on.unwrap_or(asker.today),
-            deceased_on: body.deceased_on,
-            moved_out_on: body.moved_out_on,
-        },
-        household_status: body.household_status.unwrap_or(HouseholdStatus::None),
-        household_status_since: body.household_status_since,
+    let body = match read_with_placeholders::<CreateResident>(raw) {
+        Ok(body) => body,
+        Err(mut faults) => {
+            // Members of a wrong type or code, and the domain's rules on the members that did
+            // read: all in one answer. Nothing is written.
+            let Some(filled) = faults.filled.take() else {
+                return Err(AppError::Validation(faults.errors));
+            };
+            let new = new_resident(filled, asker.today);
+            let domain = db::run(&state.pool, move |conn| {
+                residents::faults_of_new(conn, &asker.requester(), new)
+            })
+            .await?;
+            return Err(AppError::Validation(
+                faults.with_domain_errors(domain, CHECKED_AGAINST),
+            ));
+        }
     };
+    let new = new_resident(body, asker.today);
     let key = probe_key(&asker);
     let limited = scoped(&asker);
     if limited && state.auth.id_probes.remaining(&key, Instant::now()) == 0 {
@@ -177,6 +177,33 @@ pub async fn create(
     let mut builder = HttpResponse::Created();
     builder.insert_header(("Location", format!("/api/v1/residents/{}", resident.id)));
     Ok(with_etag(builder, resident.version, &resident))
+}
+
+/// Members of a registration whose check reads another member: (member, the one it reads).
+/// The dates are checked against the birth in the ID number, which a placeholder leaves out.
+const CHECKED_AGAINST: &[(&str, &str)] = &[("village_code", "town_code")];
+
+/// The registration a body asks for (registered today unless it says when).
+fn new_resident(body: CreateResident, today: NaiveDate) -> NewResident {
+    NewResident {
+        id_number: body.id_number,
+        fields: ResidentFields {
+            name: body.name,
+            town_code: body.town_code,
+            village_code: body.village_code,
+            address: body.address,
+            phone: body.phone,
+            guardian_name: body.guardian_name,
+            guardian_phone: body.guardian_phone,
+            household_flags: body.household_flags,
+            work_capacity: body.work_capacity,
+            registered_on: body.registered_on.unwrap_or(today),
+            deceased_on: body.deceased_on,
+            moved_out_on: body.moved_out_on,
+        },
+        household_status: body.household_status.unwrap_or(HouseholdStatus::None),
+        household_status_since: body.household_status_since,
+    }
 }
 
 #[derive(Deserialize)]

@@ -51,7 +51,11 @@ macro_rules! code_enum {
             pub fn entries() -> Vec<$crate::domain::codes::CodeEntry> {
                 Self::ALL
                     .iter()
-                    .map(|v| $crate::domain::codes::CodeEntry { code: v.as_str(), label: v.label() })
+                    .map(|v| $crate::domain::codes::CodeEntry {
+                        code: v.as_str(),
+                        label: v.label(),
+                        label_en: None,
+                    })
                     .collect()
             }
         }
@@ -67,13 +71,41 @@ macro_rules! code_enum {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CodeEntry {
     pub code: &'static str,
+    /// The Chinese label.
     pub label: &'static str,
+    /// The English label, for the sets of [`crate::messages`] (errors, fields, audit entities).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_en: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct CodeSet {
     pub set: &'static str,
     pub codes: Vec<CodeEntry>,
+}
+
+/// The sets a front-end needs to say any problem itself, in both languages, from the message
+/// catalogue: problem codes and field error codes with their sentences, field names and the
+/// entity types of audit events with their labels.
+fn message_sets() -> Vec<CodeSet> {
+    use crate::messages::{Text, AUDIT_ENTITIES, FIELD_CODES, FIELD_NAMES, PROBLEM_CODES};
+    let set = |set: &'static str, table: &'static [(&'static str, Text)]| CodeSet {
+        set,
+        codes: table
+            .iter()
+            .map(|(code, text)| CodeEntry {
+                code,
+                label: text.zh,
+                label_en: Some(text.en),
+            })
+            .collect(),
+    };
+    vec![
+        set("problem", PROBLEM_CODES),
+        set("field_error", FIELD_CODES),
+        set("field", FIELD_NAMES),
+        set("audit_entity", AUDIT_ENTITIES),
+    ]
 }
 
 /// Every code set the API uses, in a stable order.
@@ -106,7 +138,7 @@ pub fn catalogue() -> Vec<CodeSet> {
     macro_rules! sets {
         ($($t:ty),+ $(,)?) => { vec![$(CodeSet { set: <$t>::SET, codes: <$t>::entries() }),+] };
     }
-    sets![
+    let mut sets = sets![
         AreaLevel,
         Role,
         Sex,
@@ -150,7 +182,9 @@ pub fn catalogue() -> Vec<CodeSet> {
         ImportColumn,
         Action,
         Outcome,
-    ]
+    ];
+    sets.extend(message_sets());
+    sets
 }
 
 #[cfg(test)]
@@ -162,11 +196,13 @@ mod tests {
         for set in catalogue() {
             assert!(!set.codes.is_empty(), "{} is empty", set.set);
             for entry in &set.codes {
+                // Field names are the names of members and headers (`Idempotency-Key`).
                 assert!(
-                    entry
-                        .code
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                    set.set == "field"
+                        || entry
+                            .code
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
                     "{}: {}",
                     set.set,
                     entry.code

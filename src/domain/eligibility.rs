@@ -169,6 +169,7 @@ impl Rules {
         kind: SubsidyKind,
         value: serde_json::Value,
     ) -> Result<Self, crate::error::FieldError> {
+        use crate::api::extract::read_value;
         use crate::error::FieldError;
         if !value.is_object() {
             // serde would read a struct from an array by position: only an object is rules.
@@ -178,19 +179,23 @@ impl Rules {
                 "the rules are a JSON object",
             ));
         }
-        let parsed = match kind {
-            SubsidyKind::Living => serde_path_to_error::deserialize(value).map(Rules::Living),
-            SubsidyKind::Nursing => serde_path_to_error::deserialize(value).map(Rules::Nursing),
-        };
-        parsed.map_err(|e| {
-            let path = e.path().to_string();
-            let field = if path == "." {
+        let in_rules = |errors: Vec<FieldError>| {
+            let first = errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| FieldError::new("", "invalid", "the rules are a JSON object"));
+            let field = if first.field.is_empty() {
                 "rules".to_owned()
             } else {
-                format!("rules.{path}")
+                format!("rules.{}", first.field)
             };
-            FieldError::new(field, "invalid", e.into_inner().to_string())
-        })
+            first.renamed(field)
+        };
+        match kind {
+            SubsidyKind::Living => read_value(value).map(Rules::Living),
+            SubsidyKind::Nursing => read_value(value).map(Rules::Nursing),
+        }
+        .map_err(in_rules)
     }
 
     /// Grades outside 1–4, as field errors.

@@ -21,14 +21,15 @@ pub struct Forbidden(pub char);
 impl Forbidden {
     /// The field error for `field`: names the code point, never the text around it.
     pub fn field_error(self, field: impl Into<String>) -> FieldError {
+        let code_point = format!("U+{:04X}", u32::from(self.0));
         FieldError::new(
             field,
             "invisible_character",
             format!(
-                "holds U+{:04X}, an invisible, direction-changing or control character; retype the text without it",
-                u32::from(self.0)
+                "holds {code_point}, an invisible, direction-changing or control character; retype the text without it"
             ),
         )
+        .with_param("code_point", code_point)
     }
 }
 

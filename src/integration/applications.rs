@@ -192,11 +192,10 @@ fn check_submission(sub: &Submission, today: NaiveDate) -> Result<Checked, AppEr
     };
     let name = clean_name(&sub.name);
     if name.is_none() {
-        errors.push(FieldError::new(
-            "name",
-            "invalid",
-            "give a name of 1 to 50 characters",
-        ));
+        errors.push(
+            FieldError::new("name", "invalid", "give a name of 1 to 50 characters")
+                .with_param("max", 50),
+        );
     }
     let external_ref = match sub.external_ref.as_deref().map(text::clean).transpose() {
         Ok(external_ref) => external_ref.filter(|r| !r.is_empty()),

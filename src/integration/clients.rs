@@ -104,7 +104,9 @@ fn check_name(name: &str) -> Result<String, FieldError> {
         crate::domain::text::clean(name).map_err(|forbidden| forbidden.field_error("name"))?;
     let n = name.chars().count();
     if n == 0 || n > 100 {
-        return Err(FieldError::new("name", "invalid", "1 to 100 characters"));
+        return Err(
+            FieldError::new("name", "invalid", "1 to 100 characters").with_param("max", 100)
+        );
     }
     Ok(name)
 }

@@ -8,6 +8,7 @@ use crate::domain::certificate::{Category, CertificateNumber, Grade};
 use crate::domain::id_number;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus};
 use crate::error::AppError;
+use crate::messages::Lang;
 use crate::residents::import::ImportReport;
 use crate::residents::import_columns::{self, ImportColumn};
 
@@ -111,10 +112,7 @@ pub fn report_csv(report: &ImportReport) -> Result<File, AppError> {
                 Cell::Int(rejected.row as i64),
                 Cell::Text(import_columns::header_of(&error.field).to_owned()),
                 Cell::Text(error.code.clone()),
-                Cell::Text(
-                    reason_in_chinese(&error.code)
-                        .map_or_else(|| error.message.clone(), str::to_owned),
-                ),
+                Cell::Text(error.message_in(Lang::Zh)),
             ]);
         }
     }
@@ -145,46 +143,4 @@ pub fn report_csv(report: &ImportReport) -> Result<File, AppError> {
         &format!("residents_import_report_{}", stamp.format("%Y%m%d_%H%M")),
         Format::Csv,
     )
-}
-
-/// The reasons a row of a resident import can be rejected for, in Chinese. A code without one
-/// here keeps its English message.
-pub fn reason_in_chinese(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "required" => "必填项为空",
-        "invalid_length" => "身份证号应为18位",
-        "invalid_characters" => "身份证号应为17位数字加1位数字或X",
-        "invalid_birth_date" => "身份证号中的出生日期不是有效日期",
-        "invalid_check_digit" => "身份证号校验位不符，可能有数字输错",
-        "scientific_notation" => {
-            "Excel 已将该数字转为科学计数法（如 3.30213E+17），后几位已丢失：请将该列设置为文本格式后重新录入"
-        }
-        "invalid_date" => "日期格式应为 YYYY-MM-DD",
-        "invalid_boolean" => "应填写“是”或“否”",
-        "unknown_code" => "不是可选的代码或名称",
-        "invalid" => "填写不正确",
-        "invalid_format" => "格式不正确",
-        "invisible_character" => "含有不可见字符，请重新录入",
-        "too_long" => "内容过长",
-        "unknown_town" => "乡镇（街道）代码不存在",
-        "unknown_village" => "村（社区）代码不存在",
-        "not_in_town" => "该村（社区）不属于所填乡镇（街道）",
-        "out_of_scope" => "该人员登记在您不负责的乡镇（街道）",
-        "before_birth" => "日期早于出生日期",
-        "in_future" => "日期晚于今天",
-        "repeated_in_file" => "与文件中前面一行的身份证号重复",
-        "differs_from_active" => "该人员已持有另一张有效残疾证，请通过证件操作办理",
-        "holder_mismatch" => "残疾证号前18位应为持证人身份证号",
-        "category_mismatch" => "残疾证号中的类别位与残疾类别不符",
-        "grade_mismatch" => "残疾证号中的等级位与残疾等级不符",
-        "not_allowed" => "只有多重残疾才填写构成类别",
-        "not_after_issue" => "有效期应晚于发证日期",
-        "out_of_range" => "超出允许范围",
-        "not_after_current" => "日期应晚于当前户籍状态的起始日期",
-        "before_certificate" => "日期早于残疾证发证日期",
-        "duplicate_id_number" => "该身份证号已登记",
-        "resident_not_active" => "该人员已死亡或迁出",
-        "active_certificate_exists" => "该人员已持有有效残疾证",
-        _ => return None,
-    })
 }

@@ -119,11 +119,9 @@ impl Rules<'_> {
     ) -> ResidentFields {
         let name = free_text(errors, "name", &fields.name).map_or(fields.name.clone(), |name| {
             clean_name(&name).unwrap_or_else(|| {
-                error(
-                    errors,
-                    "name",
-                    "invalid",
-                    "give a name of 1 to 50 characters",
+                errors.push(
+                    FieldError::new("name", "invalid", "give a name of 1 to 50 characters")
+                        .with_param("max", 50),
                 );
                 name
             })
@@ -176,11 +174,13 @@ impl Rules<'_> {
                 return Some(raw);
             };
             if !name.is_empty() && clean_name(&name).is_none() {
-                error(
-                    errors,
-                    "guardian_name",
-                    "invalid",
-                    "give a name of 1 to 50 characters",
+                errors.push(
+                    FieldError::new(
+                        "guardian_name",
+                        "invalid",
+                        "give a name of 1 to 50 characters",
+                    )
+                    .with_param("max", 50),
                 );
             }
             Some(name).filter(|n| !n.is_empty())

@@ -110,11 +110,11 @@ fn code_cell<T>(
 ) -> Option<T> {
     let value = parse(cell);
     if value.is_none() {
-        errors.push(FieldError::new(
-            column,
-            "unknown_code",
-            format!("one of {}", choices()),
-        ));
+        let choices = choices();
+        errors.push(
+            FieldError::new(column, "unknown_code", format!("one of {choices}"))
+                .with_param("allowed", choices),
+        );
     }
     value
 }

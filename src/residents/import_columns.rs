@@ -13,8 +13,8 @@ crate::code_enum! {
         Phone = "phone", "联系电话";
         GuardianName = "guardian_name", "监护人姓名";
         GuardianPhone = "guardian_phone", "监护人电话";
-        HouseholdStatus = "household_status", "户籍状态";
-        HouseholdStatusSince = "household_status_since", "户籍状态起始日期";
+        HouseholdStatus = "household_status", "困难类别";
+        HouseholdStatusSince = "household_status_since", "困难类别起始日期";
         HouseholdFlags = "household_flags", "家庭标识";
         WorkCapacity = "work_capacity", "劳动能力";
         RegisteredOn = "registered_on", "登记日期";

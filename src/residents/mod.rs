@@ -394,6 +394,22 @@ pub fn create(
     })?
 }
 
+/// The errors the checks of a registration find in `new` (none written): for a body whose
+/// other members did not read, so every fault comes back in one answer.
+pub fn faults_of_new(
+    conn: &mut DbConn,
+    who: &Requester,
+    new: NewResident,
+) -> Result<Vec<FieldError>, AppError> {
+    let areas = Areas::load(conn)?;
+    let rules = Rules {
+        areas: &areas,
+        scope: who.scope,
+        today: who.today,
+    };
+    Ok(check_new(&rules, new).err().unwrap_or_default())
+}
+
 /// Applies a patch to a stored resident (already checked to be in scope and at the expected
 /// version). Returns whether anything changed. A change of town records a move dated today. A
 /// recorded death or move-out cancels the active certificate the same day and ends the running

@@ -113,11 +113,10 @@ fn text_check(errors: &mut Vec<FieldError>, field: &str, value: &Option<String>,
         .as_ref()
         .is_some_and(|v| v.trim().is_empty() || v.chars().count() > max)
     {
-        errors.push(FieldError::new(
-            field,
-            "invalid",
-            format!("1 to {max} characters"),
-        ));
+        errors.push(
+            FieldError::new(field, "invalid", format!("1 to {max} characters"))
+                .with_param("max", max),
+        );
     }
 }
 

@@ -50,7 +50,7 @@ use crate::session::{Session, JINPING, PASSWORD, XIKOU};
 
 /// What a caller gets from a route: see the module comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cell {
+pub(crate) enum Cell {
     A,
     F,
     U,
@@ -63,7 +63,7 @@ const R: Option<&str> = Some("applications:read");
 const V: Option<&str> = Some("certificates:verify");
 const NO: Option<&str> = None;
 
-type Row = (&'static str, &'static str, Option<&'static str>, [Cell; 7]);
+pub(crate) type Row = (&'static str, &'static str, Option<&'static str>, [Cell; 7]);
 
 /// The callers, in the order of a row's cells.
 const CALLERS: [&str; 7] = [
@@ -77,7 +77,7 @@ const CALLERS: [&str; 7] = [
 ];
 
 #[rustfmt::skip]
-const MATRIX: &[Row] = &[
+pub(crate) const MATRIX: &[Row] = &[
     // method   route                                                                  scope  admin cw cw out auditor client client− anon
     ("GET",   "/healthz",                                                                NO, [A, A, A, A, A, A, A]),
     ("GET",   "/readyz",                                                                 NO, [A, A, A, A, A, A, A]),
@@ -224,7 +224,7 @@ fn the_matrix_lists_exactly_the_routes_of_the_route_table() {
 }
 
 /// The objects of one town that a route's path parameters name.
-struct TownObjects {
+pub(crate) struct TownObjects {
     resident: String,
     certificate: String,
     case: String,
@@ -238,8 +238,8 @@ struct TownObjects {
 }
 
 /// Everything the path parameters name.
-struct Fixtures {
-    jinping: TownObjects,
+pub(crate) struct Fixtures {
+    pub(crate) jinping: TownObjects,
     xikou: TownObjects,
     user: String,
     facility: String,
@@ -316,9 +316,46 @@ fn id_of(object: &Value) -> String {
         .to_owned()
 }
 
+/// The objects every route's path parameters name: a resident of 锦屏 and one of 溪口 with
+/// everything of theirs ([`town_objects`], 锦屏's report taken by `worker`), and the shared ones.
+pub(crate) async fn fixtures(
+    app: &TestApp,
+    admin: &Session,
+    worker: &Session,
+    client: &Client,
+) -> Fixtures {
+    let jinping = town_objects(app, admin, worker, client, JINPING, 11).await;
+    let xikou = town_objects(app, admin, admin, client, XIKOU, 12).await;
+    let definitions = app.get_as(admin, "/api/v1/indicator-definitions").await;
+    let deliveries = app.get_as(admin, "/api/v1/webhook-deliveries").await;
+    let policies = app.get_as(admin, "/api/v1/subsidy-policies").await;
+    let target = register_client(app, admin, "target", &["certificates:verify"], None).await;
+    let to_withdraw = application(
+        "rehab_service",
+        &crate::session::id_number("330283", "1981-02-03", 13),
+        "申请人",
+        "M-withdraw",
+    );
+    Fixtures {
+        user: app
+            .create_user("target", Role::Caseworker, &[JINPING])
+            .await,
+        facility: id_of(
+            &facility(app, admin, "home_for_disabled", JINPING, true, "2020-01-01").await,
+        ),
+        definition: id_of(&definitions.json()["items"][0]),
+        policy: id_of(&policies.json()["items"][0]),
+        client: target.id,
+        delivery: id_of(&deliveries.json()["items"][0]),
+        to_withdraw: id_of(&submit_ok(app, client, &to_withdraw).await),
+        jinping,
+        xikou,
+    }
+}
+
 /// `route` with each `{parameter}` replaced by the object of `town` (or the shared one) that
 /// the segment before it names. A route with a parameter no fixture fills fails here.
-fn fill(route: &str, town: &TownObjects, shared: &Fixtures) -> String {
+pub(crate) fn fill(route: &str, town: &TownObjects, shared: &Fixtures) -> String {
     let segments: Vec<&str> = route.split('/').collect();
     let mut filled = Vec::new();
     for (i, segment) in segments.iter().enumerate() {
@@ -492,41 +529,7 @@ async fn every_route_answers_each_caller_as_the_matrix_says() {
     let narrow = register_client(&app, &admin, "核验", &["certificates:verify"], None).await;
     lacking.insert(None, narrow.token);
 
-    let jinping = town_objects(&app, &admin, &worker, &client, JINPING, 11).await;
-    let xikou = town_objects(&app, &admin, &admin, &client, XIKOU, 12).await;
-    let definitions = app.get_as(&admin, "/api/v1/indicator-definitions").await;
-    let deliveries = app.get_as(&admin, "/api/v1/webhook-deliveries").await;
-    let policies = app.get_as(&admin, "/api/v1/subsidy-policies").await;
-    let target = register_client(&app, &admin, "target", &["certificates:verify"], None).await;
-    let to_withdraw = application(
-        "rehab_service",
-        &crate::session::id_number("330283", "1981-02-03", 13),
-        "申请人",
-        "M-withdraw",
-    );
-    let shared = Fixtures {
-        user: app
-            .create_user("target", Role::Caseworker, &[JINPING])
-            .await,
-        facility: id_of(
-            &facility(
-                &app,
-                &admin,
-                "home_for_disabled",
-                JINPING,
-                true,
-                "2020-01-01",
-            )
-            .await,
-        ),
-        definition: id_of(&definitions.json()["items"][0]),
-        policy: id_of(&policies.json()["items"][0]),
-        client: target.id,
-        delivery: id_of(&deliveries.json()["items"][0]),
-        to_withdraw: id_of(&submit_ok(&app, &client, &to_withdraw).await),
-        jinping,
-        xikou,
-    };
+    let shared = fixtures(&app, &admin, &worker, &client).await;
 
     let mut wrong = Vec::new();
     for (method, route, scope, cells) in MATRIX {

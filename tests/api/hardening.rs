@@ -943,12 +943,14 @@ fn csv(lines: &[String]) -> Vec<u8> {
     lines.join("\n").into_bytes()
 }
 
+/// An import, answered in English (the assertions read English reasons).
 async fn import(app: &TestApp, who: &Session, body: Vec<u8>) -> Answer {
     app.send_as(
         who,
         TestRequest::post()
             .uri("/api/v1/imports/residents")
             .insert_header(("Content-Type", "text/csv"))
+            .insert_header(("Accept-Language", "en"))
             .set_payload(body),
     )
     .await

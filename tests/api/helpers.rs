@@ -112,6 +112,7 @@ pub fn test_config(db: &TestDb) -> Config {
         },
         body_limit_bytes: 1024 * 1024,
         certificate_expiring_days: 90,
+        default_language: fenghua_registry::messages::Lang::Zh,
         import_limit_bytes: 32 * 1024 * 1024,
         client_timeouts: Default::default(),
         metrics_bind: None,

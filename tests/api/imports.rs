@@ -1063,8 +1063,8 @@ const CHINESE_HEADER: [&str; 16] = [
     "乡镇（街道）代码",
     "村（社区）代码",
     "联系电话",
-    "户籍状态",
-    "户籍状态起始日期",
+    "困难类别",
+    "困难类别起始日期",
     "家庭标识",
     "劳动能力",
     "登记日期",
@@ -1408,7 +1408,11 @@ async fn a_file_that_is_not_a_workbook_is_refused_whole() {
     let unknown = workbook(&["身份证号", "姓名", "乡镇（街道）代码", "昵称"], &[]);
     let answer = import_as(&app, &admin, Some(XLSX), unknown).await;
     let problem = answer.problem(400, "malformed_xlsx");
-    assert!(problem["detail"].as_str().unwrap().contains("column 4"));
+    // The detail names the column, in the reader's language (Chinese by default).
+    assert!(
+        problem["detail"].as_str().unwrap().contains("表头第 4 列"),
+        "{problem}"
+    );
     assert_eq!(resident_rows(&app).await, 0);
 }
 
@@ -1514,7 +1518,7 @@ async fn the_report_comes_as_csv_with_a_bom_when_asked() {
     let good = id_number(date(1972, 7, 7), 651);
     let bad = id_number(date(1973, 8, 8), 652);
     let file = csv(&[
-        "身份证号,姓名,乡镇（街道）代码,户籍状态".into(),
+        "身份证号,姓名,乡镇（街道）代码,困难类别".into(),
         format!("{good},张三,{JINPING},低保"),
         format!("3.30283E+17,李四,{JINPING},"),
         format!("{bad},王五,999999999,小康"),
@@ -1522,8 +1526,8 @@ async fn the_report_comes_as_csv_with_a_bom_when_asked() {
     let expected = [
         "行号,列,原因代码,原因".to_owned(),
         "3,身份证号,scientific_notation,Excel 已将该数字转为科学计数法（如 3.30213E+17），后几位已丢失：请将该列设置为文本格式后重新录入".to_owned(),
-        "4,户籍状态,unknown_code,不是可选的代码或名称".to_owned(),
-        "4,乡镇（街道）代码,unknown_town,乡镇（街道）代码不存在".to_owned(),
+        "4,困难类别,unknown_code,\"不是此处可用的代码，可用：none（无）, dibao（低保）, dibian（低边）, tekun（特困供养）\"".to_owned(),
+        "4,乡镇（街道）代码,unknown_town,不是本区的镇（街道）".to_owned(),
         "合计,读取行数,rows,3".to_owned(),
     ];
     let by_parameter = actix_web::test::TestRequest::post()

@@ -27,6 +27,7 @@ mod indicator_gaps;
 mod indicators;
 mod integration;
 mod limits;
+mod messages;
 mod moves;
 mod read_audit;
 mod reports;

@@ -873,7 +873,7 @@ async fn a_change_that_breaks_a_rule_is_refused_naming_the_field_and_changes_not
             "start_on",
             "before_birth",
         ),
-        (json!({"stage": "doctorate"}), "stage", "invalid_type"),
+        (json!({"stage": "doctorate"}), "stage", "unknown_code"),
         (json!({"start_on": null}), "start_on", "required"),
         (json!({"grade": 3}), "grade", "unknown_field"),
     ];

@@ -202,11 +202,10 @@ pub fn check(definitions: Vec<Definition>) -> Result<Vec<Definition>, Vec<FieldE
             }
             let length = text.chars().count();
             if length == 0 || length > 100 {
-                errors.push(FieldError::new(
-                    field(name),
-                    "invalid",
-                    "1 to 100 characters",
-                ));
+                errors.push(
+                    FieldError::new(field(name), "invalid", "1 to 100 characters")
+                        .with_param("max", 100),
+                );
             }
         }
         let target_ok = match (d.kind, d.target) {
