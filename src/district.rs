@@ -157,7 +157,7 @@ pub fn update(
         let before = view(row)?;
         // A body that is not a facility's fields is refused as such (422) whatever the version,
         // as the routes with a typed body refuse it before looking at If-Match.
-        let facility: Facility = crate::api::extract::merge_patch(&before.facility, changes)?;
+        let facility: Facility = crate::input::merge_patch(&before.facility, changes)?;
         if stored_version != expected_version {
             return Err(AppError::PreconditionFailed);
         }

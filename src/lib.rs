@@ -2,7 +2,9 @@
 //! plan's coverage indicators derived from those files.
 //!
 //! Layers: `api` (HTTP routes and wire types) over `domain` (validated types and rules) and `db`
-//! (schema and queries); `startup` wires them, `error` maps every failure to problem+json.
+//! (schema and queries); `startup` wires them, `error` maps every failure to problem+json,
+//! `input` reads what clients send (JSON bodies, query strings, merge patches) into types with
+//! every fault named, and `messages` says each error in the client's language.
 
 pub mod accounts;
 pub mod api;
@@ -23,6 +25,7 @@ pub mod files;
 pub mod home_modifications;
 pub mod http;
 pub mod indicators;
+pub mod input;
 pub mod integration;
 pub mod messages;
 pub mod protect;

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::extract::{parse_json_value, ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiQuery};
 use super::paging::{self, Page};
 use super::residents::Asker;
 use crate::auth::guard::{ClientCaller, Principal};
@@ -18,6 +18,7 @@ use crate::db;
 use crate::domain::certificate::Category;
 use crate::domain::resident::HouseholdStatus;
 use crate::error::{AppError, AppResult};
+use crate::input::parse_json_value;
 use crate::integration::applications::{
     self, DecisionRequest, ListQuery, NewCertificate, Reader, Registration, Submission, Submitter,
 };

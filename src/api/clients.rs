@@ -6,12 +6,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::extract::{parse_json, ApiJson, ApiQuery, RawBody};
+use super::extract::{ApiJson, ApiQuery, RawBody};
 use super::paging::{self, Page};
 use crate::auth::{password, RequestContext};
 use crate::db::{self, integration as store};
 use crate::domain::role::ClientScope;
 use crate::error::{AppError, AppResult};
+use crate::input::parse_json;
 use crate::integration::clients::{self, ClientChange, NewClient, SecretCheck};
 use crate::integration::model::DeliveryState;
 use crate::integration::outbox;
@@ -47,7 +48,7 @@ fn read_token_request(req: &HttpRequest, body: &[u8]) -> AppResult<TokenRequest>
         Some("application/x-www-form-urlencoded") => {
             let text = std::str::from_utf8(body)
                 .map_err(|_| AppError::bad_request("malformed_form", "the form is not UTF-8"))?;
-            super::extract::parse_query(text)
+            crate::input::parse_query(text)
         }
         Some("application/json") => parse_json(body),
         _ => Err(AppError::UnsupportedMediaType {

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::concurrency::{etag, expected_version};
-use super::extract::{explicit_null, read_with_placeholders, ApiJson, ApiQuery, SheetBody};
+use super::extract::{explicit_null, ApiJson, ApiQuery, SheetBody};
 use super::paging::{self, Page};
 use crate::audit::AuditContext;
 use crate::auth::{Caller, RequestContext};
@@ -20,6 +20,7 @@ use crate::domain::certificate::Category;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus};
 use crate::domain::role::Scope;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::input::read_with_placeholders;
 use crate::protect::Protector;
 use crate::reports::{import_sheets, negotiate, resident_list, Format};
 use crate::residents::fields::ResidentFields;

@@ -169,8 +169,8 @@ impl Rules {
         kind: SubsidyKind,
         value: serde_json::Value,
     ) -> Result<Self, crate::error::FieldError> {
-        use crate::api::extract::read_value;
         use crate::error::FieldError;
+        use crate::input::read_value;
         if !value.is_object() {
             // serde would read a struct from an array by position: only an object is rules.
             return Err(FieldError::new(

@@ -14,13 +14,13 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::api::extract::merge_patch;
 use crate::audit::{self, Action, Event};
 use crate::corrections::{self, VoidMark, VoidRequest};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::{self, file_records as store, DbConn};
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
+use crate::input::merge_patch;
 use crate::residents::{write_in_scope, Requester};
 
 /// What every report filters a record on.
@@ -155,7 +155,7 @@ fn clean_texts<S: Section>(record: S) -> Result<S, AppError> {
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    crate::api::extract::parse_json_value(Value::Object(fields))
+    crate::input::parse_json_value(Value::Object(fields))
 }
 
 fn check<S: Section>(record: &S, life: &Life, others: &[S]) -> Result<(), AppError> {
