@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::audit::{self, Action, Event};
-use crate::corrections::{self, VoidMark, VoidRequest};
+use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::home_modifications::{self as store, CaseRow, StepChanges};
 use crate::db::residents as residents_store;
 use crate::db::{self, DbConn};
@@ -336,33 +336,14 @@ pub fn void(
 ) -> Result<CaseView, AppError> {
     let reason = corrections::reason(&request.reason)?;
     write_in_scope(conn, who, resident_id, |conn, resident| {
-        let row = store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?;
-        if row.voided_at.is_some() {
-            return Err(corrections::already_voided("case"));
-        }
-        if row.version != request.expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
-        let before = view(&row)?;
-        let now = db::now();
-        let by = who.audit.actor.username.as_deref();
-        if !store::void(conn, row.id, row.version, by, &reason, now)? {
-            return Err(AppError::PreconditionFailed);
-        }
-        residents_store::touch(conn, resident.id, now)?;
-        let after =
-            view(&store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?)?;
-        audit::append(
-            conn,
-            who.audit,
-            Event::new(Action::HomeModificationVoid)
-                .entity("home_modification", row.public_id.clone())
-                .resident(resident.public_id.clone())
-                .changes(audit::diff(
-                    &serde_json::to_value(&before).expect("serialises"),
-                    &serde_json::to_value(&after).expect("serialises"),
-                )),
-        )?;
-        Ok(after)
+        let target = VoidTarget {
+            what: "case",
+            action: Action::HomeModificationVoid,
+            entity_type: "home_modification",
+            load: &|conn| Ok(store::by_public_id(conn, resident.id, case_id)?),
+            mark: store::void,
+            view: &|_, row| view(row),
+        };
+        corrections::void_in_file(conn, who.audit, &resident, &request, &reason, target)
     })
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Action, AuditContext, Event, Outcome};
-use crate::corrections::{self, VoidMark, VoidRequest};
+use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
 use crate::db::{self, certificates as certs, file_records, DbConn};
@@ -885,34 +885,15 @@ pub fn void(
 ) -> Result<GrantView, AppError> {
     let reason = corrections::reason(&request.reason)?;
     write_in_scope(conn, who, resident_id, |conn, resident| {
-        let grant = store::grant(conn, resident.id, grant_id)?.ok_or(AppError::NotFound)?;
-        if grant.voided_at.is_some() {
-            return Err(corrections::already_voided("grant"));
-        }
-        if grant.version != request.expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
         let suspensions = store::suspensions_of(conn, resident.id)?;
-        let before = grant_view(&grant, &suspensions, who.today)?;
-        let now = db::now();
-        let by = who.audit.actor.username.as_deref();
-        if !store::void_grant(conn, grant.id, grant.version, by, &reason, now)? {
-            return Err(AppError::PreconditionFailed);
-        }
-        residents_store::touch(conn, resident.id, now)?;
-        let stored = store::grant(conn, resident.id, grant_id)?.ok_or(AppError::NotFound)?;
-        let after = grant_view(&stored, &suspensions, who.today)?;
-        audit::append(
-            conn,
-            who.audit,
-            Event::new(Action::SubsidyVoid)
-                .entity("subsidy_grant", grant.public_id.clone())
-                .resident(resident.public_id.clone())
-                .changes(audit::diff(
-                    &serde_json::to_value(&before).expect("serialises"),
-                    &serde_json::to_value(&after).expect("serialises"),
-                )),
-        )?;
-        Ok(after)
+        let target = VoidTarget {
+            what: "grant",
+            action: Action::SubsidyVoid,
+            entity_type: "subsidy_grant",
+            load: &|conn| Ok(store::grant(conn, resident.id, grant_id)?),
+            mark: store::void_grant,
+            view: &|_, grant| grant_view(grant, &suspensions, who.today),
+        };
+        corrections::void_in_file(conn, who.audit, &resident, &request, &reason, target)
     })
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::audit::{self, Action, Event};
-use crate::corrections::{self, VoidMark, VoidRequest};
+use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::{self, file_records as store, DbConn};
 use crate::domain::text;
@@ -358,32 +358,15 @@ pub fn void<S: Section>(
 ) -> Result<Value, AppError> {
     let reason = corrections::reason(&request.reason)?;
     write_in_scope(conn, who, resident_id, |conn, resident| {
-        let row = store::by_public_id(conn, resident.id, S::NAME, record_id)?
-            .ok_or(AppError::NotFound)?;
-        if row.voided_at.is_some() {
-            return Err(corrections::already_voided("record"));
-        }
-        if row.version != request.expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
-        let now = db::now();
-        let by = who.audit.actor.username.as_deref();
-        if !store::void(conn, row.id, row.version, by, &reason, now)? {
-            return Err(AppError::PreconditionFailed);
-        }
-        residents_store::touch(conn, resident.id, now)?;
-        let voided = store::by_public_id(conn, resident.id, S::NAME, record_id)?
-            .ok_or(AppError::NotFound)?;
-        let after = shown(&voided);
-        audit::append(
-            conn,
-            who.audit,
-            Event::new(Action::RecordVoid)
-                .entity(S::NAME, row.public_id.clone())
-                .resident(resident.public_id.clone())
-                .changes(audit::diff(&shown(&row), &after)),
-        )?;
-        Ok(after)
+        let target = VoidTarget {
+            what: "record",
+            action: Action::RecordVoid,
+            entity_type: S::NAME,
+            load: &|conn| Ok(store::by_public_id(conn, resident.id, S::NAME, record_id)?),
+            mark: store::void,
+            view: &|_, row| Ok(shown(row)),
+        };
+        corrections::void_in_file(conn, who.audit, &resident, &request, &reason, target)
     })
 }
 
