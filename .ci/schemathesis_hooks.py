@@ -97,32 +97,36 @@ class _Credentials:
 
     @classmethod
     def client_token(cls):
-        with cls.lock:
-            if cls.client is None:
-                made = _post_patiently(
-                    "/api/v1/clients",
-                    "creating the integration client",
-                    json={"name": "schemathesis", "scopes": CLIENT_SCOPES},
-                    headers={"Authorization": f"Bearer {cls.admin_token()}"},
-                )
-                cls.client = (made["id"], made["client_secret"])
-            client_id, secret = cls.client
-        try:
-            body = _post_patiently(
-                "/api/v1/auth/token",
-                "the client credentials grant",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": client_id,
-                    "client_secret": secret,
-                },
-            )
-        except RuntimeError:
-            # Disabled or its secret rotated by the fuzzer: the next call makes a new client.
+        # The fuzzer can disable the hooks' client or rotate its secret (the admin routes of
+        # clients take its id from their lists): then a new client is made and asked once more.
+        for attempt in range(2):
             with cls.lock:
-                cls.client = None
-            raise
-        return body["access_token"]
+                if cls.client is None:
+                    made = _post_patiently(
+                        "/api/v1/clients",
+                        "creating the integration client",
+                        json={"name": "schemathesis", "scopes": CLIENT_SCOPES},
+                        headers={"Authorization": f"Bearer {cls.admin_token()}"},
+                    )
+                    cls.client = (made["id"], made["client_secret"])
+                client_id, secret = cls.client
+            try:
+                body = _post_patiently(
+                    "/api/v1/auth/token",
+                    "the client credentials grant",
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": client_id,
+                        "client_secret": secret,
+                    },
+                )
+            except RuntimeError:
+                with cls.lock:
+                    cls.client = None
+                if attempt == 1:
+                    raise
+                continue
+            return body["access_token"]
 
 
 @schemathesis.auth(refresh_interval=600, cache_by_key=_kind, retry_on=[401])

@@ -155,13 +155,13 @@ pub fn update(
         let stored_version = row.version;
         let id = row.id;
         let before = view(row)?;
-        // A body that is not a facility's fields is refused as such (422) whatever the version,
-        // as the routes with a typed body refuse it before looking at If-Match.
+        // A change that is not a facility's fields, or breaks one of its rules, is refused as
+        // such (422) whatever the version: reading the facility again would not make it valid.
         let facility: Facility = crate::input::merge_patch(&before.facility, changes)?;
+        let f = check(conn, &facility, today)?;
         if stored_version != expected_version {
             return Err(AppError::PreconditionFailed);
         }
-        let f = check(conn, &facility, today)?;
         let now = db::now();
         let changed = store::update_facility(
             conn,

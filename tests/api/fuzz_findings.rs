@@ -108,6 +108,12 @@ async fn a_malformed_facility_patch_is_refused_whatever_the_version() {
         .await;
     let problem = answer.problem(422, "validation_failed");
     assert_eq!(problem["errors"][0]["field"], "bogus");
+    // So is a change that reads but breaks a rule (a blank name, seed 42 again).
+    let answer = app
+        .send_as(&admin, patch("\"7\"", json!({"name": ""})))
+        .await;
+    let problem = answer.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "name");
     // A well-formed change at a stale version is still 412.
     let answer = app
         .send_as(&admin, patch("\"7\"", json!({"standardized": true})))
