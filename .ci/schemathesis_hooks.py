@@ -14,7 +14,8 @@ short lockout (`.ci/schemathesis` runs the server with `LOGIN_LOCKOUT_SECS=1`). 
 skipped and no check is turned off.
 
 Read from the environment: REGISTRY_URL (e.g. http://127.0.0.1:8081), REGISTRY_ADMIN,
-REGISTRY_ADMIN_PASSWORD and REGISTRY_ADMIN_RESET (the `create-admin` command line that resets
+REGISTRY_ADMIN_PASSWORD and REGISTRY_ADMIN_CREATE (the `create-admin` command line, without its
+`--username`, that resets
 the admin when the fuzzer has changed its password).
 """
 
@@ -32,7 +33,7 @@ BASE_URL = os.environ["REGISTRY_URL"].rstrip("/")
 ADMIN = os.environ["REGISTRY_ADMIN"]
 ADMIN_PASSWORD = os.environ["REGISTRY_ADMIN_PASSWORD"]
 # A command that resets the admin's password from standard input (`create-admin`), if given.
-RESET_COMMAND = shlex.split(os.environ.get("REGISTRY_ADMIN_RESET", ""))
+CREATE_ADMIN = shlex.split(os.environ.get("REGISTRY_ADMIN_CREATE", ""))
 
 CLIENT_SCOPES = ["applications:write", "applications:read", "certificates:verify"]
 # How long `get` keeps trying to sign in (lockouts of 1 s, login windows, a busy server).
@@ -72,27 +73,47 @@ def _post_patiently(path, what, **kwargs):
 class _Credentials:
     """The admin's sign-in and the integration client, shared by all worker threads."""
 
-    lock = threading.Lock()
+    lock = threading.RLock()  # admin_token() runs inside client_token()'s hold
     client = None  # (client_id, client_secret)
+
+    admin = ADMIN
+    admins_made = 0
 
     @classmethod
     def admin_token(cls):
         sign_in = lambda: _post_patiently(  # noqa: E731
             "/api/v1/auth/login",
-            f"signing in as {ADMIN}",
-            json={"username": ADMIN, "password": ADMIN_PASSWORD},
+            f"signing in as {cls.admin}",
+            json={"username": cls.admin, "password": ADMIN_PASSWORD},
         )
         try:
             return sign_in()["access_token"]
         except RuntimeError:
-            if not RESET_COMMAND:
+            if not CREATE_ADMIN:
                 raise
-        # The fuzzer can change the admin's password (PATCH /api/v1/users/{id} with the right
-        # ETag): `create-admin` on the same database resets it, the documented way back in.
+        # The fuzzer can change the admin's password, disable it, or make it a caseworker once it
+        # has made another admin (PATCH /api/v1/users/{id} with the right ETag): `create-admin`
+        # on the same database resets it, the documented way back in; one whose role changed is
+        # not an admin to reset, so a new admin is made in its place.
         with cls.lock:
-            subprocess.run(
-                RESET_COMMAND, input=f"{ADMIN_PASSWORD}\n", text=True, check=True, timeout=60
+            reset = subprocess.run(
+                [*CREATE_ADMIN, "--username", cls.admin, "--password-stdin"],
+                input=f"{ADMIN_PASSWORD}\n",
+                text=True,
+                capture_output=True,
+                timeout=60,
             )
+            if reset.returncode != 0:
+                cls.admins_made += 1
+                cls.admin = f"{ADMIN}-{cls.admins_made}"
+                subprocess.run(
+                    [*CREATE_ADMIN, "--username", cls.admin, "--password-stdin"],
+                    input=f"{ADMIN_PASSWORD}\n",
+                    text=True,
+                    check=True,
+                    capture_output=True,
+                    timeout=60,
+                )
         return sign_in()["access_token"]
 
     @classmethod

@@ -454,3 +454,31 @@ async fn an_if_match_that_names_no_version_is_weighed_after_the_request() {
         .await;
     answer.problem(428, "precondition_required");
 }
+
+/// Town codes that the schema allowed (any string) were refused as `unknown_town`: the spec's
+/// `TownCode` lists the district's towns and streets, and this keeps the list equal to the
+/// towns the service knows (`GET /api/v1/areas`, level `town`).
+#[actix_web::test]
+async fn the_spec_lists_the_towns_of_the_district() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let areas = app.get_as(&admin, "/api/v1/areas").await.json();
+    let mut towns: Vec<String> = Vec::new();
+    let mut stack: Vec<&serde_json::Value> = areas["items"].as_array().unwrap().iter().collect();
+    while let Some(area) = stack.pop() {
+        if area["level"] == "town" {
+            towns.push(area["code"].as_str().unwrap().to_owned());
+        }
+        stack.extend(area["children"].as_array().into_iter().flatten());
+    }
+    towns.sort();
+    let mut listed: Vec<String> = crate::contract::spec()["components"]["schemas"]["TownCode"]
+        ["enum"]
+        .as_array()
+        .expect("TownCode lists the towns")
+        .iter()
+        .map(|code| code.as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, towns);
+}
