@@ -23,7 +23,7 @@ use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::GrantRow;
 use crate::db::{self, DbConn};
 use crate::domain::text;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 
 /// Most characters of a withdrawal's or a void's reason.
 const REASON_MAX: usize = 500;
@@ -34,7 +34,12 @@ pub fn reason(raw: &str) -> Result<String, AppError> {
     let reason = text::clean(raw)
         .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("reason")]))?;
     if reason.is_empty() || reason.chars().count() > REASON_MAX {
-        return Err(AppError::field("reason", "invalid", "1 to 500 characters"));
+        return Err(AppError::Validation(vec![FieldError::new(
+            "reason",
+            "invalid",
+            "1 to 500 characters",
+        )
+        .with_param("max", REASON_MAX)]));
     }
     Ok(reason)
 }

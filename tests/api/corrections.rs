@@ -121,6 +121,13 @@ async fn refused_voids_change_nothing(
         )
         .await;
         assert_invalid(&answer, "reason", Some("invalid"));
+        // The sentence names the limit (Chinese by default).
+        assert_eq!(
+            answer.json()["errors"][0]["message"],
+            "须为 1 至 500 个字符",
+            "{}",
+            answer.text()
+        );
     }
     let answer = void(
         app,
