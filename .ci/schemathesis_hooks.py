@@ -28,6 +28,9 @@ import time
 
 import requests
 import schemathesis
+from schemathesis.core.parameters import ParameterLocation
+
+import schemathesis_rules as rules
 
 BASE_URL = os.environ["REGISTRY_URL"].rstrip("/")
 ADMIN = os.environ["REGISTRY_ADMIN"]
@@ -171,15 +174,16 @@ class RegistryAuth:
 #
 # Two request values are valid only as the server handed them out, which no schema can
 # describe: the `If-Match` of an update (the current version of that very resource) and the
-# `cursor` of a list (the `next_cursor` of an earlier page of the same list). For a request
-# the fuzzer generated as valid (positive mode), the hook below replaces what it made up with
-# the real value, read through the API just before the call; a request generated as invalid
-# (negative mode) goes out exactly as generated, so the server's refusal of bad values is still
-# checked. Everything else of the request stays the fuzzer's.
+# `cursor` of a list (the `next_cursor` of an earlier page of the same list). The hook below
+# replaces what the fuzzer made up with the real value, read through the API just before the
+# call: a cursor in a query generated as valid, and an If-Match in the shape of an ETag (see
+# `before_call`). Other rules of the spec that a schema cannot state are kept by
+# `schemathesis_rules.py`, for the parts of a request generated as valid. A part generated as
+# invalid goes out as generated, so the server's refusal of bad values is still checked.
 
 
 class _Reader:
-    """GETs through the API with the admin's or the client's token, signing in again on 401."""
+    """GETs and POSTs through the API with the admin's or the client's token, signing in again on 401."""
 
     tokens = {}
 
@@ -203,10 +207,31 @@ class _Reader:
             cls.tokens.pop(kind, None)
         return response
 
+    @classmethod
+    def post(cls, kind, path, json):
+        for _ in range(2):
+            token = cls.tokens.get(kind)
+            if token is None:
+                token = (
+                    _Credentials.admin_token() if kind == "staff" else _Credentials.client_token()
+                )
+                cls.tokens[kind] = token
+            response = requests.post(
+                f"{BASE_URL}{path}",
+                json=json,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+            if response.status_code != 401:
+                return response
+            cls.tokens.pop(kind, None)
+        return response
 
-def _positive(case):
+
+def _made_valid(case, location):
+    """Whether the fuzzer generated this part of the request as valid (positive mode)."""
     meta = getattr(case, "meta", None)
-    return meta is not None and meta.generation.mode.is_positive
+    return meta is not None and not meta.is_negative_at(location)
 
 
 def _find_version(value, wanted_id):
@@ -269,21 +294,47 @@ def _real_cursor(case, kind):
         return None
 
 
+ETAG = re.compile(r'^"\d+"$')
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
-    if not _positive(case):
-        return
     kind = _kind(case, context)
     if kind == "public":
         return
+    rules.obey(case, kind, _Reader, valid=lambda location: _made_valid(case, location))
     headers = case.headers or {}
-    if "If-Match" in headers:
+    # The If-Match of a valid request, and a version the fuzzer made up in the shape of an ETag
+    # in any request, stand for "the version I read": they become the current one (an invalid
+    # request is then refused for what makes it invalid, not for a version nobody read). In
+    # headers generated as invalid, an If-Match of another shape, or none, goes out as made.
+    if "If-Match" in headers and (
+        _made_valid(case, ParameterLocation.HEADER) or ETAG.match(str(headers["If-Match"]))
+    ):
+        _renew_own_token(case, kind)
         etag = _current_etag(case, kind)
         if etag is not None:
             headers["If-Match"] = etag
-    if case.query and "cursor" in case.query:
+    if case.query and "cursor" in case.query and _made_valid(case, ParameterLocation.QUERY):
         cursor = _real_cursor(case, kind)
         if cursor is None:
             del case.query["cursor"]
         else:
             case.query["cursor"] = cursor
+
+
+def _renew_own_token(case, kind):
+    """Signs in again before the values above are read, when the case's token has expired.
+
+    Otherwise the call answers 401 and is retried after `get` signs in again; if that sign-in
+    had to reset the admin (`create-admin` changes its version), a PATCH of the admin's own
+    account goes out with the ETag read before the reset and meets 412.
+    """
+    authorization = (case.headers or {}).get("Authorization")
+    if not authorization:
+        return
+    probe = "/api/v1/me" if kind == "staff" else "/api/v1/areas"
+    answer = requests.get(f"{BASE_URL}{probe}", headers={"Authorization": authorization}, timeout=30)
+    if answer.status_code == 401:
+        token = _Credentials.admin_token() if kind == "staff" else _Credentials.client_token()
+        case.headers["Authorization"] = f"Bearer {token}"

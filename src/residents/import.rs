@@ -489,7 +489,7 @@ fn update_row(
     row: CheckedRow,
 ) -> Result<Outcome, AppError> {
     let patch = patch_of(columns, &row);
-    let changed = apply_patch(conn, who, rules, &existing, &patch)?;
+    let changed = apply_patch(conn, who, rules, &existing, &patch, existing.version)?;
     let resident = store::by_public_id(conn, &existing.public_id)?.ok_or(AppError::NotFound)?;
     let mut outcome = if changed {
         Outcome::Updated

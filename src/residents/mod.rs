@@ -414,16 +414,23 @@ pub fn faults_of_new(
 /// version). Returns whether anything changed. A change of town records a move dated today. A
 /// recorded death or move-out cancels the active certificate the same day and ends the running
 /// subsidy grants from the month after.
+/// Checks and writes a patch; a patch that breaks a rule is refused before the version the
+/// client read (`expected_version`) is weighed, so its faults are named even when stale.
 pub(crate) fn apply_patch(
     conn: &mut DbConn,
     who: &Requester,
     rules: &Rules,
     row: &ResidentRow,
     patch: &ResidentPatch,
+    expected_version: i32,
 ) -> Result<bool, AppError> {
     let history = store::household_history(conn, row.id)?;
     let active = certs::active(conn, row.id)?;
-    match plan_patch(who, rules, row, patch, &history, active)? {
+    let plan = plan_patch(who, rules, row, patch, &history, active)?;
+    if row.version != expected_version {
+        return Err(AppError::PreconditionFailed);
+    }
+    match plan {
         Some(plan) => {
             write_patch(conn, who, row, plan)?;
             Ok(true)
@@ -638,16 +645,13 @@ pub fn update(
     patch: ResidentPatch,
 ) -> Result<ResidentView, AppError> {
     write_in_scope(conn, who, public_id, |conn, row| {
-        if row.version != expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
         let areas = Areas::load(conn)?;
         let rules = Rules {
             areas: &areas,
             scope: who.scope,
             today: who.today,
         };
-        apply_patch(conn, who, &rules, &row, &patch)?;
+        apply_patch(conn, who, &rules, &row, &patch, expected_version)?;
         let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
         let history = store::household_history(conn, row.id)?;
         view::resident(who.protector, &row, &history)

@@ -482,3 +482,81 @@ async fn the_spec_lists_the_towns_of_the_district() {
     listed.sort();
     assert_eq!(listed, towns);
 }
+
+/// A decision's `certificate` with a grade of 5 was accepted on an application whose kind issues
+/// no certificate (the member was ignored), although the spec allows grades 1 to 4 only. It is
+/// refused now whatever the kind, and the application stays as it was.
+#[actix_web::test]
+async fn a_decisions_certificate_grade_is_checked_whatever_the_kind() {
+    use crate::integration::{application, register_client, submit_ok};
+
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let client = register_client(&app, &admin, "浙里办", &["applications:write"], None).await;
+    let person = crate::session::id_number("330283", "1980-01-02", 31);
+    let submitted = submit_ok(
+        &app,
+        &client,
+        &application("rehab_service", &person, "赵六", "A-1"),
+    )
+    .await;
+    let path = format!(
+        "/api/v1/applications/{}/decision",
+        submitted["id"].as_str().unwrap()
+    );
+    let decide = |grade| json!({"decision": "accept", "certificate": {"category": "mental", "grade": grade}});
+
+    let answer = app.post_as(&admin, &path, &decide(5)).await;
+    let problem = answer.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "certificate.grade");
+    assert_eq!(problem["errors"][0]["code"], "out_of_range");
+    let read = app
+        .get_as(
+            &admin,
+            &format!("/api/v1/applications/{}", submitted["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(read.json()["status"], "submitted", "nothing changed");
+
+    let answer = app.post_as(&admin, &path, &decide(4)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.json()["status"], "accepted");
+}
+
+/// A resident PATCH with a stale `If-Match` answered 412 before its body was checked, so a
+/// guardian's name with a control character (U+0084, seed 42) was "accepted" as far as the
+/// fuzzer could tell. The body's faults come first now, as for records; a valid change on a
+/// stale version is still 412.
+#[actix_web::test]
+async fn a_resident_patch_that_breaks_a_rule_is_refused_whatever_the_version() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (resident, _) = crate::sections::register(
+        &app,
+        &admin,
+        "1980-05-01",
+        31,
+        crate::session::JINPING,
+        json!({}),
+    )
+    .await;
+    let path = format!("/api/v1/residents/{resident}");
+    let patch = |body| {
+        TestRequest::patch()
+            .uri(&path)
+            .insert_header(("If-Match", "\"7\""))
+            .set_json(body)
+    };
+    let answer = app
+        .send_as(&admin, patch(json!({"guardian_name": "\u{0084}"})))
+        .await;
+    let problem = answer.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "guardian_name");
+    let answer = app.send_as(&admin, patch(json!({"name": " "}))).await;
+    let problem = answer.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "name");
+    let answer = app.send_as(&admin, patch(json!({"name": "李四"}))).await;
+    answer.problem(412, "precondition_failed");
+    let read = app.get_as(&admin, &path).await;
+    assert_eq!(read.json()["version"], 1, "nothing changed");
+}
