@@ -12,7 +12,7 @@ use crate::audit::{self, Action, AuditContext, Event, Outcome};
 use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
-use crate::db::{self, certificates as certs, file_records, DbConn};
+use crate::db::{self, certificates as certs, file_records, DbConn, WriteTx};
 use crate::domain::certificate::CancelReason;
 use crate::domain::eligibility::{
     decide, policy_on, CertificateFact, Decision, GrantFact, GrantStatus, Policy, Reason,
@@ -705,7 +705,7 @@ fn write_grant(
 /// of `reason` (`deceased` or `moved_out`). Each termination is audited as `subsidy_terminate`.
 /// A suspended grant is ended all the same. Returns how many grants were ended.
 pub(crate) fn end_on_departure(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     resident: &ResidentRow,
     day: NaiveDate,

@@ -110,9 +110,9 @@ fn message_sets() -> Vec<CodeSet> {
 
 /// Every code set the API uses, in a stable order.
 pub fn catalogue() -> Vec<CodeSet> {
-    use crate::audit::{Action, Outcome};
     use crate::district::FacilityKind;
     use crate::domain::area::AreaLevel;
+    use crate::domain::audit::{Action, Outcome};
     use crate::domain::certificate::{
         CancelReason, Category, CertificateState, CertificateStatus, Grade,
     };

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod area;
+pub mod audit;
 pub mod certificate;
 pub mod codes;
 pub mod eligibility;
