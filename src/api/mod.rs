@@ -11,6 +11,7 @@ mod certificates;
 mod clients;
 pub mod concurrency;
 mod district;
+mod download;
 pub mod extract;
 mod health;
 mod home_modifications;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::db::{self, areas::AreaRow};
 use crate::domain::codes;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
 pub struct AreaNode {

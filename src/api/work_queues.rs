@@ -11,7 +11,7 @@ use crate::db;
 use crate::domain::work_queue::WorkQueue;
 use crate::error::{AppError, AppResult};
 use crate::reports::{negotiate, resident_list, work_queue, Format};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::work_queues::{self, QueueRequest, WorkItem};
 
 #[derive(Deserialize)]
@@ -68,7 +68,7 @@ pub async fn list(
     .await?;
     if format != Format::Json {
         let file = work_queue::file(queue, &page.items, format)?;
-        return Ok(super::reports::file_response(file));
+        return Ok(super::download::file_response(file));
     }
     Ok(HttpResponse::Ok().json(QueueList {
         page: Page {
