@@ -110,6 +110,17 @@ impl Event {
 /// Appends one event. It asks for the write transaction of the change it records
 /// ([`db::write_transaction`]), which orders the writers so two appends never read the same
 /// head, and commits or rolls back with the change.
+///
+/// Outside a write transaction there is no [`WriteTx`] to give it:
+///
+/// ```compile_fail,E0308
+/// use fenghua_registry::audit::{self, Action, AuditContext, Event};
+/// use fenghua_registry::db::DbConn;
+///
+/// fn outside(conn: &mut DbConn) -> diesel::QueryResult<i64> {
+///     audit::append(conn, &AuditContext::default(), Event::new(Action::Login))
+/// }
+/// ```
 pub fn append(tx: &mut WriteTx<'_>, ctx: &AuditContext, event: Event) -> diesel::QueryResult<i64> {
     let (last_seq, prev_hash) = current_head(tx)?;
     let row = link(last_seq + 1, prev_hash, ctx, event);
