@@ -5,7 +5,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::download::{file_response, format_of};
 use super::extract::{ApiJson, ApiQuery};
 use super::paging::{self, Page};
 use super::residents::Asker;
@@ -69,6 +68,15 @@ fn indicator(code: &str) -> Result<IndicatorCode, AppError> {
     IndicatorCode::parse(code).ok_or(AppError::NotFound)
 }
 
+/// The format asked for by `format`, else by `Accept`, else JSON.
+pub(super) fn format_of(req: &HttpRequest, asked: Option<&str>) -> Result<Format, AppError> {
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    Format::choose(asked, accept)
+}
+
 /// The gap lists named in `gaps` (comma-separated codes), each once.
 fn gap_codes(asked: Option<&str>) -> Result<Vec<IndicatorCode>, AppError> {
     let mut codes = Vec::new();
@@ -118,7 +126,7 @@ async fn figures_file(
         )
     })
     .await?;
-    Ok(file_response(file))
+    Ok(super::reports::file_response(file))
 }
 
 pub async fn report(
@@ -209,7 +217,7 @@ pub async fn gaps(
             )
         })
         .await?;
-        return Ok(file_response(file));
+        return Ok(super::reports::file_response(file));
     }
     let limit = paging::limit(query.limit)?;
     let list = format!("{GAPS}:{code}:{day}");
@@ -275,7 +283,7 @@ pub async fn reconciliation(
             )
         })
         .await?;
-        return Ok(file_response(file));
+        return Ok(super::reports::file_response(file));
     }
     let limit = paging::limit(query.limit)?;
     let list = format!("{RECONCILIATION}:{day}");

@@ -11,7 +11,6 @@ mod certificates;
 mod clients;
 pub mod concurrency;
 mod district;
-mod download;
 pub mod extract;
 mod health;
 mod home_modifications;

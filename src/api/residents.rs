@@ -272,7 +272,7 @@ pub async fn list(
             resident_list::export(conn, &asker.requester(), filter, format)
         })
         .await?;
-        return Ok(super::download::file_response(file));
+        return Ok(super::reports::file_response(file));
     }
     let found = db::run(&state.pool, move |conn| {
         residents::search(conn, &asker.requester(), filter, limit)
@@ -567,7 +567,7 @@ pub async fn import_residents(
                 .id_probes
                 .spend(&key, report.existence_answers, Instant::now());
             if answer == Format::Csv {
-                return Ok(super::download::file_response(import_sheets::report_csv(
+                return Ok(super::reports::file_response(import_sheets::report_csv(
                     &report,
                 )?));
             }
@@ -594,7 +594,7 @@ pub async fn import_template(ApiQuery(query): ApiQuery<TemplateQuery>) -> AppRes
         ("xlsx", crate::reports::XLSX_TYPE, Format::Xlsx),
     ];
     let format = negotiate(query.format.as_deref(), None, TEMPLATES, Format::Csv)?;
-    Ok(super::download::file_response(import_sheets::template(
+    Ok(super::reports::file_response(import_sheets::template(
         format,
     )?))
 }

@@ -68,7 +68,7 @@ pub async fn list(
     .await?;
     if format != Format::Json {
         let file = work_queue::file(queue, &page.items, format)?;
-        return Ok(super::download::file_response(file));
+        return Ok(super::reports::file_response(file));
     }
     Ok(HttpResponse::Ok().json(QueueList {
         page: Page {
