@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::audit::{self, Action, AuditContext, Event};
 use crate::csv_file::{self, RejectedRow};
-use crate::db::{self, areas, DbConn};
+use crate::db::{self, areas, DbConn, WriteTx};
 use crate::domain::area::AreaLevel;
 use crate::domain::resident::clean_name;
 use crate::error::{AppError, FieldError};
@@ -88,7 +88,7 @@ fn checked_village(
 }
 
 fn insert_village(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     ctx: &AuditContext,
     row: &areas::AreaRow,
 ) -> Result<(), AppError> {

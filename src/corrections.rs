@@ -21,7 +21,7 @@ use crate::db::file_records::FileRecordRow;
 use crate::db::home_modifications::CaseRow;
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::GrantRow;
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, WriteTx};
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
 
@@ -142,7 +142,7 @@ pub struct VoidTarget<'a, Row, View> {
 /// with the reason, the resident's version moves on, and the void is audited with what it
 /// changed. Answers the row as shown after the void.
 pub fn void_in_file<Row: VoidableRow, View: Serialize>(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     ctx: &AuditContext,
     resident: &ResidentRow,
     request: &VoidRequest,

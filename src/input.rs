@@ -2,7 +2,7 @@
 //! service's types. Every fault of a body is named at once, each as a field error with a
 //! catalogue code (`invalid_type`, `unknown_code`, `required`, `unknown_field`,
 //! `duplicate_field`), never in serde's words. Used by the HTTP extractors (`api::extract`) and
-//! by the use cases and domain types that read JSON they hold (merge patches, policy rules).
+//! by the use cases that read JSON they hold (merge patches, policy rules).
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;

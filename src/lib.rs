@@ -2,7 +2,8 @@
 //! plan's coverage indicators derived from those files.
 //!
 //! Layers: `api` (HTTP routes and wire types) over `domain` (validated types and rules) and `db`
-//! (schema and queries); `startup` wires them, `error` maps every failure to problem+json,
+//! (schema and queries); `state` is what every handler, the auth guard and the middlewares
+//! reach (`AppState`), `startup` wires them, `error` maps every failure to problem+json,
 //! `input` reads what clients send (JSON bodies, query strings, merge patches) into types with
 //! every fault named, and `messages` says each error in the client's language.
 
@@ -34,6 +35,7 @@ pub mod residents;
 pub mod secrets;
 pub mod sections;
 pub mod startup;
+pub mod state;
 pub mod subsidies;
 pub mod telemetry;
 pub mod work_queues;

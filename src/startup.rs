@@ -1,4 +1,5 @@
-//! Wiring: connect, migrate, build the app, run the server.
+//! Wiring: connect, migrate, build the state and the app, run the server; and the commands
+//! that run without a server (`create-admin`, imports).
 
 use std::sync::Arc;
 
@@ -9,29 +10,18 @@ use actix_web::{web, App, HttpServer};
 
 use crate::api::extract::{BodyLimit, BodyTimeout, ImportLimit};
 use crate::api::{self};
-use crate::auth::guard::{authorize, AuthSettings, RoutePolicies};
+use crate::auth::guard::{authorize, RoutePolicies};
 use crate::auth::rate_limit::{RateLimiter, RouteLimits};
 use crate::auth::refusals::{KeyKind, RefusalLog};
 use crate::auth::sessions::LoginPolicy;
+use crate::auth::settings::{flush_refusals, AuthSettings};
 use crate::auth::token::TokenKeys;
 use crate::config::{Config, FieldKeys};
 use crate::db::{self, migrate, Pool};
 use crate::error::AppError;
 use crate::http::{metrics::Metrics, observe::observe};
 use crate::protect::Protector;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: Pool,
-    pub config: Arc<Config>,
-    pub metrics: Arc<Metrics>,
-    pub auth: Arc<AuthSettings>,
-    pub protector: Arc<Protector>,
-    pub integration: Arc<crate::integration::Integration>,
-    /// Appends the audit events of reads, many per transaction (group commit).
-    pub recorder: crate::audit::Recorder,
-}
+use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -313,7 +303,7 @@ async fn housekeeping(state: AppState) {
     let mut last_checkpoint = std::time::Instant::now();
     loop {
         ticks.tick().await;
-        if let Err(error) = crate::auth::refusals::flush_due(&state, false).await {
+        if let Err(error) = flush_refusals(&state.auth, &state.pool, false).await {
             tracing::warn!(%error, "the counts of refused attempts could not be written yet");
         }
         if last_checkpoint.elapsed() >= interval {
@@ -334,7 +324,7 @@ async fn checkpoint(state: &AppState) {
 
 /// At shutdown: every open count of refusals is written, and the head checkpointed.
 async fn final_housekeeping(state: &AppState) {
-    if let Err(error) = crate::auth::refusals::flush_due(state, true).await {
+    if let Err(error) = flush_refusals(&state.auth, &state.pool, true).await {
         tracing::warn!(%error, "the counts of refused attempts could not be written");
     }
     checkpoint(state).await;

@@ -12,7 +12,7 @@ use crate::audit::{self, Action, AuditContext, Event, Outcome};
 use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
-use crate::db::{self, certificates as certs, file_records, DbConn};
+use crate::db::{self, certificates as certs, file_records, DbConn, WriteTx};
 use crate::domain::certificate::CancelReason;
 use crate::domain::eligibility::{
     decide, policy_on, CertificateFact, Decision, GrantFact, GrantStatus, Policy, Reason,
@@ -22,6 +22,7 @@ use crate::domain::resident::HouseholdStatus;
 use crate::domain::role::Role;
 use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
+use crate::input::read_value;
 use crate::residents::{load_in_scope, view, write_in_scope, Requester};
 use crate::sections::kinds::OtherBenefitKind;
 
@@ -51,10 +52,40 @@ impl From<&Policy> for PolicyView {
     }
 }
 
+/// Reads the rules of a subsidy `kind` from JSON; the error names the field at fault
+/// (`rules.<field>`).
+fn read_rules(kind: SubsidyKind, value: serde_json::Value) -> Result<Rules, FieldError> {
+    if !value.is_object() {
+        // serde would read a struct from an array by position: only an object is rules.
+        return Err(FieldError::new(
+            "rules",
+            "invalid",
+            "the rules are a JSON object",
+        ));
+    }
+    let in_rules = |errors: Vec<FieldError>| {
+        let first = errors
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| FieldError::new("", "invalid", "the rules are a JSON object"));
+        let field = if first.field.is_empty() {
+            "rules".to_owned()
+        } else {
+            format!("rules.{}", first.field)
+        };
+        first.renamed(field)
+    };
+    match kind {
+        SubsidyKind::Living => read_value(value).map(Rules::Living),
+        SubsidyKind::Nursing => read_value(value).map(Rules::Nursing),
+    }
+    .map_err(in_rules)
+}
+
 fn policy_of(row: &store::PolicyRow) -> Result<Policy, AppError> {
     let kind = stored_code("subsidy_policies", "kind", &row.kind, SubsidyKind::parse)?;
     let value = serde_json::from_str(&row.rules).map_err(|e| AppError::internal(e.to_string()))?;
-    let rules = Rules::parse(kind, value).map_err(|e| AppError::internal(e.message))?;
+    let rules = read_rules(kind, value).map_err(|e| AppError::internal(e.message))?;
     Ok(Policy {
         id: row.public_id.clone(),
         kind,
@@ -148,7 +179,7 @@ pub fn create_policy(
     rules: serde_json::Value,
 ) -> Result<PolicyView, AppError> {
     let mut errors = Vec::new();
-    let rules = match Rules::parse(kind, rules) {
+    let rules = match read_rules(kind, rules) {
         Ok(rules) => {
             errors.extend(rules.grade_errors());
             Some(rules)
@@ -705,7 +736,7 @@ fn write_grant(
 /// of `reason` (`deceased` or `moved_out`). Each termination is audited as `subsidy_terminate`.
 /// A suspended grant is ended all the same. Returns how many grants were ended.
 pub(crate) fn end_on_departure(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     resident: &ResidentRow,
     day: NaiveDate,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::extract::{ApiJson, ApiQuery};
 use super::paging::{self, Page};
 use super::residents::Asker;
-use crate::auth::guard::{ClientCaller, Principal};
+use crate::auth::guard::Principal;
 use crate::auth::RequestContext;
 use crate::db;
 use crate::domain::certificate::Category;
@@ -22,12 +22,13 @@ use crate::input::parse_json_value;
 use crate::integration::applications::{
     self, DecisionRequest, ListQuery, NewCertificate, Reader, Registration, Submission, Submitter,
 };
+use crate::integration::clients::ClientCaller;
 use crate::integration::idempotency::{self, Key};
 use crate::integration::model::{
     request_hash, ApplicationKind, ApplicationStatus, Channel, Decision,
 };
 use crate::integration::{outbox, verify};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const LIST: &str = "applications";
 const EVENTS: &str = "application_events";

@@ -10,7 +10,7 @@ use crate::audit;
 use crate::auth::RequestContext;
 use crate::db::{self, audit::AuditFilter, audit::AuditRow};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const LIST: &str = "audit_events";
 

@@ -11,7 +11,7 @@ use crate::auth::sessions::{self, PasswordCheck};
 use crate::auth::{Caller, RequestContext};
 use crate::db::{self, users};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +26,7 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> AppResult<HttpResponse> {
     let address = ctx.client_address.clone().unwrap_or_default();
-    crate::auth::refusals::flush_due(&state, false).await?;
+    crate::auth::settings::flush_refusals(&state.auth, &state.pool, false).await?;
     let now = Instant::now();
     if let Err(retry_after_secs) = state.auth.login_limiter.check(&address, now) {
         // Counted in memory, written as one event per address and window: a flood of

@@ -10,7 +10,7 @@ use crate::db;
 use crate::domain::certificate::{CancelReason, Category};
 use crate::error::AppResult;
 use crate::residents::certificates::{self, Assessment, CertificateAction};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

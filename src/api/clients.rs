@@ -16,7 +16,7 @@ use crate::input::parse_json;
 use crate::integration::clients::{self, ClientChange, NewClient, SecretCheck};
 use crate::integration::model::DeliveryState;
 use crate::integration::outbox;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const CLIENTS: &str = "clients";
 const DELIVERIES: &str = "webhook_deliveries";
@@ -65,7 +65,7 @@ pub async fn token(
 ) -> AppResult<HttpResponse> {
     let request = read_token_request(&req, &body)?;
     let address = ctx.client_address.clone().unwrap_or_default();
-    crate::auth::refusals::flush_due(&state, false).await?;
+    crate::auth::settings::flush_refusals(&state.auth, &state.pool, false).await?;
     let now = Instant::now();
     if let Err(retry_after_secs) = state.auth.login_limiter.check(&address, now) {
         // Folded with the refused logins of the address: one event per window, with a count.

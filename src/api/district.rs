@@ -10,7 +10,7 @@ use crate::db;
 use crate::district::{self, Facility};
 use crate::domain::today;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn facilities(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let items = db::run(&state.pool, district::list).await?;

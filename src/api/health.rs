@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::error::{AppError, AppResult};
 use crate::http::metrics::PoolGauges;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How long readiness waits for a connection before reporting the database unreachable.
 const READY_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -13,7 +13,7 @@ use crate::db;
 use crate::domain::home_modification::Assessment;
 use crate::error::AppResult;
 use crate::home_modifications::{self, CaseAction, Item};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -16,7 +16,7 @@ use crate::error::{AppError, AppResult};
 use crate::indicators;
 use crate::reports::exports::{self, ReportRequest};
 use crate::reports::Format;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const GAPS: &str = "indicator_gaps";
 const RECONCILIATION: &str = "subsidy_reconciliation";

@@ -13,7 +13,7 @@ use crate::db;
 use crate::error::AppResult;
 use crate::reports::exports::{self, File};
 use crate::reports::{content_disposition, snapshots, Format};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const LIST: &str = "report_snapshots";
 

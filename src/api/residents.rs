@@ -25,7 +25,7 @@ use crate::protect::Protector;
 use crate::reports::{import_sheets, negotiate, resident_list, Format};
 use crate::residents::fields::ResidentFields;
 use crate::residents::{self, import, NewResident, Requester, ResidentPatch, ResidentView};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const LIST: &str = "residents";
 const HISTORY: &str = "resident_history";

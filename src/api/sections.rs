@@ -11,7 +11,7 @@ use crate::corrections::VoidRequest;
 use crate::db;
 use crate::error::AppResult;
 use crate::sections::{self, Section};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(serde::Deserialize)]
 pub struct RecordPath {

@@ -13,7 +13,7 @@ use crate::corrections::VoidRequest;
 use crate::db;
 use crate::domain::eligibility::SubsidyKind;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::subsidies::{self, GrantAction, GrantRequest};
 
 pub async fn policies(state: web::Data<AppState>) -> AppResult<HttpResponse> {

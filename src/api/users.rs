@@ -13,7 +13,7 @@ use crate::db::{self, users};
 use crate::domain::account::check_password;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const LIST: &str = "users";
 

@@ -11,7 +11,7 @@ use crate::db;
 use crate::domain::work_queue::WorkQueue;
 use crate::error::{AppError, AppResult};
 use crate::reports::{negotiate, resident_list, work_queue, Format};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::work_queues::{self, QueueRequest, WorkItem};
 
 #[derive(Deserialize)]

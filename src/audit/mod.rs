@@ -1,7 +1,8 @@
 //! The audit trail: append-only, hash-chained events (DESIGN §6).
 //!
-//! Every audited change calls [`append`] inside the same write transaction as the change, so
-//! the two commit together. Each event's hash covers all its columns and the previous event's
+//! Every audited change calls [`append`] with the write transaction of the change
+//! ([`db::WriteTx`], which only [`db::write_transaction`] hands out), so the two commit
+//! together. Each event's hash covers all its columns and the previous event's
 //! hash: editing, deleting or reordering a stored event breaks the chain, and [`verify`] finds
 //! the first broken link. A MAC under a key the database does not hold anchors each event, so
 //! an edit recomputed from the edit onward is found too ([`anchor`]).
@@ -13,10 +14,12 @@ use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// The kinds of events and their outcomes, the trail's vocabulary, are plain domain types.
+pub use crate::domain::audit::{Action, Outcome};
 pub use batch::Recorder;
 
 use crate::db::audit::{self as store, AuditRow};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, WriteTx};
 use crate::domain::role::Role;
 
 /// The `prev_hash` of the first event.
@@ -33,113 +36,6 @@ const SENSITIVE_FIELDS: &[&str] = &[
     "refresh_token",
 ];
 pub const REDACTED: &str = "[redacted]";
-
-crate::code_enum! {
-    pub enum Action: "audit_action" {
-        Login = "login", "登录";
-        LoginFailed = "login_failed", "登录失败";
-        LoginRateLimited = "login_rate_limited", "登录过于频繁";
-        AccountLocked = "account_locked", "账号锁定";
-        Logout = "logout", "退出登录";
-        TokenRefresh = "token_refresh", "刷新令牌";
-        RefreshTokenReuse = "refresh_token_reuse", "刷新令牌重复使用";
-        PasswordChange = "password_change", "修改密码";
-        UserCreate = "user_create", "创建用户";
-        UserUpdate = "user_update", "修改用户";
-        AccessDenied = "access_denied", "越权访问";
-        VillageCreate = "village_create", "新增村（社区）";
-        VillageImport = "village_import", "批量导入村（社区）";
-        ResidentCreate = "resident_create", "新建档案";
-        ResidentUpdate = "resident_update", "修改档案";
-        ResidentRead = "resident_read", "查阅人员信息";
-        FileRead = "file_read", "查阅档案";
-        HistoryRead = "history_read", "查阅变更记录";
-        ResidentExport = "resident_export", "导出残疾人名单";
-        WorkQueueRead = "work_queue_read", "查阅待办";
-        ResidentReveal = "resident_reveal", "查看敏感信息";
-        ResidentImport = "resident_import", "批量导入";
-        CertificateIssue = "certificate_issue", "发证";
-        CertificateRenew = "certificate_renew", "换证";
-        CertificateReissue = "certificate_reissue", "补证";
-        CertificateReassess = "certificate_reassess", "重新评定";
-        CertificateCancel = "certificate_cancel", "注销证件";
-        RecordCreate = "record_create", "新增档案记录";
-        RecordUpdate = "record_update", "修改档案记录";
-        RecordVoid = "record_void", "作废档案记录";
-        PolicyCreate = "policy_create", "新增补贴政策";
-        PolicyWithdraw = "policy_withdraw", "撤回补贴政策";
-        SubsidyGrant = "subsidy_grant", "补贴发放";
-        SubsidyGrantOverride = "subsidy_grant_override", "不符合条件的补贴发放（特批）";
-        SubsidySuspend = "subsidy_suspend", "补贴暂停";
-        SubsidyResume = "subsidy_resume", "补贴恢复";
-        SubsidyTerminate = "subsidy_terminate", "补贴终止";
-        SubsidyVoid = "subsidy_void", "作废补贴发放记录";
-        HomeModificationApply = "home_modification_apply", "无障碍改造申请";
-        HomeModificationStep = "home_modification_step", "无障碍改造进度";
-        HomeModificationVoid = "home_modification_void", "作废无障碍改造案件";
-        FacilityCreate = "facility_create", "新增设施";
-        FacilityUpdate = "facility_update", "修改设施";
-        GdpGrowthSet = "gdp_growth_set", "设置GDP增速";
-        PasswordChangeFailed = "password_change_failed", "修改密码时当前密码错误";
-        ResidentDuplicateElsewhere = "resident_duplicate_elsewhere", "告知身份证号已在他镇建档";
-        ResidentLookupMiss = "resident_lookup_miss", "按身份证号查找未找到";
-        IdProbeRateLimited = "id_probe_rate_limited", "身份证号查询过于频繁";
-        ResidentMove = "resident_move", "区内迁居";
-        IndicatorDefinitionPublish = "indicator_definition_publish", "发布指标定义";
-        IndicatorDefinitionWithdraw = "indicator_definition_withdraw", "撤回指标定义";
-        IndicatorGapsRead = "indicator_gaps_read", "查阅指标缺口名单";
-        ReportSnapshotTake = "report_snapshot_take", "冻结报表快照";
-        ReportSnapshotVerify = "report_snapshot_verify", "核验报表快照";
-        ReportExport = "report_export", "导出报表";
-        AuditExport = "audit_export", "导出审计日志";
-        SubsidyReconciliationRead = "subsidy_reconciliation_read", "查阅补贴核对名单";
-        ClientCreate = "client_create", "新增对接客户端";
-        ClientUpdate = "client_update", "修改对接客户端";
-        ClientSecretRotate = "client_secret_rotate", "更换客户端密钥";
-        ClientToken = "client_token", "客户端获取令牌";
-        ClientTokenFailed = "client_token_failed", "客户端获取令牌失败";
-        ApplicationSubmit = "application_submit", "提交申请";
-        ApplicationDecide = "application_decide", "办理申请";
-        ApplicationWithdraw = "application_withdraw", "撤回申请";
-        ApplicationRegister = "application_register", "申请人建档";
-        CertificateVerify = "certificate_verify", "残疾人证核验";
-        WebhookReplay = "webhook_replay", "重新推送状态通知";
-    }
-}
-
-impl Action {
-    /// The actions that change a resident's file: its history.
-    pub const CHANGES: &'static [Action] = &[
-        Action::ResidentCreate,
-        Action::ResidentUpdate,
-        Action::CertificateIssue,
-        Action::CertificateRenew,
-        Action::CertificateReissue,
-        Action::CertificateReassess,
-        Action::CertificateCancel,
-        Action::RecordCreate,
-        Action::RecordUpdate,
-        Action::RecordVoid,
-        Action::SubsidyGrant,
-        Action::SubsidyGrantOverride,
-        Action::SubsidySuspend,
-        Action::SubsidyResume,
-        Action::SubsidyTerminate,
-        Action::SubsidyVoid,
-        Action::HomeModificationApply,
-        Action::HomeModificationStep,
-        Action::HomeModificationVoid,
-        Action::ResidentMove,
-    ];
-}
-
-crate::code_enum! {
-    pub enum Outcome: "audit_outcome" {
-        Success = "success", "成功";
-        Failure = "failure", "失败";
-        Denied = "denied", "拒绝";
-    }
-}
 
 /// Who acted. Unknown parts stay empty (a failed login names only the username tried).
 #[derive(Debug, Clone, Default)]
@@ -211,26 +107,24 @@ impl Event {
     }
 }
 
-thread_local! {
-    /// The chain's head as this thread last appended it, valid while its write transaction
-    /// lasts: the transaction holds the writers' lock, so nobody else can move the head.
-    /// [`db::write_transaction`] forgets it when a transaction begins, commits or rolls back.
-    static HEAD: std::cell::RefCell<Option<(i64, String)>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Drops the remembered head (see [`HEAD`]).
-pub(crate) fn forget_head() {
-    HEAD.with(|head| head.borrow_mut().take());
-}
-
-/// Appends one event. Call it inside the write transaction of the change it records
+/// Appends one event. It asks for the write transaction of the change it records
 /// ([`db::write_transaction`]), which orders the writers so two appends never read the same
-/// head.
-pub fn append(conn: &mut DbConn, ctx: &AuditContext, event: Event) -> diesel::QueryResult<i64> {
-    let (last_seq, prev_hash) = current_head(conn)?;
+/// head, and commits or rolls back with the change.
+///
+/// Outside a write transaction there is no [`WriteTx`] to give it:
+///
+/// ```compile_fail,E0308
+/// use fenghua_registry::audit::{self, Action, AuditContext, Event};
+/// use fenghua_registry::db::DbConn;
+///
+/// fn outside(conn: &mut DbConn) -> diesel::QueryResult<i64> {
+///     audit::append(conn, &AuditContext::default(), Event::new(Action::Login))
+/// }
+/// ```
+pub fn append(tx: &mut WriteTx<'_>, ctx: &AuditContext, event: Event) -> diesel::QueryResult<i64> {
+    let (last_seq, prev_hash) = current_head(tx)?;
     let row = link(last_seq + 1, prev_hash, ctx, event);
-    store::insert(conn, &row)?;
-    HEAD.with(|head| *head.borrow_mut() = Some((row.seq, row.hash.clone())));
+    store::insert(tx, &row)?;
     Ok(row.seq)
 }
 
@@ -238,10 +132,10 @@ pub fn append(conn: &mut DbConn, ctx: &AuditContext, event: Event) -> diesel::Qu
 /// the same order. Like [`append`], inside a write transaction: the read events' batch writer
 /// ([`Recorder`]) appends a whole batch with one call.
 pub fn append_many<'a>(
-    conn: &mut DbConn,
+    tx: &mut WriteTx<'_>,
     events: impl IntoIterator<Item = (&'a AuditContext, Event)>,
 ) -> diesel::QueryResult<Vec<i64>> {
-    let (mut seq, mut prev_hash) = current_head(conn)?;
+    let (mut seq, mut prev_hash) = current_head(tx)?;
     let mut rows = Vec::new();
     for (ctx, event) in events {
         seq += 1;
@@ -249,19 +143,13 @@ pub fn append_many<'a>(
         prev_hash = row.hash.clone();
         rows.push(row);
     }
-    store::insert_many(conn, &rows)?;
-    if let Some(last) = rows.last() {
-        HEAD.with(|head| *head.borrow_mut() = Some((last.seq, last.hash.clone())));
-    }
+    store::insert_many(tx, &rows)?;
     Ok(rows.iter().map(|r| r.seq).collect())
 }
 
-/// The chain's head: as this thread's write transaction last left it, else as stored.
-fn current_head(conn: &mut DbConn) -> diesel::QueryResult<(i64, String)> {
-    match HEAD.with(|head| head.borrow().clone()) {
-        Some(head) => Ok(head),
-        None => Ok(store::head(conn)?.unwrap_or((0, GENESIS_HASH.to_owned()))),
-    }
+/// The chain's head for the next append: the genesis hash before the first event.
+fn current_head(tx: &mut WriteTx<'_>) -> diesel::QueryResult<(i64, String)> {
+    Ok(store::chain_head(tx)?.unwrap_or((0, GENESIS_HASH.to_owned())))
 }
 
 /// The stored form of `event` as event `seq`, linked to the hash before it.

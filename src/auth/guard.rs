@@ -15,36 +15,15 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
-use super::rate_limit::{Expensive, RateLimiter};
-use super::sessions::LoginPolicy;
-use super::token::TokenKeys;
+use super::rate_limit::Expensive;
 use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
 use crate::db::{self, sessions as store, users};
-use crate::domain::role::{Access, ClientScope, Role, Scope};
+use crate::domain::role::{Access, Role, Scope};
 use crate::error::AppError;
 use crate::http::client_address::TrustedProxies;
 use crate::http::observe::RequestId;
-use crate::startup::AppState;
-
-/// Everything authentication needs, built once at start.
-pub struct AuthSettings {
-    pub keys: TokenKeys,
-    pub login: LoginPolicy,
-    pub login_limiter: RateLimiter,
-    /// Rate-limited logins: one audit event per client address and window, with the count.
-    pub login_refusals: super::refusals::RefusalLog,
-    /// ID-number probes per user: lookups by ID number, and answers that an ID number has a
-    /// file in a town the caller does not work in (registration, import).
-    pub id_probes: RateLimiter,
-    /// Probes refused over that allowance: one audit event per user and window.
-    pub id_probe_refusals: super::refusals::RefusalLog,
-    /// The allowances of the expensive routes per principal.
-    pub route_limits: super::rate_limit::RouteLimits,
-    /// `METRICS_TOKEN`: when set, `/metrics` answers only with it as a bearer token.
-    pub metrics_token: Option<crate::config::Secret>,
-    /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` hops name the client.
-    pub trusted_proxies: TrustedProxies,
-}
+use crate::integration::clients::ClientCaller;
+use crate::state::AppState;
 
 /// The access rule of every (method, route pattern), and the allowance it spends if it is
 /// expensive.
@@ -110,26 +89,6 @@ impl FromRequest for Caller {
         ready(req.extensions().get::<Caller>().cloned().ok_or_else(|| {
             AppError::internal("a handler asked for the caller on a route without an access rule")
         }))
-    }
-}
-
-/// The integration client behind a client token (DESIGN §5: client credentials).
-#[derive(Debug, Clone)]
-pub struct ClientCaller {
-    pub id: i64,
-    pub client_id: String,
-    pub name: String,
-    /// The scopes of the token that the client still holds.
-    pub scopes: Vec<ClientScope>,
-}
-
-impl ClientCaller {
-    pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: Some(self.client_id.clone()),
-            username: Some(self.name.clone()),
-            role: Some(Role::Integration),
-        }
     }
 }
 

@@ -6,6 +6,7 @@ pub mod password;
 pub mod rate_limit;
 pub mod refusals;
 pub mod sessions;
+pub mod settings;
 pub mod token;
 
 pub use guard::{Caller, RequestContext};

@@ -158,26 +158,6 @@ impl RefusalLog {
     }
 }
 
-/// Writes the counts of the service's refusal logs (rate-limited logins, ID-number probes over
-/// the allowance) whose window has ended, or of every open window with `all` (at shutdown).
-/// Touches the database only when there is something to write.
-pub async fn flush_due(
-    state: &crate::startup::AppState,
-    all: bool,
-) -> Result<(), crate::error::AppError> {
-    let now = Instant::now();
-    let auth = state.auth.clone();
-    if !all && !auth.login_refusals.has_due(now) && !auth.id_probe_refusals.has_due(now) {
-        return Ok(());
-    }
-    db::run(&state.pool, move |conn| {
-        auth.login_refusals.flush(conn, now, all)?;
-        auth.id_probe_refusals.flush(conn, now, all)?;
-        Ok(())
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

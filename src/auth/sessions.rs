@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
 use crate::auth::token::{self, TokenKeys};
-use crate::db::{self, sessions as store, users, DbConn};
+use crate::db::{self, sessions as store, users, DbConn, WriteTx};
 use crate::domain::role::Role;
 use crate::error::AppError;
 
@@ -146,7 +146,7 @@ pub fn refusal(
 /// its own audit event) and locks it when the count reaches the limit. Returns whether it
 /// locked the account.
 pub fn count_wrong_password(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     policy: &LoginPolicy,
     ctx: &AuditContext,
     user: &users::UserRow,

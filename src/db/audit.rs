@@ -2,7 +2,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{audit_chain_checkpoints, audit_events};
-use super::DbConn;
+use super::{DbConn, WriteTx};
+use crate::domain::audit::Action;
 
 /// One audit event as stored: every column, in chain order by `seq`. An empty column is
 /// written as NULL (the table has no defaults), which lets many rows go in one statement.
@@ -29,7 +30,7 @@ pub struct AuditRow {
     pub mac: Option<String>,
 }
 
-/// The chain's last link: its sequence number and hash.
+/// The chain's last link as stored: its sequence number and hash.
 pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
     audit_events::table
         .select((audit_events::seq, audit_events::hash))
@@ -38,17 +39,49 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
         .optional()
 }
 
-pub fn insert(conn: &mut DbConn, row: &AuditRow) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+thread_local! {
+    /// The chain's head as this thread's write transaction last appended it. The transaction
+    /// holds the writers' lock, so nobody else can move the head while it lasts; a transaction
+    /// forgets it when it begins, commits or rolls back ([`super::write_transaction`]), and a
+    /// [`WriteTx`] cannot leave its thread.
+    static HEAD: std::cell::RefCell<Option<(i64, String)>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Rows in bulk ([`crate::bulk_insert`]).
-pub fn insert_many(conn: &mut DbConn, rows: &[AuditRow]) -> QueryResult<()> {
-    crate::bulk_insert!(conn, audit_events::table, rows);
+/// Drops the remembered head (see [`HEAD`]).
+pub(super) fn forget_head() {
+    HEAD.with(|head| head.borrow_mut().take());
+}
+
+/// The chain's last link for the next append in `tx`: as this transaction last appended it,
+/// else as stored (one query per transaction, not per event).
+pub fn chain_head(tx: &mut WriteTx<'_>) -> QueryResult<Option<(i64, String)>> {
+    match HEAD.with(|head| head.borrow().clone()) {
+        Some(head) => Ok(Some(head)),
+        None => head(tx),
+    }
+}
+
+/// Appends one event to the chain; it becomes the head [`chain_head`] answers.
+pub fn insert(tx: &mut WriteTx<'_>, row: &AuditRow) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(row)
+        .execute(&mut **tx)?;
+    remember_head(row);
     Ok(())
+}
+
+/// Appends events to the chain in bulk ([`crate::bulk_insert`]); the last becomes the head.
+pub fn insert_many(tx: &mut WriteTx<'_>, rows: &[AuditRow]) -> QueryResult<()> {
+    let conn: &mut DbConn = tx;
+    crate::bulk_insert!(conn, audit_events::table, rows);
+    if let Some(last) = rows.last() {
+        remember_head(last);
+    }
+    Ok(())
+}
+
+fn remember_head(row: &AuditRow) {
+    HEAD.with(|head| *head.borrow_mut() = Some((row.seq, row.hash.clone())));
 }
 
 /// The event `seq`, if it is there.
@@ -174,7 +207,7 @@ pub fn search(conn: &mut DbConn, filter: &AuditFilter, limit: i64) -> QueryResul
 pub fn changes_of_resident(
     conn: &mut DbConn,
     resident_id: &str,
-    actions: &[crate::audit::Action],
+    actions: &[Action],
     after_seq: i64,
     limit: i64,
 ) -> QueryResult<Vec<AuditRow>> {

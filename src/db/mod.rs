@@ -427,11 +427,12 @@ pub fn read_snapshot<T>(
 /// chain, which needs the writers in a single order anyway; taking that order at the start
 /// (not when the event is appended) means no writer can hold a row lock while waiting for it,
 /// so writers never deadlock. Before it commits, the indicators' values of every resident whose
-/// rows it changed are rewritten ([`indicators::refresh_stale`]). Commits when `work` returns
-/// `Ok`, rolls back otherwise.
+/// rows it changed are rewritten ([`indicators::refresh_stale`]). `work` gets the transaction
+/// as a [`WriteTx`], which the audit trail's append asks for. Commits when `work` returns `Ok`,
+/// rolls back otherwise.
 pub fn write_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    F: FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     writer_transaction(conn, true, work)
@@ -443,7 +444,7 @@ where
 /// [`write_transaction`] all the same.
 pub fn audit_only_transaction<T, E, F>(conn: &mut DbConn, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    F: FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     writer_transaction(conn, false, work)
@@ -453,13 +454,13 @@ where
 /// values before the commit (a catch-up that does that itself, a slice at a time, says no).
 fn writer_transaction<T, E, F>(conn: &mut DbConn, refresh_facts: bool, work: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    F: FnOnce(&mut WriteTx<'_>) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     let top_level = transaction_depth(conn)?.is_none();
     if top_level {
-        crate::audit::forget_head();
+        audit::forget_head();
     }
     // SQLite: this process's writers queue for their turn first (held until the end).
     let queue = match &mut *conn {
@@ -500,7 +501,8 @@ where
     // A panic in `work` rolls the transaction back before it goes on unwinding, so the
     // connection is not left holding the writers' lock (and [`ConnectionManager::has_broken`]
     // keeps a connection still in a transaction out of the pool all the same).
-    let mut outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn))) {
+    let run = || work(&mut WriteTx::of(conn));
+    let mut outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         Ok(outcome) => outcome,
         Err(panic) => {
             let _ = match &mut *conn {
@@ -508,7 +510,7 @@ where
                 DbConn::Postgres(c) => AnsiTransactionManager::rollback_transaction(c),
             };
             if top_level {
-                crate::audit::forget_head();
+                audit::forget_head();
             }
             std::panic::resume_unwind(panic);
         }
@@ -522,9 +524,41 @@ where
     let result = finish(conn, outcome);
     // What was appended is gone after a rollback; after a commit another writer may append.
     if top_level || result.is_err() {
-        crate::audit::forget_head();
+        audit::forget_head();
     }
     result
+}
+
+/// The connection of an open write transaction, as [`write_transaction`] hands it to its work:
+/// every query runs on it ([`Deref`](std::ops::Deref) to [`DbConn`]). Only this module makes
+/// one, so a function that asks for a `&mut WriteTx` (an audit append, [`audit::insert`]) can
+/// only run inside a write transaction, holding the writers' lock. It is not `Send`: the chain
+/// head that storage remembers for the transaction is its thread's.
+pub struct WriteTx<'c> {
+    conn: &'c mut DbConn,
+    this_thread: std::marker::PhantomData<*const ()>,
+}
+
+impl<'c> WriteTx<'c> {
+    fn of(conn: &'c mut DbConn) -> Self {
+        WriteTx {
+            conn,
+            this_thread: std::marker::PhantomData,
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        self.conn
+    }
 }
 
 /// The queue of this process's writers of one SQLite database (by its file).

@@ -163,41 +163,6 @@ pub enum Rules {
 }
 
 impl Rules {
-    /// Reads the rules of a subsidy `kind` from JSON; the error names the field at fault
-    /// (`rules.<field>`).
-    pub fn parse(
-        kind: SubsidyKind,
-        value: serde_json::Value,
-    ) -> Result<Self, crate::error::FieldError> {
-        use crate::error::FieldError;
-        use crate::input::read_value;
-        if !value.is_object() {
-            // serde would read a struct from an array by position: only an object is rules.
-            return Err(FieldError::new(
-                "rules",
-                "invalid",
-                "the rules are a JSON object",
-            ));
-        }
-        let in_rules = |errors: Vec<FieldError>| {
-            let first = errors
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| FieldError::new("", "invalid", "the rules are a JSON object"));
-            let field = if first.field.is_empty() {
-                "rules".to_owned()
-            } else {
-                format!("rules.{}", first.field)
-            };
-            first.renamed(field)
-        };
-        match kind {
-            SubsidyKind::Living => read_value(value).map(Rules::Living),
-            SubsidyKind::Nursing => read_value(value).map(Rules::Nursing),
-        }
-        .map_err(in_rules)
-    }
-
     /// Grades outside 1–4, as field errors.
     pub fn grade_errors(&self) -> Vec<crate::error::FieldError> {
         let bad = |grades: &[i32]| grades.iter().any(|g| !(1..=4).contains(g));

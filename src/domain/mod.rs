@@ -1,7 +1,11 @@
 //! Domain types and rules, free of HTTP and SQL: once a value of these types exists it is valid.
+//!
+//! The floor of the crate: it imports nothing of it but `error` (the `FieldError` that a
+//! rule's check answers with). Reading JSON into these types is the callers' (`crate::input`).
 
 pub mod account;
 pub mod area;
+pub mod audit;
 pub mod certificate;
 pub mod codes;
 pub mod eligibility;

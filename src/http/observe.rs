@@ -13,7 +13,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 use tracing::Instrument;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 

@@ -13,7 +13,7 @@ use crate::accounts::timestamp;
 use crate::audit::{self, Action, AuditContext, Event};
 use crate::db::integration::{self as store, ApplicationFilter, ApplicationRow, NewApplicationRow};
 use crate::db::residents as residents_store;
-use crate::db::{self, areas, certificates as certs, DbConn};
+use crate::db::{self, areas, certificates as certs, DbConn, WriteTx};
 use crate::domain::area::AreaLevel;
 use crate::domain::certificate::{valid_grade, Category, CertificateNumber};
 use crate::domain::eligibility::SubsidyKind;
@@ -677,7 +677,7 @@ pub fn decide(
 
 /// Audits a status change and writes its outbox event.
 fn record_change(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     ctx: &AuditContext,
     protector: &Protector,
     row: &ApplicationRow,

@@ -6,13 +6,32 @@ use serde_json::json;
 
 use crate::accounts::timestamp;
 use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
-use crate::auth::guard::ClientCaller;
 use crate::auth::token::{ClientClaims, TokenKeys};
 use crate::db::integration::{self as store, ClientRow, NewClientRow};
 use crate::db::{self, DbConn};
 use crate::domain::role::{ClientScope, Role};
 use crate::error::{AppError, FieldError};
 use crate::protect::Protector;
+
+/// The integration client behind a client token (DESIGN §5: client credentials).
+#[derive(Debug, Clone)]
+pub struct ClientCaller {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    /// The scopes of the token that the client still holds.
+    pub scopes: Vec<ClientScope>,
+}
+
+impl ClientCaller {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.client_id.clone()),
+            username: Some(self.name.clone()),
+            role: Some(Role::Integration),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientView {

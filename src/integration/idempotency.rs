@@ -6,7 +6,7 @@ use chrono::Duration;
 use serde::Serialize;
 
 use crate::db::integration::{self as store, IdempotencyRow};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, WriteTx};
 use crate::error::AppError;
 
 /// How long a key is remembered (at least 24 hours, as promised to clients).
@@ -58,7 +58,7 @@ pub fn run_once<T, F>(
 ) -> Result<Answer, AppError>
 where
     T: Serialize,
-    F: FnOnce(&mut DbConn) -> Result<T, AppError>,
+    F: FnOnce(&mut WriteTx<'_>) -> Result<T, AppError>,
 {
     db::write_transaction(conn, |conn| {
         let now = db::now();

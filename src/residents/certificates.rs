@@ -9,7 +9,7 @@ use super::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
 use crate::db::certificates::{self as store, CertificateRow, NewCertificateRow};
 use crate::db::residents::{self as residents, ResidentRow};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, WriteTx};
 use crate::domain::certificate::{valid_grade, CancelReason, Category, CertificateNumber};
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{status, ResidentStatus};
@@ -200,7 +200,7 @@ fn audit_image(row: &CertificateRow) -> serde_json::Value {
 }
 
 fn record(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     resident: &ResidentRow,
     action: Action,
@@ -232,7 +232,7 @@ fn change_event(
 /// Cancels a stored certificate (for a death or move-out recorded on the resident, or an
 /// action), audited.
 pub(crate) fn cancel_stored(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     resident: &ResidentRow,
     cert: &CertificateRow,
@@ -295,7 +295,7 @@ fn check_number(
 /// Issues a first (or, after a cancellation, a new) certificate, inside the caller's write
 /// transaction.
 pub(crate) fn issue_stored(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     resident: &ResidentRow,
     number: &str,
@@ -341,7 +341,7 @@ pub(crate) fn check_new(
 
 /// Writes a checked certificate of a resident who holds no active one, with its audit event.
 pub(crate) fn issue_checked(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     resident: &ResidentRow,
     a: &Assessment,

@@ -29,7 +29,7 @@ use crate::audit::{self, Action, Event};
 use crate::csv_file::{self, Layout, RejectedRow, Row, SheetFormat};
 use crate::db::certificates::{self as certs, CertificateRow, NewCertificateRow};
 use crate::db::residents::{self as store, HouseholdStatusRow, NewResidentRow, ResidentRow};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, WriteTx};
 use crate::domain::certificate::{Category, CertificateNumber, Grade};
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus};
@@ -390,7 +390,7 @@ impl Pending {
 
     /// Writes everything pending: the residents, their household statuses, their certificates,
     /// then the audit events in row order (a new resident's event, then its certificate's).
-    fn flush(&mut self, conn: &mut DbConn, who: &Requester) -> Result<(), AppError> {
+    fn flush(&mut self, conn: &mut WriteTx<'_>, who: &Requester) -> Result<(), AppError> {
         let new = std::mem::take(&mut self.new);
         let trail = std::mem::take(&mut self.trail);
         if trail.is_empty() {
@@ -481,7 +481,7 @@ fn differs_from_active() -> AppError {
 /// Writes a checked row of a registered resident: updates it or leaves it, and issues its
 /// certificate when the file gives one and the resident holds none.
 fn update_row(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     rules: &Rules,
     columns: &[&'static str],
@@ -645,7 +645,7 @@ fn check_own(who: &Requester, rules: &Rules, row: &Row, prepare: bool) -> Result
 /// is pending), in a savepoint, when it changes.
 #[allow(clippy::too_many_arguments)]
 fn import_row(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     rules: &Rules,
     columns: &[&'static str],

@@ -18,7 +18,7 @@ use crate::audit::{self, Action, AuditContext, Event, Outcome};
 use crate::db::residents::{
     self as store, NewResidentRow, ResidentChanges, ResidentFilter, ResidentRow,
 };
-use crate::db::{self, certificates as certs, DbConn};
+use crate::db::{self, certificates as certs, DbConn, WriteTx};
 use crate::domain::certificate::CancelReason;
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdStatus, ProtectedField};
@@ -182,7 +182,7 @@ pub fn write_in_scope<T>(
     conn: &mut DbConn,
     who: &Requester,
     public_id: &str,
-    work: impl FnOnce(&mut DbConn, ResidentRow) -> Result<T, AppError>,
+    work: impl FnOnce(&mut WriteTx<'_>, ResidentRow) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     load_in_scope(conn, who, public_id)?;
     db::write_transaction(conn, |conn| {
@@ -289,7 +289,7 @@ fn check_new(
 /// Registers a resident whose ID number (blind `index`) the caller found unregistered in this
 /// write transaction.
 pub(crate) fn insert_unregistered(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     id_number: &IdNumber,
     index: String,
@@ -417,7 +417,7 @@ pub fn faults_of_new(
 /// Checks and writes a patch; a patch that breaks a rule is refused before the version the
 /// client read (`expected_version`) is weighed, so its faults are named even when stale.
 pub(crate) fn apply_patch(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     rules: &Rules,
     row: &ResidentRow,
@@ -556,7 +556,7 @@ pub(crate) fn plan_patch(
 /// Writes what [`plan_patch`] decided, with its audit event, the move and the ends of the
 /// certificate and grants it brings.
 fn write_patch(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     row: &ResidentRow,
     plan: PatchPlan,

@@ -11,7 +11,7 @@ use super::{current_fields, view, write_in_scope, Requester, ResidentView};
 use crate::audit::{self, Action, Event};
 use crate::db::moves::{self as store, MoveRow, NewMoveRow};
 use crate::db::residents::{self as residents, ResidentChanges, ResidentRow};
-use crate::db::{self, DbConn};
+use crate::db::{self, DbConn, WriteTx};
 use crate::error::{AppError, FieldError};
 
 /// A move as shown in the file.
@@ -55,7 +55,7 @@ pub struct MoveRequest {
 /// `moved_on`, with its audit event, in the caller's write transaction. The resident's row is
 /// the caller's to change.
 pub(crate) fn insert_move(
-    conn: &mut DbConn,
+    conn: &mut WriteTx<'_>,
     who: &Requester,
     resident: &ResidentRow,
     to_town: &str,

@@ -18,7 +18,8 @@ use serde_json::Value;
 use fenghua_registry::config::{AuthConfig, Config, FieldKeys, ReportConfig, Secret};
 use fenghua_registry::db::{DatabaseUrl, PoolSettings};
 use fenghua_registry::secrets::AppEnv;
-use fenghua_registry::startup::{self, AppState};
+use fenghua_registry::startup;
+use fenghua_registry::state::AppState;
 
 pub struct TestDb {
     pub url: DatabaseUrl,

@@ -17,7 +17,8 @@ use fenghua_registry::auth::rate_limit::RateLimiter;
 use fenghua_registry::db;
 use fenghua_registry::domain::role::Role;
 use fenghua_registry::integration::worker::{WebhookWorker, WorkerSettings};
-use fenghua_registry::startup::{self, AppState};
+use fenghua_registry::startup;
+use fenghua_registry::state::AppState;
 
 use crate::helpers::{spawn_app, test_config, Answer, TestApp};
 use crate::sections::{certify, file_of, register};
