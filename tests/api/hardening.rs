@@ -637,7 +637,7 @@ async fn a_configured_checkpoint_the_trail_does_not_hold_fails_verification() {
 /// works, and the role cannot truncate, alter, drop or rewrite. (SQLite has no roles.)
 #[actix_web::test]
 async fn the_service_runs_as_a_role_that_does_not_own_the_tables() {
-    let Some(admin_url) = crate::helpers::postgres_admin_url() else {
+    let Some(admin_url) = crate::shared::postgres_admin_url() else {
         return;
     };
     let role = format!("app_{}", uuid::Uuid::new_v4().simple());

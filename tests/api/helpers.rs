@@ -45,22 +45,6 @@ impl Drop for TestDb {
     }
 }
 
-/// The PostgreSQL of a PostgreSQL-only test: `TEST_DATABASE_URL`; under CI (`CI` set, as
-/// `.ci/run` sets it), where PostgreSQL is always there, the CI database when that is not set,
-/// so the SQLite pass runs these tests too and a missing database fails them; otherwise none,
-/// and the test skips, saying so.
-pub fn postgres_admin_url() -> Option<String> {
-    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(url) = set("TEST_DATABASE_URL") {
-        return Some(url);
-    }
-    if set("CI").is_some() {
-        return Some("postgres://postgres@127.0.0.1:5432/test".to_owned());
-    }
-    eprintln!("skipped: TEST_DATABASE_URL is not set (set it to postgres://… to run)");
-    None
-}
-
 /// A fresh, empty database on the backend chosen by `TEST_DATABASE_URL`.
 pub fn fresh_database() -> TestDb {
     let tag = uuid::Uuid::new_v4().simple().to_string();
@@ -159,7 +143,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 /// Like [`spawn_app_with`], on PostgreSQL whatever `TEST_DATABASE_URL` says: for the
-/// PostgreSQL-only tests (see [`postgres_admin_url`]).
+/// PostgreSQL-only tests (see [`crate::shared::postgres_admin_url`]).
 pub async fn spawn_postgres_app_with(admin_url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_on(fresh_postgres_database(admin_url), adjust).await
 }
