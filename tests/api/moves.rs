@@ -10,10 +10,9 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
-use crate::sections::{
-    assert_denied, assert_invalid, certify, change_resident, days_from_today, events, file_of,
-    out_of_town, register, resident_path, today,
+use crate::helpers::{
+    assert_denied, assert_invalid, certify, change_resident, changes, days_from_today, events,
+    file_of, out_of_town, register, resident_path, spawn_app, today, Answer, TestApp,
 };
 use crate::session::{etag, Session, JINPING, XIKOU};
 
@@ -49,11 +48,6 @@ async fn resident_now(app: &TestApp, admin: &Session, resident: &str) -> Value {
     let answer = app.get_as(admin, &resident_path(resident)).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     answer.json()
-}
-
-/// The `changes` of an audit event.
-fn changes(event: &fenghua_registry::db::audit::AuditRow) -> Value {
-    serde_json::from_str(event.changes.as_deref().expect("changes recorded")).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
