@@ -5,8 +5,6 @@
 //!
 //! The helpers at the top are shared with `imports.rs`.
 
-use actix_web::http::header;
-use actix_web::test::TestRequest;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -15,8 +13,9 @@ use fenghua_registry::db::{self, schema::certificates};
 use fenghua_registry::domain::role::Role;
 
 use crate::helpers::{
-    assert_invalid, file_of, file_with_etag, issue_certificate, issued_certificate, register_named,
-    register_with, spawn_app, spawn_app_with, today, Answer, TestApp,
+    assert_invalid, file_of, file_with_etag, issue_certificate, issued_certificate, patch_current,
+    register_named, register_with, resident_path, spawn_app, spawn_app_with, today, Answer,
+    TestApp,
 };
 use crate::session::{id_number, Session, JINPING, XIKOU};
 
@@ -1004,22 +1003,6 @@ async fn every_action_is_audited_without_the_id_number() {
 // A recorded move-out or death cancels the active certificate.
 // ---------------------------------------------------------------------------------------------
 
-async fn patch_resident(app: &TestApp, who: &Session, resident: &str, body: Value) -> Answer {
-    let current = app
-        .get_as(who, &format!("/api/v1/residents/{resident}"))
-        .await;
-    assert_eq!(current.status, 200, "{}", current.text());
-    let etag = current.header("etag").unwrap().to_owned();
-    app.send_as(
-        who,
-        TestRequest::patch()
-            .uri(&format!("/api/v1/residents/{resident}"))
-            .insert_header((header::IF_MATCH, etag))
-            .set_json(body),
-    )
-    .await
-}
-
 #[actix_web::test]
 async fn recording_a_move_out_cancels_the_active_certificate_that_day() {
     let app = spawn_app().await;
@@ -1029,20 +1012,20 @@ async fn recording_a_move_out_cancels_the_active_certificate_that_day() {
     let cert = issued_certificate(&app, &admin, &resident, &physical_2(&id, "2020-03-01")).await;
 
     // Not before the certificate was issued.
-    let answer = patch_resident(
+    let answer = patch_current(
         &app,
         &admin,
-        &resident,
-        json!({"moved_out_on": "2020-02-01"}),
+        &resident_path(&resident),
+        &json!({"moved_out_on": "2020-02-01"}),
     )
     .await;
     assert_invalid(&answer, "moved_out_on", Some("before_certificate"));
 
-    let answer = patch_resident(
+    let answer = patch_current(
         &app,
         &admin,
-        &resident,
-        json!({"moved_out_on": "2024-06-01"}),
+        &resident_path(&resident),
+        &json!({"moved_out_on": "2024-06-01"}),
     )
     .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
@@ -1079,11 +1062,11 @@ async fn recording_a_death_cancels_the_active_certificate_that_day() {
     let id = holder(161);
     let resident = register_named(&app, &admin, &id, "沈阿毛", JINPING).await;
     let cert = issued_certificate(&app, &admin, &resident, &physical_2(&id, "2020-03-01")).await;
-    let answer = patch_resident(
+    let answer = patch_current(
         &app,
         &admin,
-        &resident,
-        json!({"deceased_on": "2024-02-02"}),
+        &resident_path(&resident),
+        &json!({"deceased_on": "2024-02-02"}),
     )
     .await;
     assert_eq!(answer.status, 200, "{}", answer.text());

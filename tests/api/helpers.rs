@@ -523,17 +523,18 @@ pub async fn move_to(app: &TestApp, who: &Session, resident: &str, town: &str, m
 }
 
 /// Grants the subsidy `body` describes (`kind`, `start_month`, …), asserting 201; returns the
-/// grant's id.
-pub async fn grant_subsidy(app: &TestApp, who: &Session, resident: &str, body: Value) -> String {
+/// grant.
+pub async fn subsidy_granted(app: &TestApp, who: &Session, resident: &str, body: &Value) -> Value {
     let answer = app
-        .post_as(
-            who,
-            &format!("{}/subsidies", resident_path(resident)),
-            &body,
-        )
+        .post_as(who, &format!("{}/subsidies", resident_path(resident)), body)
         .await;
     assert_eq!(answer.status, 201, "grant {body}: {}", answer.text());
-    id_of(&answer.json())
+    answer.json()
+}
+
+/// Like [`subsidy_granted`]; returns the grant's id.
+pub async fn grant_subsidy(app: &TestApp, who: &Session, resident: &str, body: Value) -> String {
+    id_of(&subsidy_granted(app, who, resident, &body).await)
 }
 
 /// Grants a subsidy (`living` or `nursing`) from `start_month` (`YYYY-MM`); returns the grant's
@@ -608,12 +609,16 @@ pub async fn patch(
     app.send_as(who, patch_request(path, if_match, body)).await
 }
 
+/// PATCH of `path` under the ETag it has now (read first, asserting 200).
+pub async fn patch_current(app: &TestApp, who: &Session, path: &str, body: &Value) -> Answer {
+    let current = app.get_as(who, path).await;
+    assert_eq!(current.status, 200, "{}", current.text());
+    patch(app, who, path, Some(&etag(&current)), body).await
+}
+
 /// Changes a resident (with its current ETag), asserting 200.
 pub async fn change_resident(app: &TestApp, who: &Session, resident: &str, body: Value) {
-    let current = app.get_as(who, &resident_path(resident)).await;
-    assert_eq!(current.status, 200, "{}", current.text());
-    let path = resident_path(resident);
-    let answer = patch(app, who, &path, Some(&etag(&current)), &body).await;
+    let answer = patch_current(app, who, &resident_path(resident), &body).await;
     assert_eq!(answer.status, 200, "change {body}: {}", answer.text());
 }
 
