@@ -2,7 +2,7 @@
 //! default), SIGTERM, bad configuration, JSON logs and, with `TEST_DATABASE_URL`, readiness
 //! that follows a PostgreSQL server going away and coming back.
 //!
-//! The PostgreSQL-only tests get their database from [`postgres_admin_url`]: `TEST_DATABASE_URL`,
+//! The PostgreSQL-only tests get their database from [`shared::postgres_admin_url`]: `TEST_DATABASE_URL`,
 //! or under CI (`CI` set, as `.ci/run` sets it) the CI database
 //! `postgres://postgres@127.0.0.1:5432/test`, so in CI they run in the SQLite pass too and fail
 //! when PostgreSQL is missing. Only outside CI, without `TEST_DATABASE_URL`, do they skip, and
@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod shared;
+
+use shared::{free_port, id_number, postgres_admin_url};
+
 const BIN: &str = env!("CARGO_BIN_EXE_fenghua-registry");
 
 /// How long a started server may take to answer `/healthz`.
@@ -36,23 +40,6 @@ const STOP_WITHIN: Duration = Duration::from_secs(10);
 // ---------------------------------------------------------------------------------------------
 // Helpers: temporary folders, processes, ports, HTTP.
 // ---------------------------------------------------------------------------------------------
-
-/// The PostgreSQL of a PostgreSQL-only test: `TEST_DATABASE_URL`; under CI, where PostgreSQL is
-/// always there, the CI database when that is not set; otherwise none, and the test skips.
-fn postgres_admin_url() -> Option<String> {
-    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(url) = set("TEST_DATABASE_URL") {
-        return Some(url);
-    }
-    if set("CI").is_some() {
-        return Some(CI_DATABASE_URL.to_owned());
-    }
-    eprintln!("skipped: TEST_DATABASE_URL is not set (set it to postgres://… to run)");
-    None
-}
-
-/// The database `.ci/run` provides.
-const CI_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A fresh folder, removed when dropped.
 struct TempDir(PathBuf);
@@ -249,12 +236,6 @@ fn run(cmd: Command, within: Duration) -> Outcome {
         stdout: proc.stdout.finish(),
         stderr: proc.stderr.finish(),
     }
-}
-
-/// A port nobody listens on at the moment.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().unwrap().port()
 }
 
 #[derive(Debug)]
@@ -1324,18 +1305,6 @@ fn production_refuses_to_start_without_a_signing_secret() {
 
 /// A valid ID number (GB 11643: region, birth date `YYYYMMDD`, three-digit sequence, ISO 7064
 /// MOD 11-2 check character).
-fn valid_id_number(region: &str, birth: &str, sequence: u16) -> String {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let first17 = format!("{region}{birth}{sequence:03}");
-    let sum: u32 = first17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    let check = b"10X98765432"[(sum % 11) as usize] as char;
-    format!("{first17}{check}")
-}
-
 /// `SELECT COUNT(*) FROM table` on a SQLite file; 0 when the file does not exist.
 fn sqlite_rows(db: &Path, table: &str) -> i64 {
     use diesel::{Connection, RunQueryDsl};
@@ -1385,7 +1354,7 @@ fn assert_no_id_number(out: &Outcome, ids: &[&str]) {
 /// ID numbers of all five.
 fn roster(dir: &TempDir) -> (PathBuf, Vec<String>) {
     let ids: Vec<String> = (0..5)
-        .map(|i| valid_id_number("330283", &format!("19{}0101", 50 + i), 100 + i as u16))
+        .map(|i| id_number("330283", &format!("19{}-01-01", 50 + i), 100 + i as u16))
         .collect();
     let mut bad_check = ids[4].clone();
     let wrong = if bad_check.ends_with('0') { "1" } else { "0" };
@@ -1499,8 +1468,8 @@ fn import_residents_into_postgres_when_test_database_url_is_set() {
 /// An Excel workbook with the Chinese header: a multiple disability with its components (dates
 /// as date cells, the phone a number), and an ID number Excel turned into a number (line 3).
 fn roster_workbook(dir: &TempDir) -> (PathBuf, Vec<String>) {
-    let good = valid_id_number("330283", "19620303", 301);
-    let lost = valid_id_number("330283", "19630404", 302);
+    let good = id_number("330283", "1962-03-03", 301);
+    let lost = id_number("330283", "1963-04-04", 302);
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     let header = [
@@ -1615,8 +1584,8 @@ fn import_residents_refuses_a_malformed_file_and_writes_nothing() {
     let dir = TempDir::new();
     let data_dir = dir.path().join("data");
     let db = data_dir.join("registry.db");
-    let one = valid_id_number("330283", "19700101", 201);
-    let two = valid_id_number("330283", "19710101", 202);
+    let one = id_number("330283", "1970-01-01", 201);
+    let two = id_number("330283", "1971-01-01", 202);
     let cases = [
         (
             "too_many.csv",

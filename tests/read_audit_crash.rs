@@ -5,6 +5,8 @@
 
 #[allow(dead_code)]
 mod service;
+#[allow(dead_code)]
+mod shared;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -15,6 +15,8 @@
 
 #[allow(dead_code)]
 mod service;
+#[allow(dead_code)]
+mod shared;
 use std::time::Duration;
 
 use service::load::{env_number, Load, Stop};

@@ -42,8 +42,8 @@ use fenghua_registry::api::endpoints;
 use fenghua_registry::db::{self, schema::users};
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
-use crate::indicators::{cert, facility, grant, holder, record, XIWU};
+use crate::helpers::{grant, id_of, record, spawn_app, spawn_app_with, Answer, TestApp};
+use crate::indicators::{cert, facility, holder, XIWU};
 use crate::integration::{application, register_client, submit_ok, Client};
 use crate::sections::all_sections;
 use crate::session::{Session, JINPING, PASSWORD, XIKOU};
@@ -307,13 +307,6 @@ async fn town_objects(
         to_register: applications[1].clone(),
         report: id_of(&report.json()),
     }
-}
-
-fn id_of(object: &Value) -> String {
-    object["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {object}"))
-        .to_owned()
 }
 
 /// The objects every route's path parameters name: a resident of 锦屏 and one of 溪口 with

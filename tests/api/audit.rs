@@ -1,29 +1,13 @@
 //! The audit trail: what it records, how it is searched, and that tampering is found.
 
-use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
 use fenghua_registry::audit;
-use fenghua_registry::db::{self, DbConn};
+use fenghua_registry::db::{self};
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app, try_sql, verify_chain, TestApp};
 use crate::session::PASSWORD;
-
-async fn sql(app: &TestApp, statements: impl Into<String>) -> Result<(), String> {
-    let statements = statements.into();
-    db::run(&app.state.pool, move |conn: &mut DbConn| {
-        Ok(conn.batch_execute(&statements).map_err(|e| e.to_string()))
-    })
-    .await
-    .unwrap()
-}
-
-async fn verify(app: &TestApp, session: &crate::session::Session) -> Value {
-    let answer = app.get_as(session, "/api/v1/audit-events/verify").await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()
-}
 
 async fn verify_full(app: &TestApp, session: &crate::session::Session) -> Value {
     let answer = app
@@ -49,7 +33,7 @@ async fn the_chain_verifies_and_an_edited_row_is_found() {
     app.login("auditor", "a wrong password!").await;
     app.login("auditor", PASSWORD).await;
 
-    let report = verify(&app, &auditor).await;
+    let report = verify_chain(&app, &auditor).await;
     assert_eq!(report["valid"], true, "{report}");
     let count = app.audit_events().await.len() as i64;
     assert_eq!(report["events_checked"], count);
@@ -66,18 +50,18 @@ async fn the_chain_verifies_and_an_edited_row_is_found() {
     let edit = format!("UPDATE audit_events SET outcome = 'success' WHERE seq = {failed}");
 
     // The table refuses changes as it stands.
-    let refused = sql(&app, edit.clone()).await;
+    let refused = try_sql(&app, edit.clone()).await;
     assert!(refused.unwrap_err().contains("append-only"));
-    let refused = sql(&app, "DELETE FROM audit_events WHERE seq = 2").await;
+    let refused = try_sql(&app, "DELETE FROM audit_events WHERE seq = 2").await;
     assert!(refused.is_err());
 
     // Someone with database access removes the guard and rewrites the failed login.
-    sql(&app, drop_guard(&app)).await.unwrap();
-    sql(&app, edit).await.unwrap();
+    try_sql(&app, drop_guard(&app)).await.unwrap();
+    try_sql(&app, edit).await.unwrap();
     // The edit lies before the signed checkpoint of the clean walk above and leaves the stored
     // hashes as they were: the incremental walk trusts what that walk found. The full walk
     // recomputes every hash.
-    let report = verify(&app, &auditor).await;
+    let report = verify_chain(&app, &auditor).await;
     assert_eq!(report["valid"], true, "{report}");
     assert_eq!(report["from_seq"], count);
     let report = verify_full(&app, &auditor).await;
@@ -96,11 +80,11 @@ async fn a_deleted_row_breaks_the_chain() {
     for _ in 0..3 {
         app.login("admin", PASSWORD).await;
     }
-    sql(&app, drop_guard(&app)).await.unwrap();
-    sql(&app, "DELETE FROM audit_events WHERE seq = 3")
+    try_sql(&app, drop_guard(&app)).await.unwrap();
+    try_sql(&app, "DELETE FROM audit_events WHERE seq = 3")
         .await
         .unwrap();
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(report["valid"], false);
     assert_eq!(report["first_broken"]["seq"], 4);
     assert_eq!(report["first_broken"]["problem"], "sequence_gap");
@@ -121,7 +105,7 @@ async fn concurrent_writers_keep_one_unbroken_chain() {
     });
     let answers = futures_util::future::join_all(attempts).await;
     assert!(answers.iter().all(|a| a.status == 200 || a.status == 401));
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(report["valid"], true, "{report}");
     let events = app.audit_events().await;
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
@@ -221,7 +205,7 @@ async fn a_refused_change_leaves_no_event() {
 /// their links and hashes recomputed with plain SHA-256 ([`audit::link_hash`]), as anyone can
 /// who can read the code and write the table but does not hold AUDIT_CHAIN_KEY.
 async fn rewrite_from(app: &TestApp, seq: i64) {
-    sql(app, drop_guard(app)).await.unwrap();
+    try_sql(app, drop_guard(app)).await.unwrap();
     let mut statements = String::new();
     let mut previous: Option<String> = None;
     for mut row in app
@@ -248,7 +232,7 @@ async fn rewrite_from(app: &TestApp, seq: i64) {
         );
         previous = Some(row.hash);
     }
-    sql(app, statements).await.unwrap();
+    try_sql(app, statements).await.unwrap();
 }
 
 /// Events enough to edit one in the middle and have a tail after it.
@@ -268,7 +252,7 @@ async fn an_event_edited_and_every_later_hash_recomputed_is_named() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     some_events(&app).await;
-    let checkpoint = verify(&app, &admin).await;
+    let checkpoint = verify_chain(&app, &admin).await;
     assert_eq!(checkpoint["valid"], true, "{checkpoint}");
     some_events(&app).await;
     let edited = 3;
@@ -283,7 +267,10 @@ async fn an_event_edited_and_every_later_hash_recomputed_is_named() {
 
     // The incremental walk finds the signed checkpoint's event with another hash and walks
     // the whole trail; the full walk does so at once. Both name the edited event.
-    for report in [verify(&app, &admin).await, verify_full(&app, &admin).await] {
+    for report in [
+        verify_chain(&app, &admin).await,
+        verify_full(&app, &admin).await,
+    ] {
         assert_eq!(report["valid"], false, "{report}");
         assert_eq!(
             report["first_broken"],
@@ -294,13 +281,13 @@ async fn an_event_edited_and_every_later_hash_recomputed_is_named() {
     }
 
     // Removing the MACs of the rewritten events does not pass them off as older ones.
-    sql(
+    try_sql(
         &app,
         format!("UPDATE audit_events SET mac = NULL WHERE seq >= {edited}"),
     )
     .await
     .unwrap();
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(
         report["first_broken"],
         json!({"seq": edited, "problem": "mac_mismatch"}),
@@ -315,7 +302,7 @@ async fn a_rewrite_of_events_not_yet_checkpointed_is_named() {
     some_events(&app).await;
     let edited = app.audit_events().await.len() as i64 - 2;
     rewrite_from(&app, edited).await;
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(
         report["first_broken"],
         json!({"seq": edited, "problem": "mac_mismatch"}),
@@ -329,12 +316,12 @@ async fn a_cut_tail_is_found_by_the_signed_checkpoint() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     some_events(&app).await;
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     let head = report["head_seq"].as_i64().unwrap();
     // The insider cuts the trail and, to take the file's anchor out of the question, the
     // checkpoint file goes too: the signed checkpoint in the database still finds the cut.
-    sql(&app, drop_guard(&app)).await.unwrap();
-    sql(
+    try_sql(&app, drop_guard(&app)).await.unwrap();
+    try_sql(
         &app,
         format!("DELETE FROM audit_events WHERE seq > {}", head - 3),
     )
@@ -344,7 +331,7 @@ async fn a_cut_tail_is_found_by_the_signed_checkpoint() {
         &app.state.config.data_dir,
     ))
     .unwrap();
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(report["valid"], false, "{report}");
     assert_eq!(
         report["first_broken"],
@@ -359,7 +346,7 @@ async fn a_forged_or_removed_checkpoint_is_found() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     some_events(&app).await;
-    verify(&app, &admin).await;
+    verify_chain(&app, &admin).await;
     some_events(&app).await;
     // The insider rewrites from event 2 and writes a checkpoint at the new head, hoping the
     // incremental walk starts there: with a MAC made without the key (plain SHA-256), and
@@ -372,7 +359,7 @@ async fn a_forged_or_removed_checkpoint_is_found() {
         )),
         head.mac.clone().unwrap(),
     ] {
-        sql(
+        try_sql(
             &app,
             format!(
                 "DELETE FROM audit_chain_checkpoints WHERE seq = {seq};
@@ -384,7 +371,7 @@ async fn a_forged_or_removed_checkpoint_is_found() {
         )
         .await
         .unwrap();
-        let report = verify(&app, &admin).await;
+        let report = verify_chain(&app, &admin).await;
         assert_eq!(
             report["first_broken"],
             json!({"seq": head.seq, "problem": "checkpoint_forged"}),
@@ -392,10 +379,10 @@ async fn a_forged_or_removed_checkpoint_is_found() {
         );
     }
     // Every checkpoint removed (the migration writes the first, so there is always one).
-    sql(&app, "DELETE FROM audit_chain_checkpoints")
+    try_sql(&app, "DELETE FROM audit_chain_checkpoints")
         .await
         .unwrap();
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(
         report["first_broken"],
         json!({"seq": 0, "problem": "checkpoint_missing"}),
@@ -408,14 +395,14 @@ async fn a_verification_after_a_clean_walk_starts_at_its_checkpoint() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     some_events(&app).await;
-    let first = verify(&app, &admin).await;
+    let first = verify_chain(&app, &admin).await;
     let head = first["head_seq"].as_i64().unwrap();
     assert_eq!(first["from_seq"], 0);
     assert_eq!(first["events_checked"], head);
 
     some_events(&app).await;
     let total = app.audit_events().await.len() as i64;
-    let second = verify(&app, &admin).await;
+    let second = verify_chain(&app, &admin).await;
     assert_eq!(second["valid"], true, "{second}");
     assert_eq!(
         second["from_seq"], head,
@@ -428,7 +415,7 @@ async fn a_verification_after_a_clean_walk_starts_at_its_checkpoint() {
     );
     assert_eq!(second["head_seq"], total);
 
-    let again = verify(&app, &admin).await;
+    let again = verify_chain(&app, &admin).await;
     assert_eq!(again["from_seq"], total);
     assert_eq!(again["events_checked"], 0);
     assert_eq!(again["head_seq"], total);
@@ -460,8 +447,8 @@ async fn a_trail_from_before_the_key_still_verifies_after_the_upgrade() {
         .unwrap()
     };
     // Back to the trail as it was before the key: no MACs, no checkpoints; then the upgrade.
-    sql(&app, migration("down.sql")).await.unwrap();
-    sql(&app, migration("up.sql")).await.unwrap();
+    try_sql(&app, migration("down.sql")).await.unwrap();
+    try_sql(&app, migration("up.sql")).await.unwrap();
     let old = app.audit_events().await;
     assert!(old.iter().all(|row| row.mac.is_none()));
     let old_head = old.last().unwrap().seq;
@@ -473,7 +460,7 @@ async fn a_trail_from_before_the_key_still_verifies_after_the_upgrade() {
     assert_eq!(report["valid"], true, "{report}");
     assert_eq!(report["events_checked"], old_head);
     some_events(&app).await;
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(report["valid"], true, "{report}");
     assert!(app
         .audit_events()
@@ -484,7 +471,7 @@ async fn a_trail_from_before_the_key_still_verifies_after_the_upgrade() {
     // A rewrite of old events recomputed up to the start is found at the start (their own
     // MACs do not exist to name them); one of new events is named.
     rewrite_from(&app, old_head + 2).await;
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(
         report["first_broken"],
         json!({"seq": old_head + 2, "problem": "mac_mismatch"}),
@@ -504,11 +491,13 @@ async fn a_checkpoint_altered_before_the_last_is_found_by_the_full_walk() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     some_events(&app).await;
-    let middle = verify(&app, &admin).await["head_seq"].as_i64().unwrap();
+    let middle = verify_chain(&app, &admin).await["head_seq"]
+        .as_i64()
+        .unwrap();
     some_events(&app).await;
-    verify(&app, &admin).await;
+    verify_chain(&app, &admin).await;
     // Moved to another event's hash: its MAC no longer holds.
-    sql(
+    try_sql(
         &app,
         format!(
             "UPDATE audit_chain_checkpoints SET hash = (SELECT hash FROM audit_events WHERE seq = 1)

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
-use crate::session::{Session, PASSWORD};
+use crate::helpers::{patch_current, spawn_app, spawn_app_with, Answer, TestApp};
+use crate::session::PASSWORD;
 
 const SECRET: &[u8] = b"test-signing-secret-0123456789-abcdefghij";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -477,17 +477,8 @@ async fn logout_revokes_access_and_refresh_tokens_at_once() {
         .any(|e| e.action == "logout"));
 }
 
-async fn patch_user(app: &TestApp, admin: &Session, id: &str, body: Value) -> Answer {
-    let current = app.get_as(admin, &format!("/api/v1/users/{id}")).await;
-    let etag = current.header("etag").unwrap().to_owned();
-    app.send_as(
-        admin,
-        TestRequest::patch()
-            .uri(&format!("/api/v1/users/{id}"))
-            .insert_header((header::IF_MATCH, etag))
-            .set_json(body),
-    )
-    .await
+fn user_path(id: &str) -> String {
+    format!("/api/v1/users/{id}")
 }
 
 #[actix_web::test]
@@ -498,7 +489,13 @@ async fn disabling_a_user_ends_its_tokens_at_once() {
         .session("worker", Role::Caseworker, &["330213001"])
         .await;
     assert_eq!(me_with(&app, &worker.access_token).await.status, 200);
-    let answer = patch_user(&app, &admin, &worker.user_id, json!({ "disabled": true })).await;
+    let answer = patch_current(
+        &app,
+        &admin,
+        &user_path(&worker.user_id),
+        &json!({ "disabled": true }),
+    )
+    .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json()["disabled"], true);
     assert_unauthorized(&me_with(&app, &worker.access_token).await);
@@ -510,7 +507,13 @@ async fn disabling_a_user_ends_its_tokens_at_once() {
         .problem(401, "invalid_credentials");
 
     // Enabled again, the user signs in anew; the old tokens stay dead.
-    patch_user(&app, &admin, &worker.user_id, json!({ "disabled": false })).await;
+    patch_current(
+        &app,
+        &admin,
+        &user_path(&worker.user_id),
+        &json!({ "disabled": false }),
+    )
+    .await;
     assert_eq!(app.login("worker", PASSWORD).await.status, 200);
     assert_unauthorized(&me_with(&app, &worker.access_token).await);
 }
@@ -581,11 +584,11 @@ async fn an_admin_password_reset_ends_the_users_sessions() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let worker = app.session("worker", Role::Auditor, &[]).await;
-    let answer = patch_user(
+    let answer = patch_current(
         &app,
         &admin,
-        &worker.user_id,
-        json!({ "password": "reset by the admin 2026" }),
+        &user_path(&worker.user_id),
+        &json!({ "password": "reset by the admin 2026" }),
     )
     .await;
     assert_eq!(answer.status, 200, "{}", answer.text());

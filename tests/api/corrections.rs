@@ -13,11 +13,11 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
-use crate::indicators::{
-    cert, grant, holder, holder_with, household, indicator, record, suspend, DISTRICT,
+use crate::helpers::{
+    assert_invalid, events, file_of, grant, patch, record, resident_path, spawn_app, today, Answer,
+    TestApp,
 };
-use crate::sections::{assert_invalid, events, file_of, patch, resident_path, today};
+use crate::indicators::{cert, holder, holder_with, household, indicator, suspend, DISTRICT};
 use crate::session::{etag, Session, JINPING, XIKOU};
 
 const REASON: &str = "录入错误：重复登记";

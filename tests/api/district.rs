@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
-use crate::sections::{assert_invalid, days_from_today, events, patch, today};
+use crate::helpers::{
+    assert_invalid, days_from_today, events, patch, spawn_app, today, Answer, TestApp,
+};
 use crate::session::{etag, Session, JINPING, XIKOU};
 
 const FACILITIES: &str = "/api/v1/facilities";

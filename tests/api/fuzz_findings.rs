@@ -128,7 +128,7 @@ async fn a_malformed_facility_patch_is_refused_whatever_the_version() {
 async fn a_malformed_record_patch_is_refused_whatever_the_version() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let (resident, _) = crate::sections::register(
+    let (resident, _) = crate::helpers::register(
         &app,
         &admin,
         "1980-05-01",
@@ -392,7 +392,7 @@ fn assert_invisible(answer: &crate::helpers::Answer, field: &str) {
 async fn an_if_match_that_names_no_version_is_weighed_after_the_request() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let (resident, _) = crate::sections::register(
+    let (resident, _) = crate::helpers::register(
         &app,
         &admin,
         "1981-02-03",

@@ -30,7 +30,10 @@ use fenghua_registry::db::{self, DatabaseUrl};
 use fenghua_registry::domain::id_number::{check_character, compose};
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, spawn_app_with, Answer, TestApp};
+use crate::helpers::{
+    changes, events, field_errors, id_of, register_resident, resident_body, spawn_app,
+    spawn_app_with, try_sql, verify_chain, Answer, TestApp,
+};
 use crate::session::{Session, JINPING, PASSWORD, XIKOU};
 
 // ---------------------------------------------------------------------------------------------
@@ -44,36 +47,6 @@ fn day(text: &str) -> NaiveDate {
 async fn created(answer: Answer) -> Value {
     assert_eq!(answer.status, 201, "{}", answer.text());
     answer.json()
-}
-
-async fn register(app: &TestApp, who: &Session, body: Value) -> String {
-    let answer = app.create_resident(who, &body).await;
-    created(answer).await["id"].as_str().unwrap().to_owned()
-}
-
-fn resident_body(number: &str, name: &str, town: &str) -> Value {
-    json!({"id_number": number, "name": name, "town_code": town})
-}
-
-async fn events_of(app: &TestApp, action: &str) -> Vec<fenghua_registry::db::audit::AuditRow> {
-    app.audit_events()
-        .await
-        .into_iter()
-        .filter(|e| e.action == action)
-        .collect()
-}
-
-fn changes(event: &fenghua_registry::db::audit::AuditRow) -> Value {
-    serde_json::from_str(event.changes.as_deref().unwrap_or("null")).unwrap()
-}
-
-/// Runs SQL on the app's own database (on PostgreSQL, in the test's schema).
-async fn sql(app: &TestApp, statements: &'static str) -> Result<(), String> {
-    db::run(&app.state.pool, move |conn| {
-        Ok(conn.batch_execute(statements).map_err(|e| e.to_string()))
-    })
-    .await
-    .unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,18 +226,20 @@ async fn everything_a_non_revealing_reader_sees_leaves_at_least_10000_id_numbers
     let worker = app.session("worker.li", Role::Caseworker, &[JINPING]).await;
     let birth = day("1980-03-15");
     let number = compose("330213", birth, 22).as_str().to_owned();
-    let resident = register(
-        &app,
-        &worker,
-        json!({
-            "id_number": number, "name": "王小红", "town_code": JINPING,
-            "address": "锦屏街道南山路 1 号", "phone": "13812345678",
-            "guardian_name": "王大", "guardian_phone": "13987654321",
-            "household_status": "dibao", "household_status_since": "2015-01-01",
-            "work_capacity": true, "registered_on": "2010-05-01",
-        }),
-    )
-    .await;
+    let resident = id_of(
+        &register_resident(
+            &app,
+            &worker,
+            json!({
+                "id_number": number, "name": "王小红", "town_code": JINPING,
+                "address": "锦屏街道南山路 1 号", "phone": "13812345678",
+                "guardian_name": "王大", "guardian_phone": "13987654321",
+                "household_status": "dibao", "household_status_since": "2015-01-01",
+                "work_capacity": true, "registered_on": "2010-05-01",
+            }),
+        )
+        .await,
+    );
     let path = format!("/api/v1/residents/{resident}");
     let certificate = json!({
         "number": format!("{number}42"), "category": "physical", "grade": 2,
@@ -352,7 +327,7 @@ async fn everything_a_non_revealing_reader_sees_leaves_at_least_10000_id_numbers
         .await
         .json();
     assert_eq!(revealed["value"], number);
-    assert_eq!(events_of(&app, "resident_reveal").await.len(), 1);
+    assert_eq!(events(&app, "resident_reveal").await.len(), 1);
     assert_eq!(
         app.post_as(
             &auditor,
@@ -564,31 +539,25 @@ async fn metrics_on_their_own_address_are_not_on_the_main_one() {
 //    not own its tables.
 // ---------------------------------------------------------------------------------------------
 
-async fn verify(app: &TestApp, who: &Session) -> Value {
-    let answer = app.get_as(who, "/api/v1/audit-events/verify").await;
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    answer.json()
-}
-
 #[actix_web::test]
 async fn the_trail_cannot_be_truncated_and_an_emptied_trail_does_not_verify() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let first = verify(&app, &admin).await;
+    let first = verify_chain(&app, &admin).await;
     assert_eq!(first["valid"], true, "{first}");
     assert_eq!(first["anchors"], json!([]), "no checkpoint yet");
     let head = first["head_seq"].as_i64().unwrap();
     assert!(head >= 2);
-    let second = verify(&app, &admin).await;
+    let second = verify_chain(&app, &admin).await;
     assert_eq!(second["valid"], true);
     assert_eq!(second["anchors"][0]["seq"], head, "{second}");
     assert_eq!(second["anchors"][0]["source"], "file");
 
     if app.is_postgres() {
-        let refused = sql(&app, "TRUNCATE audit_events").await.unwrap_err();
+        let refused = try_sql(&app, "TRUNCATE audit_events").await.unwrap_err();
         assert!(refused.contains("append-only"), "{refused}");
         // What the tables' owner could still do: switch its triggers off.
-        sql(
+        try_sql(
             &app,
             "ALTER TABLE audit_events DISABLE TRIGGER USER; TRUNCATE audit_events; \
              ALTER TABLE audit_events ENABLE TRIGGER USER",
@@ -596,9 +565,9 @@ async fn the_trail_cannot_be_truncated_and_an_emptied_trail_does_not_verify() {
         .await
         .unwrap();
     } else {
-        let refused = sql(&app, "DELETE FROM audit_events").await.unwrap_err();
+        let refused = try_sql(&app, "DELETE FROM audit_events").await.unwrap_err();
         assert!(refused.contains("append-only"), "{refused}");
-        sql(
+        try_sql(
             &app,
             "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events",
         )
@@ -606,7 +575,7 @@ async fn the_trail_cannot_be_truncated_and_an_emptied_trail_does_not_verify() {
         .unwrap();
     }
     assert!(app.audit_events().await.is_empty(), "the trail was emptied");
-    let after = verify(&app, &admin).await;
+    let after = verify_chain(&app, &admin).await;
     assert_eq!(after["valid"], false, "an emptied trail verified: {after}");
     assert_eq!(after["events_checked"], 0);
     assert_eq!(
@@ -624,7 +593,7 @@ async fn a_configured_checkpoint_the_trail_does_not_hold_fails_verification() {
             .unwrap();
     let app = spawn_app_with(move |c| c.storage.audit_checkpoint = Some(pinned)).await;
     let admin = app.admin().await;
-    let report = verify(&app, &admin).await;
+    let report = verify_chain(&app, &admin).await;
     assert_eq!(report["valid"], false);
     assert_eq!(
         report["first_broken"],
@@ -637,7 +606,7 @@ async fn a_configured_checkpoint_the_trail_does_not_hold_fails_verification() {
 /// works, and the role cannot truncate, alter, drop or rewrite. (SQLite has no roles.)
 #[actix_web::test]
 async fn the_service_runs_as_a_role_that_does_not_own_the_tables() {
-    let Some(admin_url) = crate::helpers::postgres_admin_url() else {
+    let Some(admin_url) = crate::shared::postgres_admin_url() else {
         return;
     };
     let role = format!("app_{}", uuid::Uuid::new_v4().simple());
@@ -698,14 +667,15 @@ async fn the_service_runs_as_a_role_that_does_not_own_the_tables() {
             .session("worker.zhou", Role::Caseworker, &[JINPING])
             .await;
         let number = compose("330213", day("1970-01-01"), 11).as_str().to_owned();
-        let id = register(&app, &worker, resident_body(&number, "周一", JINPING)).await;
+        let id =
+            id_of(&register_resident(&app, &worker, resident_body(&number, "周一", JINPING)).await);
         assert_eq!(
             app.get_as(&admin, &format!("/api/v1/residents/{id}/file"))
                 .await
                 .status,
             200
         );
-        assert_eq!(verify(&app, &admin).await["valid"], true);
+        assert_eq!(verify_chain(&app, &admin).await["valid"], true);
         // Nothing is pending, and the role checks that with reads only.
         let applied = actix_web::web::block({
             let url = app.state.config.database_url.clone();
@@ -726,7 +696,7 @@ async fn the_service_runs_as_a_role_that_does_not_own_the_tables() {
             "DELETE FROM __diesel_schema_migrations",
             "CREATE TABLE intruder (id INT)",
         ] {
-            let refused = sql(&app, statement).await;
+            let refused = try_sql(&app, statement).await;
             assert!(refused.is_err(), "the service's role may run {statement}");
         }
     }
@@ -770,13 +740,15 @@ async fn a_subsidy_amount_other_than_the_policys_is_an_audited_override() {
         .session("worker.qian", Role::Caseworker, &[JINPING])
         .await;
     let number = compose("330213", day("1970-03-03"), 41).as_str().to_owned();
-    let resident = register(
-        &app,
-        &worker,
-        json!({"id_number": number, "name": "钱一", "town_code": JINPING,
+    let resident = id_of(
+        &register_resident(
+            &app,
+            &worker,
+            json!({"id_number": number, "name": "钱一", "town_code": JINPING,
                "household_status": "dibao", "household_status_since": "2015-01-01"}),
-    )
-    .await;
+        )
+        .await,
+    );
     let path = format!("/api/v1/residents/{resident}");
     created(
         app.post_as(
@@ -800,10 +772,10 @@ async fn a_subsidy_amount_other_than_the_policys_is_an_audited_override() {
     grant("worker", huge.clone())
         .await
         .problem(403, "forbidden");
-    let denied = events_of(app, "access_denied").await;
+    let denied = events(app, "access_denied").await;
     assert_eq!(denied.len(), 1, "{denied:?}");
     assert_eq!(changes(&denied[0])["monthly_amount_fen"], 100_000_000);
-    assert!(events_of(app, "subsidy_grant").await.is_empty());
+    assert!(events(app, "subsidy_grant").await.is_empty());
 
     // Less than the policy's needs a reason, and is then an override.
     let less = json!({"kind": "living", "start_month": "2024-01", "monthly_amount_fen": 20_000});
@@ -819,7 +791,7 @@ async fn a_subsidy_amount_other_than_the_policys_is_an_audited_override() {
     let granted = created(grant("worker", with_reason).await).await;
     assert_eq!(granted["monthly_amount_fen"], 20_000);
     assert_eq!(granted["override_reason"], "按月折算");
-    let overrides = events_of(app, "subsidy_grant_override").await;
+    let overrides = events(app, "subsidy_grant_override").await;
     assert_eq!(overrides.len(), 1);
     assert_eq!(changes(&overrides[0])["override"], json!(["amount"]));
     assert_eq!(changes(&overrides[0])["policy_monthly_amount_fen"], 30_000);
@@ -829,7 +801,7 @@ async fn a_subsidy_amount_other_than_the_policys_is_an_audited_override() {
     let nursing =
         json!({"kind": "nursing", "start_month": "2024-01", "monthly_amount_fen": 30_000});
     created(grant("worker", nursing).await).await;
-    assert_eq!(events_of(app, "subsidy_grant").await.len(), 1);
+    assert_eq!(events(app, "subsidy_grant").await.len(), 1);
     let granted = grant("admin", huge).await;
     assert_eq!(
         granted.status,
@@ -838,13 +810,15 @@ async fn a_subsidy_amount_other_than_the_policys_is_an_audited_override() {
         granted.text()
     );
     let other = compose("330213", day("1971-04-04"), 43).as_str().to_owned();
-    let second = register(
-        app,
-        admin,
-        json!({"id_number": other, "name": "钱二", "town_code": JINPING,
+    let second = id_of(
+        &register_resident(
+            app,
+            admin,
+            json!({"id_number": other, "name": "钱二", "town_code": JINPING,
                "household_status": "dibao", "household_status_since": "2015-01-01"}),
-    )
-    .await;
+        )
+        .await,
+    );
     created(
         app.post_as(
             admin,
@@ -864,7 +838,7 @@ async fn a_subsidy_amount_other_than_the_policys_is_an_audited_override() {
     )
     .await;
     assert_eq!(admin_grant["monthly_amount_fen"], 50_000);
-    assert_eq!(events_of(app, "subsidy_grant_override").await.len(), 2);
+    assert_eq!(events(app, "subsidy_grant_override").await.len(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -899,11 +873,11 @@ async fn wrong_current_passwords_count_as_failed_logins() {
             .problem(422, "validation_failed");
         assert_eq!(refused["errors"][0]["code"], "mismatch");
     }
-    let failed = events_of(app, "password_change_failed").await;
+    let failed = events(app, "password_change_failed").await;
     assert_eq!(failed.len(), 3);
     assert_eq!(failed[0].actor_username.as_deref(), Some("victim.sun"));
     assert_eq!(changes(&failed[0])["reason"], "wrong_password");
-    let locked = events_of(app, "account_locked").await;
+    let locked = events(app, "account_locked").await;
     assert_eq!(locked.len(), 1, "{locked:?}");
     assert_eq!(changes(&locked[0])["via"], "password_change");
 
@@ -930,7 +904,7 @@ async fn a_locked_account_cannot_change_its_password() {
         .problem(422, "validation_failed");
     assert_eq!(refused["errors"][0]["code"], "account_locked", "{refused}");
     assert_eq!(
-        changes(&events_of(&app, "password_change_failed").await[0])["reason"],
+        changes(&events(&app, "password_change_failed").await[0])["reason"],
         "locked"
     );
 }
@@ -972,14 +946,14 @@ async fn existence_in_another_town_is_audited_and_limited_per_user() {
         .collect();
     let mut residents = Vec::new();
     for (i, number) in xikou.iter().enumerate() {
-        residents.push(
-            register(
+        residents.push(id_of(
+            &register_resident(
                 &app,
                 &admin,
                 resident_body(number, &format!("溪口{i}"), XIKOU),
             )
             .await,
-        );
+        ));
     }
 
     // Registering one of them in 锦屏 answers 409 without naming the file, audited as that.
@@ -988,7 +962,7 @@ async fn existence_in_another_town_is_audited_and_limited_per_user() {
         .await;
     let problem = again.problem(409, "duplicate_id_number");
     assert!(problem.get("existing_id").is_none());
-    let told = events_of(&app, "resident_duplicate_elsewhere").await;
+    let told = events(&app, "resident_duplicate_elsewhere").await;
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0].resident_id.as_deref(), Some(residents[0].as_str()));
     assert_eq!(told[0].actor_username.as_deref(), Some("worker.feng"));
@@ -1013,11 +987,11 @@ async fn existence_in_another_town_is_audited_and_limited_per_user() {
         report["rejected"][1]["errors"][0],
         json!({"field": "id_number", "code": "out_of_scope", "message": "this resident is registered in a town you do not work in"})
     );
-    let told = events_of(&app, "resident_duplicate_elsewhere").await;
+    let told = events(&app, "resident_duplicate_elsewhere").await;
     assert_eq!(told.len(), 2);
     assert_eq!(told[1].resident_id.as_deref(), Some(residents[2].as_str()));
     assert_eq!(changes(&told[1]), json!({"via": "import", "row": 3}));
-    let denied = events_of(&app, "access_denied").await;
+    let denied = events(&app, "access_denied").await;
     assert_eq!(denied.len(), 1);
     assert_eq!(
         denied[0].resident_id.as_deref(),
@@ -1038,11 +1012,11 @@ async fn existence_in_another_town_is_audited_and_limited_per_user() {
         .await
         .problem(429, "too_many_requests");
     assert_eq!(
-        events_of(&app, "resident_duplicate_elsewhere").await.len(),
+        events(&app, "resident_duplicate_elsewhere").await.len(),
         2,
         "nothing told"
     );
-    let refused_import = events_of(&app, "resident_import").await;
+    let refused_import = events(&app, "resident_import").await;
     assert_eq!(refused_import.last().unwrap().outcome, "denied");
     // The allowance is spent: registrations, imports and lookups wait for the window.
     app.create_resident(&worker, &resident_body(&xikou[5], "冯五", JINPING))
@@ -1055,10 +1029,7 @@ async fn existence_in_another_town_is_audited_and_limited_per_user() {
     )
     .await
     .problem(429, "too_many_requests");
-    assert_eq!(
-        events_of(&app, "resident_duplicate_elsewhere").await.len(),
-        2
-    );
+    assert_eq!(events(&app, "resident_duplicate_elsewhere").await.len(), 2);
 
     // The refused probes are one event per user and window, with the count.
     let state = app.state.clone();
@@ -1071,7 +1042,7 @@ async fn existence_in_another_town_is_audited_and_limited_per_user() {
     })
     .await
     .unwrap();
-    let limited = events_of(&app, "id_probe_rate_limited").await;
+    let limited = events(&app, "id_probe_rate_limited").await;
     assert_eq!(limited.len(), 1);
     assert_eq!(changes(&limited[0])["refused"], 3);
     assert_eq!(
@@ -1102,7 +1073,7 @@ async fn lookups_are_counted_and_misses_audited() {
         .await
         .problem(404, "not_found");
     }
-    assert_eq!(events_of(&app, "resident_lookup_miss").await.len(), 2);
+    assert_eq!(events(&app, "resident_lookup_miss").await.len(), 2);
     let third = compose("330213", day("1980-03-15"), 3).as_str().to_owned();
     let limited = app
         .post_as(
@@ -1246,8 +1217,8 @@ async fn the_data_folder_and_database_files_are_private() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let number = compose("330213", day("1970-01-01"), 21).as_str().to_owned();
-    register(&app, &admin, resident_body(&number, "孙一", JINPING)).await;
-    verify(&app, &admin).await;
+    id_of(&register_resident(&app, &admin, resident_body(&number, "孙一", JINPING)).await);
+    verify_chain(&app, &admin).await;
 
     if let DatabaseUrl::Sqlite(db_path) = &app.state.config.database_url {
         assert_eq!(
@@ -1274,20 +1245,6 @@ async fn the_data_folder_and_database_files_are_private() {
 // 10. Free text: no invisible or direction-changing characters, stored in NFC.
 // ---------------------------------------------------------------------------------------------
 
-fn field_codes(answer: &Answer) -> Vec<(String, String)> {
-    answer.problem(422, "validation_failed")["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 #[actix_web::test]
 async fn free_text_refuses_invisible_characters_and_is_stored_in_nfc() {
     let app = spawn_app().await;
@@ -1305,7 +1262,7 @@ async fn free_text_refuses_invisible_characters_and_is_stored_in_nfc() {
                     "address": "南山路\u{200B}1号", "guardian_name": "\u{FEFF}张大"}),
         )
         .await;
-    let mut codes = field_codes(&answer);
+    let mut codes = field_errors(&answer);
     codes.sort();
     assert_eq!(
         codes,
@@ -1320,7 +1277,9 @@ async fn free_text_refuses_invisible_characters_and_is_stored_in_nfc() {
 
     // Decomposed (e + combining acute) is stored precomposed, and found either way.
     let decomposed = "Rene\u{0301} Wang";
-    let id = register(&app, &admin, resident_body(&number(3), decomposed, JINPING)).await;
+    let id = id_of(
+        &register_resident(&app, &admin, resident_body(&number(3), decomposed, JINPING)).await,
+    );
     let stored = app
         .get_as(&admin, &format!("/api/v1/residents/{id}"))
         .await
@@ -1337,7 +1296,7 @@ async fn free_text_refuses_invisible_characters_and_is_stored_in_nfc() {
         .post_as(&admin, &format!("{path}/employment"), &json!({"kind": "flexible", "employer": "evil\u{202E}txt.exe", "start_on": "2020-01-01"}))
         .await;
     assert_eq!(
-        field_codes(&answer),
+        field_errors(&answer),
         [("employer".to_owned(), "invisible_character".to_owned())]
     );
     let training = created(
@@ -1358,7 +1317,7 @@ async fn free_text_refuses_invisible_characters_and_is_stored_in_nfc() {
         )
         .await;
     assert_eq!(
-        field_codes(&answer),
+        field_errors(&answer),
         [("name".to_owned(), "invisible_character".to_owned())]
     );
     let etag = app
@@ -1377,7 +1336,7 @@ async fn free_text_refuses_invisible_characters_and_is_stored_in_nfc() {
         )
         .await;
     assert_eq!(
-        field_codes(&answer),
+        field_errors(&answer),
         [("address".to_owned(), "invisible_character".to_owned())]
     );
 
@@ -1448,7 +1407,7 @@ async fn personal_data_answers_are_not_cached() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let number = compose("330213", day("1960-06-06"), 31).as_str().to_owned();
-    let id = register(&app, &admin, resident_body(&number, "周二", JINPING)).await;
+    let id = id_of(&register_resident(&app, &admin, resident_body(&number, "周二", JINPING)).await);
     let path = format!("/api/v1/residents/{id}");
     let mut answers = Vec::new();
     for route in [

@@ -2,6 +2,10 @@
 //!
 //! SQLite by default (a temporary file per test). With `TEST_DATABASE_URL=postgres://…` each
 //! test gets its own PostgreSQL schema in that database, dropped when the test ends.
+//!
+//! Below it, the one copy of each request, fixture and check that more than one test module
+//! uses (`register`, `certify`, `file_of`, `patch`, `field_errors`, `assert_invalid`, …); users
+//! and sessions are in `session.rs`, what the other test binaries share too in `../shared/`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,15 +15,20 @@ use actix_web::body::{to_bytes, BoxBody};
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::test;
+use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use fenghua_registry::config::{AuthConfig, Config, FieldKeys, ReportConfig, Secret};
+use fenghua_registry::db::audit::AuditRow;
 use fenghua_registry::db::{DatabaseUrl, PoolSettings};
+use fenghua_registry::domain::role::Role;
 use fenghua_registry::secrets::AppEnv;
 use fenghua_registry::startup;
 use fenghua_registry::state::AppState;
+
+use crate::session::{etag, id_number, Session, JINPING, XIKOU};
 
 pub struct TestDb {
     pub url: DatabaseUrl,
@@ -44,22 +53,6 @@ impl Drop for TestDb {
             }
         }
     }
-}
-
-/// The PostgreSQL of a PostgreSQL-only test: `TEST_DATABASE_URL`; under CI (`CI` set, as
-/// `.ci/run` sets it), where PostgreSQL is always there, the CI database when that is not set,
-/// so the SQLite pass runs these tests too and a missing database fails them; otherwise none,
-/// and the test skips, saying so.
-pub fn postgres_admin_url() -> Option<String> {
-    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let Some(url) = set("TEST_DATABASE_URL") {
-        return Some(url);
-    }
-    if set("CI").is_some() {
-        return Some("postgres://postgres@127.0.0.1:5432/test".to_owned());
-    }
-    eprintln!("skipped: TEST_DATABASE_URL is not set (set it to postgres://… to run)");
-    None
 }
 
 /// A fresh, empty database on the backend chosen by `TEST_DATABASE_URL`.
@@ -160,7 +153,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 /// Like [`spawn_app_with`], on PostgreSQL whatever `TEST_DATABASE_URL` says: for the
-/// PostgreSQL-only tests (see [`postgres_admin_url`]).
+/// PostgreSQL-only tests (see [`crate::shared::postgres_admin_url`]).
 pub async fn spawn_postgres_app_with(admin_url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
     spawn_app_on(fresh_postgres_database(admin_url), adjust).await
 }
@@ -345,4 +338,400 @@ pub async fn seeded_district(residents: u64) -> (TestApp, crate::session::Sessio
     .expect("seed-demo writes the district");
     let admin = app.admin().await;
     (app, admin)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests, fixtures and checks the test modules share. Each exists once, here: a module that
+// needs a variant builds it on these.
+// ---------------------------------------------------------------------------------------------
+
+/// The service's today (the day every date rule is checked against).
+pub fn today() -> NaiveDate {
+    fenghua_registry::domain::today()
+}
+
+/// `today` moved by `days`, as `YYYY-MM-DD`.
+pub fn days_from_today(days: i64) -> String {
+    (today() + chrono::Duration::days(days)).to_string()
+}
+
+pub fn resident_path(resident: &str) -> String {
+    format!("/api/v1/residents/{resident}")
+}
+
+/// The smallest valid registration.
+pub fn resident_body(number: &str, name: &str, town: &str) -> Value {
+    json!({ "id_number": number, "name": name, "town_code": town })
+}
+
+/// Registers `body` (`POST /api/v1/residents`), asserting 201; returns the resident.
+pub async fn register_resident(app: &TestApp, who: &Session, body: Value) -> Value {
+    let answer = app.create_resident(who, &body).await;
+    assert_eq!(answer.status, 201, "register {body}: {}", answer.text());
+    answer.json()
+}
+
+/// The `id` of an object the API answered.
+#[track_caller]
+pub fn id_of(object: &Value) -> String {
+    object["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {object}"))
+        .to_owned()
+}
+
+/// Registers the holder of `id_number` (registered 2010-01-01 unless `extra` says otherwise);
+/// returns its id.
+pub async fn register_with(
+    app: &TestApp,
+    who: &Session,
+    id_number: &str,
+    name: &str,
+    town: &str,
+    extra: Value,
+) -> String {
+    let mut body = json!({
+        "id_number": id_number,
+        "name": name,
+        "town_code": town,
+        "registered_on": "2010-01-01",
+    });
+    for (key, value) in extra.as_object().expect("an object") {
+        body[key] = value.clone();
+    }
+    let resident = register_resident(app, who, body).await;
+    resident["id"].as_str().unwrap().to_owned()
+}
+
+/// Registers the holder of `id_number` with `name` in `town`; returns its id.
+pub async fn register_named(
+    app: &TestApp,
+    who: &Session,
+    id_number: &str,
+    name: &str,
+    town: &str,
+) -> String {
+    register_with(app, who, id_number, name, town, json!({})).await
+}
+
+/// Registers a resident born on `birth` (named 居民`sequence`, registered 2010-01-01 unless
+/// `extra` says otherwise) and returns its id and ID number.
+pub async fn register(
+    app: &TestApp,
+    who: &Session,
+    birth: &str,
+    sequence: u16,
+    town: &str,
+    extra: Value,
+) -> (String, String) {
+    let number = id_number("330283", birth, sequence);
+    let name = format!("居民{sequence}");
+    let resident = register_with(app, who, &number, &name, town, extra).await;
+    (resident, number)
+}
+
+/// A certificate for the holder of `number` (one of the six single categories): its number is
+/// the ID number, then the category's digit and the grade.
+pub fn certificate_body(number: &str, category: &str, grade: i32, issued_on: &str) -> Value {
+    let digit = [
+        "visual",
+        "hearing",
+        "speech",
+        "physical",
+        "intellectual",
+        "mental",
+    ]
+    .iter()
+    .position(|c| *c == category)
+    .expect("a single category")
+        + 1;
+    json!({
+        "number": format!("{number}{digit}{grade}"),
+        "category": category,
+        "grade": grade,
+        "issued_on": issued_on,
+    })
+}
+
+/// `POST /residents/{id}/certificates` as `who`.
+pub async fn issue_certificate(
+    app: &TestApp,
+    who: &Session,
+    resident: &str,
+    body: &Value,
+) -> Answer {
+    app.post_as(
+        who,
+        &format!("{}/certificates", resident_path(resident)),
+        body,
+    )
+    .await
+}
+
+/// Issues a certificate that must be issued (201); returns it.
+pub async fn issued_certificate(
+    app: &TestApp,
+    who: &Session,
+    resident: &str,
+    body: &Value,
+) -> Value {
+    let answer = issue_certificate(app, who, resident, body).await;
+    assert_eq!(answer.status, 201, "certificate {body}: {}", answer.text());
+    answer.json()
+}
+
+/// Issues a certificate of `category` and `grade` to the holder of `number`; returns its id.
+pub async fn certify(
+    app: &TestApp,
+    who: &Session,
+    resident: &str,
+    number: &str,
+    category: &str,
+    grade: i32,
+    issued_on: &str,
+) -> String {
+    let body = certificate_body(number, category, grade, issued_on);
+    id_of(&issued_certificate(app, who, resident, &body).await)
+}
+
+/// Adds a record to a section of the file (`rehab-needs`, `education`, …), asserting 201;
+/// returns it.
+pub async fn record(
+    app: &TestApp,
+    who: &Session,
+    resident: &str,
+    route: &str,
+    body: Value,
+) -> Value {
+    let answer = app
+        .post_as(who, &format!("{}/{route}", resident_path(resident)), &body)
+        .await;
+    assert_eq!(answer.status, 201, "{route} {body}: {}", answer.text());
+    answer.json()
+}
+
+/// Moves the resident to `town` on `moved_on` (`POST …/moves`), asserting 201 and the new town.
+pub async fn move_to(app: &TestApp, who: &Session, resident: &str, town: &str, moved_on: &str) {
+    let answer = app
+        .post_as(
+            who,
+            &format!("{}/moves", resident_path(resident)),
+            &json!({"town_code": town, "moved_on": moved_on}),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "move: {}", answer.text());
+    assert_eq!(answer.json()["town_code"], town);
+}
+
+/// Grants the subsidy `body` describes (`kind`, `start_month`, …), asserting 201; returns the
+/// grant.
+pub async fn subsidy_granted(app: &TestApp, who: &Session, resident: &str, body: &Value) -> Value {
+    let answer = app
+        .post_as(who, &format!("{}/subsidies", resident_path(resident)), body)
+        .await;
+    assert_eq!(answer.status, 201, "grant {body}: {}", answer.text());
+    answer.json()
+}
+
+/// Like [`subsidy_granted`]; returns the grant's id.
+pub async fn grant_subsidy(app: &TestApp, who: &Session, resident: &str, body: Value) -> String {
+    id_of(&subsidy_granted(app, who, resident, &body).await)
+}
+
+/// Grants a subsidy (`living` or `nursing`) from `start_month` (`YYYY-MM`); returns the grant's
+/// id. It always gives an override reason, so a fixture may pay someone not eligible on purpose
+/// (for an eligible resident the reason is ignored).
+pub async fn grant(
+    app: &TestApp,
+    who: &Session,
+    resident: &str,
+    kind: &str,
+    start_month: &str,
+) -> String {
+    let body = json!({"kind": kind, "start_month": start_month, "override_reason": "测试数据"});
+    grant_subsidy(app, who, resident, body).await
+}
+
+/// Acts on a grant (`suspend`, `resume`, `terminate`), asserting 200.
+pub async fn grant_action(
+    app: &TestApp,
+    who: &Session,
+    resident: &str,
+    grant: &str,
+    action: &str,
+    body: Value,
+) {
+    let path = format!("{}/subsidies/{grant}/{action}", resident_path(resident));
+    let answer = app.post_as(who, &path, &body).await;
+    assert_eq!(answer.status, 200, "{action} {body}: {}", answer.text());
+}
+
+/// The district's 12 towns in code order, as `by_town` lists them.
+pub const TOWNS: [(&str, &str); 12] = [
+    ("330213001", "锦屏街道"),
+    ("330213002", "岳林街道"),
+    ("330213003", "江口街道"),
+    ("330213004", "西坞街道"),
+    ("330213005", "萧王庙街道"),
+    ("330213006", "方桥街道"),
+    ("330213007", "尚田街道"),
+    ("330213008", "莼湖街道"),
+    ("330213100", "溪口镇"),
+    ("330213106", "裘村镇"),
+    ("330213107", "大堰镇"),
+    ("330213108", "松岙镇"),
+];
+
+pub fn town_name(code: &str) -> &'static str {
+    TOWNS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, name)| *name)
+        .unwrap_or_else(|| panic!("{code} is not a town of the district"))
+}
+
+/// A PATCH of `path` with an optional `If-Match`, to send later (or several at once).
+pub fn patch_request(path: &str, if_match: Option<&str>, body: &Value) -> test::TestRequest {
+    let mut req = test::TestRequest::patch().uri(path).set_json(body);
+    if let Some(etag) = if_match {
+        req = req.insert_header((header::IF_MATCH, etag));
+    }
+    req
+}
+
+/// PATCH with an optional `If-Match`.
+pub async fn patch(
+    app: &TestApp,
+    who: &Session,
+    path: &str,
+    if_match: Option<&str>,
+    body: &Value,
+) -> Answer {
+    app.send_as(who, patch_request(path, if_match, body)).await
+}
+
+/// PATCH of `path` under the ETag it has now (read first, asserting 200).
+pub async fn patch_current(app: &TestApp, who: &Session, path: &str, body: &Value) -> Answer {
+    let current = app.get_as(who, path).await;
+    assert_eq!(current.status, 200, "{}", current.text());
+    patch(app, who, path, Some(&etag(&current)), body).await
+}
+
+/// Changes a resident (with its current ETag), asserting 200.
+pub async fn change_resident(app: &TestApp, who: &Session, resident: &str, body: Value) {
+    let answer = patch_current(app, who, &resident_path(resident), &body).await;
+    assert_eq!(answer.status, 200, "change {body}: {}", answer.text());
+}
+
+/// `GET /residents/{id}/file`, asserting 200: the body and its ETag.
+pub async fn file_with_etag(app: &TestApp, who: &Session, resident: &str) -> (Value, String) {
+    let answer = app
+        .get_as(who, &format!("{}/file", resident_path(resident)))
+        .await;
+    assert_eq!(answer.status, 200, "file: {}", answer.text());
+    let etag = answer
+        .header("etag")
+        .expect("the file has an ETag")
+        .to_owned();
+    (answer.json(), etag)
+}
+
+/// `GET /residents/{id}/file`, asserting 200.
+pub async fn file_of(app: &TestApp, who: &Session, resident: &str) -> Value {
+    file_with_etag(app, who, resident).await.0
+}
+
+/// The `(field, code)` of each entry of a list of errors (a problem's, an import row's).
+#[track_caller]
+pub fn field_codes(errors: &Value) -> Vec<(String, String)> {
+    errors
+        .as_array()
+        .unwrap_or_else(|| panic!("no list of errors: {errors}"))
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The `(field, code)` pairs of a 422 problem, asserting it is one.
+#[track_caller]
+pub fn field_errors(answer: &Answer) -> Vec<(String, String)> {
+    let problem = answer.problem(422, "validation_failed");
+    field_codes(&problem["errors"])
+}
+
+/// Asserts a 422 naming `field`, with `code` unless it is `None`.
+#[track_caller]
+pub fn assert_invalid(answer: &Answer, field: &str, code: Option<&str>) {
+    let errors = field_errors(answer);
+    assert!(
+        errors
+            .iter()
+            .any(|(f, c)| f == field && code.is_none_or(|code| c == code)),
+        "expected {field}/{code:?} among {errors:?}"
+    );
+}
+
+/// The audit events of `action`, oldest first.
+pub async fn events(app: &TestApp, action: &str) -> Vec<AuditRow> {
+    app.audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == action)
+        .collect()
+}
+
+/// The `changes` an audit event recorded, asserting it recorded some.
+pub fn changes(event: &AuditRow) -> Value {
+    serde_json::from_str(event.changes.as_deref().expect("changes recorded")).unwrap()
+}
+
+/// A caseworker of 锦屏 and a resident of 溪口 it must not reach (made by an admin).
+pub async fn out_of_town(app: &TestApp, admin: &Session) -> (Session, String) {
+    let outsider = app.session("jinping", Role::Caseworker, &[JINPING]).await;
+    let (resident, _) = register(app, admin, "1975-04-04", 901, XIKOU, json!({})).await;
+    (outsider, resident)
+}
+
+/// Asserts that the last `count` access_denied events are `who`'s attempts on `resident`.
+pub async fn assert_denied(app: &TestApp, who: &Session, resident: &str, count: usize) {
+    let denied = events(app, "access_denied").await;
+    let about: Vec<_> = denied
+        .iter()
+        .filter(|e| e.resident_id.as_deref() == Some(resident))
+        .collect();
+    assert_eq!(about.len(), count, "one access_denied event per attempt");
+    for event in about {
+        assert_eq!(event.actor_username.as_deref(), Some(who.username.as_str()));
+        assert_eq!(event.outcome, "denied");
+    }
+}
+
+/// `GET /api/v1/audit-events/verify` as `who`, asserting 200: the chain's report.
+pub async fn verify_chain(app: &TestApp, who: &Session) -> Value {
+    let answer = app.get_as(who, "/api/v1/audit-events/verify").await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    answer.json()
+}
+
+/// Runs SQL on the app's own database (on PostgreSQL, in the test's schema): the database's
+/// refusal, if it refuses.
+pub async fn try_sql(app: &TestApp, statements: impl Into<String>) -> Result<(), String> {
+    let statements = statements.into();
+    fenghua_registry::db::run(&app.state.pool, move |conn| {
+        Ok(conn.batch_execute(&statements).map_err(|e| e.to_string()))
+    })
+    .await
+    .unwrap()
+}
+
+/// Runs SQL on the app's own database, which must accept it.
+pub async fn sql(app: &TestApp, statements: impl Into<String>) {
+    if let Err(e) = try_sql(app, statements).await {
+        panic!("SQL failed: {e}");
+    }
 }

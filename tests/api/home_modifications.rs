@@ -7,10 +7,9 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
-use crate::sections::{
+use crate::helpers::{
     assert_denied, assert_invalid, change_resident, days_from_today, events, file_of, out_of_town,
-    register, resident_path,
+    register, resident_path, spawn_app, Answer, TestApp,
 };
 use crate::session::{Session, JINPING};
 

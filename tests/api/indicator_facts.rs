@@ -9,20 +9,8 @@ use serde_json::Value;
 
 use fenghua_registry::db;
 
-use crate::helpers::{seeded_district, TestApp};
+use crate::helpers::{seeded_district, sql, TestApp};
 use crate::session::Session;
-
-/// Runs SQL on the app's own database (on PostgreSQL, in the test's schema).
-async fn sql(app: &TestApp, statements: &str) {
-    let statements = statements.to_owned();
-    db::run(&app.state.pool, move |conn| {
-        use diesel::connection::SimpleConnection;
-        conn.batch_execute(&statements)?;
-        Ok(())
-    })
-    .await
-    .unwrap_or_else(|e| panic!("SQL failed: {e:?}"));
-}
 
 async fn count(app: &TestApp, table: &'static str) -> i64 {
     db::run(&app.state.pool, move |conn| {

@@ -13,8 +13,11 @@ use serde_json::{json, Value};
 use fenghua_registry::domain::role::Role;
 
 use crate::certificates::masked;
-use crate::helpers::{spawn_app, Answer, TestApp};
-use crate::sections::{assert_invalid, change_resident, days_from_today, events, resident_path};
+use crate::helpers::{
+    assert_invalid, certificate_body, change_resident, days_from_today, events, grant_action,
+    grant_subsidy, id_of, issued_certificate, move_to, record, register_with, resident_path,
+    spawn_app, town_name, Answer, TestApp, TOWNS,
+};
 use crate::session::{id_number, Session, JINPING, XIKOU};
 
 // ---------------------------------------------------------------------------------------------
@@ -23,30 +26,6 @@ use crate::session::{id_number, Session, JINPING, XIKOU};
 
 const DISTRICT: &str = "330213";
 const YUELIN: &str = "330213002";
-
-/// The twelve towns, in town-code order (the order of `by_town`).
-const TOWNS: [(&str, &str); 12] = [
-    ("330213001", "锦屏街道"),
-    ("330213002", "岳林街道"),
-    ("330213003", "江口街道"),
-    ("330213004", "西坞街道"),
-    ("330213005", "萧王庙街道"),
-    ("330213006", "方桥街道"),
-    ("330213007", "尚田街道"),
-    ("330213008", "莼湖街道"),
-    ("330213100", "溪口镇"),
-    ("330213106", "裘村镇"),
-    ("330213107", "大堰镇"),
-    ("330213108", "松岙镇"),
-];
-
-fn town_name(code: &str) -> &'static str {
-    TOWNS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .unwrap_or_else(|| panic!("{code} is not a town"))
-        .1
-}
 
 // ---------------------------------------------------------------------------------------------
 // Residents and their records.
@@ -112,19 +91,12 @@ async fn person(
     } else {
         "2010-01-01"
     };
-    let mut body = json!({
-        "id_number": number,
-        "name": name,
-        "town_code": town,
-        "registered_on": registered_on,
-    });
+    let mut fields = json!({ "registered_on": registered_on });
     for (key, value) in extra.as_object().expect("an object") {
-        body[key] = value.clone();
+        fields[key] = value.clone();
     }
-    let answer = app.create_resident(admin, &body).await;
-    assert_eq!(answer.status, 201, "register {body}: {}", answer.text());
     Person {
-        id: answer.json()["id"].as_str().unwrap().to_owned(),
+        id: register_with(app, admin, &number, name, town, fields).await,
         number,
         name: name.to_owned(),
     }
@@ -140,40 +112,15 @@ async fn certify(
     issued_on: &str,
     valid_until: Option<&str>,
 ) -> String {
-    let digit = [
-        "visual",
-        "hearing",
-        "speech",
-        "physical",
-        "intellectual",
-        "mental",
-    ]
-    .iter()
-    .position(|c| *c == category)
-    .expect("a single category")
-        + 1;
-    let mut body = json!({
-        "number": format!("{}{digit}{grade}", holder.number),
-        "category": category,
-        "grade": grade,
-        "issued_on": issued_on,
-    });
+    let mut body = certificate_body(&holder.number, category, grade, issued_on);
     if let Some(until) = valid_until {
         body["valid_until"] = json!(until);
     }
-    let answer = app
-        .post_as(
-            admin,
-            &format!("{}/certificates", resident_path(&holder.id)),
-            &body,
-        )
-        .await;
-    assert_eq!(answer.status, 201, "certificate {body}: {}", answer.text());
-    let certificate = answer.json();
+    let certificate = issued_certificate(app, admin, &holder.id, &body).await;
     if let Some(until) = valid_until {
         assert_eq!(certificate["valid_until"], until);
     }
-    certificate["id"].as_str().unwrap().to_owned()
+    id_of(&certificate)
 }
 
 /// A resident holding a physical grade-2 certificate issued on 2020-01-01 (valid through
@@ -192,14 +139,6 @@ async fn member(
     p
 }
 
-/// Creates a record of a file section (`rehab-needs`, `employment`, …), asserting 201.
-async fn record(app: &TestApp, admin: &Session, of: &Person, route: &str, body: Value) {
-    let answer = app
-        .post_as(admin, &format!("{}/{route}", resident_path(&of.id)), &body)
-        .await;
-    assert_eq!(answer.status, 201, "{route} {body}: {}", answer.text());
-}
-
 /// Acts on a certificate (`cancel`, `reassess`), asserting 200.
 async fn certificate_action(
     app: &TestApp,
@@ -215,19 +154,6 @@ async fn certificate_action(
     );
     let answer = app.post_as(admin, &path, &body).await;
     assert_eq!(answer.status, 200, "{action} {body}: {}", answer.text());
-}
-
-/// Records a move to `town` taking effect on `moved_on`.
-async fn move_to(app: &TestApp, admin: &Session, who: &Person, town: &str, moved_on: &str) {
-    let answer = app
-        .post_as(
-            admin,
-            &format!("{}/moves", resident_path(&who.id)),
-            &json!({"town_code": town, "moved_on": moved_on}),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "move: {}", answer.text());
-    assert_eq!(answer.json()["town_code"], town);
 }
 
 async fn die(app: &TestApp, admin: &Session, who: &Person, on: &str) {
@@ -260,7 +186,8 @@ async fn home_case(
     }
 }
 
-/// Grants a subsidy from `start_month`; returns the grant's id.
+/// Grants a subsidy from `start_month`, with an override reason when given; returns the
+/// grant's id.
 async fn grant(
     app: &TestApp,
     admin: &Session,
@@ -273,29 +200,7 @@ async fn grant(
     if let Some(reason) = override_reason {
         body["override_reason"] = json!(reason);
     }
-    let answer = app
-        .post_as(
-            admin,
-            &format!("{}/subsidies", resident_path(&to.id)),
-            &body,
-        )
-        .await;
-    assert_eq!(answer.status, 201, "grant {body}: {}", answer.text());
-    answer.json()["id"].as_str().unwrap().to_owned()
-}
-
-/// Suspends or terminates a grant, asserting 200.
-async fn grant_action(
-    app: &TestApp,
-    admin: &Session,
-    of: &Person,
-    grant: &str,
-    action: &str,
-    body: Value,
-) {
-    let path = format!("{}/subsidies/{grant}/{action}", resident_path(&of.id));
-    let answer = app.post_as(admin, &path, &body).await;
-    assert_eq!(answer.status, 200, "{action} {body}: {}", answer.text());
+    grant_subsidy(app, admin, &to.id, body).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -617,10 +522,10 @@ async fn employment_district(app: &TestApp, admin: &Session) -> District {
         ),
     ];
     for (who, spell) in spells {
-        record(app, admin, &d[who], "employment", spell).await;
+        record(app, admin, &d[who].id, "employment", spell).await;
     }
     die(app, admin, &d["g"], "2025-01-10").await;
-    move_to(app, admin, &d["h"], JINPING, "2025-01-01").await;
+    move_to(app, admin, &d["h"].id, JINPING, "2025-01-01").await;
     d
 }
 
@@ -800,7 +705,7 @@ async fn high_school_district(app: &TestApp, admin: &Session) -> District {
         ),
     ];
     for (who, body) in schooling {
-        record(app, admin, &d[who], "education", body).await;
+        record(app, admin, &d[who].id, "education", body).await;
     }
     d
 }
@@ -929,7 +834,7 @@ async fn rehab_district(app: &TestApp, admin: &Session) -> District {
         record(
             app,
             admin,
-            &d[who],
+            &d[who].id,
             "rehab-needs",
             json!({"type": "physical_therapy", "assessed_on": day}),
         )
@@ -948,14 +853,14 @@ async fn rehab_district(app: &TestApp, admin: &Session) -> District {
         record(
             app,
             admin,
-            &d[who],
+            &d[who].id,
             "rehab-services",
             json!({"type": "community_rehab", "provider": "奉化区残疾人康复中心", "service_on": day}),
         )
         .await;
     }
     die(app, admin, &d["r3"], "2025-03-01").await;
-    move_to(app, admin, &d["r5"], XIKOU, "2025-02-15").await;
+    move_to(app, admin, &d["r5"].id, XIKOU, "2025-02-15").await;
     d
 }
 
@@ -1118,9 +1023,9 @@ async fn device_district(app: &TestApp, admin: &Session) -> District {
             body["fitted_on"] = json!(fitted_on);
             body["mode"] = json!(mode);
         }
-        record(app, admin, &d[who], "assistive-devices", body).await;
+        record(app, admin, &d[who].id, "assistive-devices", body).await;
     }
-    move_to(app, admin, &d["a4"], JINPING, "2025-06-01").await;
+    move_to(app, admin, &d["a4"].id, JINPING, "2025-06-01").await;
     d
 }
 
@@ -1346,7 +1251,7 @@ async fn home_modification_district(app: &TestApp, admin: &Session) -> District 
     )
     .await;
     die(app, admin, &d["h6"], "2024-12-01").await;
-    move_to(app, admin, &d["h4"], YUELIN, "2025-01-10").await;
+    move_to(app, admin, &d["h4"].id, YUELIN, "2025-01-10").await;
     d
 }
 
@@ -1484,13 +1389,13 @@ async fn culture_district(app: &TestApp, admin: &Session) -> District {
         record(
             app,
             admin,
-            &d[who],
+            &d[who].id,
             "culture-services",
             json!({"kind": kind, "service_on": day}),
         )
         .await;
     }
-    move_to(app, admin, &d["c5"], JINPING, "2025-02-10").await;
+    move_to(app, admin, &d["c5"].id, JINPING, "2025-02-10").await;
     change_resident(
         app,
         admin,
@@ -2012,7 +1917,7 @@ async fn subsidy_district(app: &TestApp, admin: &Session) -> District {
     grant_action(
         app,
         admin,
-        &d["n2"],
+        &d["n2"].id,
         &grants[&("n2", "living")],
         "suspend",
         json!({"suspended_on": "2025-02-01", "reason": "外出务工，待核查"}),
@@ -2021,7 +1926,7 @@ async fn subsidy_district(app: &TestApp, admin: &Session) -> District {
     grant_action(
         app,
         admin,
-        &d["n3"],
+        &d["n3"].id,
         &grants[&("n3", "living")],
         "terminate",
         json!({"terminated_on": "2025-03-01", "reason": "停发待复核"}),
@@ -2062,12 +1967,12 @@ async fn subsidy_district(app: &TestApp, admin: &Session) -> District {
     record(
         app,
         admin,
-        &d["p6"],
+        &d["p6"].id,
         "other-benefits",
         json!({"kind": "work_injury_nursing", "start_on": "2025-01-01"}),
     )
     .await;
-    move_to(app, admin, &d["p6"], YUELIN, "2025-04-01").await;
+    move_to(app, admin, &d["p6"].id, YUELIN, "2025-04-01").await;
     die(app, admin, &d["p1"], "2025-03-10").await;
     d
 }
@@ -2477,7 +2382,7 @@ async fn recording_a_death_or_a_move_out_ends_the_running_grants_from_the_next_m
     grant_action(
         &app,
         &admin,
-        &q1,
+        &q1.id,
         &nursing,
         "suspend",
         json!({"suspended_on": "2025-01-15", "reason": "住院核查"}),

@@ -4,8 +4,9 @@
 //! suspended or ended, a household status changed, a move between towns, a facility closing),
 //! against figures worked out by hand and written down as literal numbers.
 //!
-//! The fixture helpers at the top (`holder`, `insured`, `grant`, `facility`, `Expect`, …) are
-//! `pub(crate)`: `indicator_gaps.rs` builds its districts with them too.
+//! The fixture helpers at the top (`holder`, `insured`, `facility`, `Expect`, …) are
+//! `pub(crate)`: other test modules build their districts with them too. The requests every
+//! module makes (`register`, `certify`, `record`, `grant`, `move_to`, …) are in `helpers.rs`.
 
 use std::fmt::Debug;
 
@@ -14,10 +15,10 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
-use crate::sections::{
-    assert_invalid, change_resident, days_from_today, field_errors, patch, register, resident_path,
-    today,
+use crate::helpers::{
+    assert_invalid, certify, change_resident, days_from_today, field_errors, grant, grant_action,
+    move_to, patch, record, register, resident_path, spawn_app, today, town_name, Answer, TestApp,
+    TOWNS,
 };
 use crate::session::{Session, JINPING, XIKOU};
 
@@ -31,30 +32,6 @@ pub(crate) const DISTRICT_NAME: &str = "奉化区";
 pub(crate) const XIWU: &str = "330213004";
 /// 松岙镇, the last town in code order.
 pub(crate) const SONGAO: &str = "330213108";
-
-/// The district's 12 towns in code order, as `by_town` lists them.
-pub(crate) const TOWNS: [(&str, &str); 12] = [
-    ("330213001", "锦屏街道"),
-    ("330213002", "岳林街道"),
-    ("330213003", "江口街道"),
-    ("330213004", "西坞街道"),
-    ("330213005", "萧王庙街道"),
-    ("330213006", "方桥街道"),
-    ("330213007", "尚田街道"),
-    ("330213008", "莼湖街道"),
-    ("330213100", "溪口镇"),
-    ("330213106", "裘村镇"),
-    ("330213107", "大堰镇"),
-    ("330213108", "松岙镇"),
-];
-
-pub(crate) fn town_name(code: &str) -> &'static str {
-    TOWNS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, name)| *name)
-        .unwrap_or_else(|| panic!("{code} is not a town of the district"))
-}
 
 // ---------------------------------------------------------------------------------------------
 // Residents and their files.
@@ -126,7 +103,16 @@ pub(crate) async fn holder_with(
     fields: Value,
 ) -> Holder {
     let (id, number) = register(app, who, birth, sequence, town, fields).await;
-    let certificate = issue(app, who, &id, &number, cert).await;
+    let certificate = certify(
+        app,
+        who,
+        &id,
+        &number,
+        cert.category,
+        cert.grade,
+        cert.issued_on,
+    )
+    .await;
     Holder {
         id,
         number,
@@ -137,42 +123,6 @@ pub(crate) async fn holder_with(
 /// Resident fields for a household status held since 2015-01-01.
 pub(crate) fn household(status: &str) -> Value {
     json!({"household_status": status, "household_status_since": "2015-01-01"})
-}
-
-/// Issues `cert` to the holder of `number`; returns the certificate's id.
-pub(crate) async fn issue(
-    app: &TestApp,
-    who: &Session,
-    resident: &str,
-    number: &str,
-    cert: Cert,
-) -> String {
-    let digit = [
-        "visual",
-        "hearing",
-        "speech",
-        "physical",
-        "intellectual",
-        "mental",
-    ]
-    .iter()
-    .position(|c| *c == cert.category)
-    .expect("a single category")
-        + 1;
-    let answer = app
-        .post_as(
-            who,
-            &format!("{}/certificates", resident_path(resident)),
-            &json!({
-                "number": format!("{number}{digit}{}", cert.grade),
-                "category": cert.category,
-                "grade": cert.grade,
-                "issued_on": cert.issued_on,
-            }),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "certificate: {}", answer.text());
-    answer.json()["id"].as_str().unwrap().to_owned()
 }
 
 /// Cancels the holder's certificate (revoked) from `on`.
@@ -218,39 +168,6 @@ pub(crate) async fn household_change(
     .await;
 }
 
-/// Moves the resident to `town` on `moved_on` (`POST …/moves`).
-pub(crate) async fn move_to(
-    app: &TestApp,
-    who: &Session,
-    resident: &str,
-    town: &str,
-    moved_on: &str,
-) {
-    let answer = app
-        .post_as(
-            who,
-            &format!("{}/moves", resident_path(resident)),
-            &json!({"town_code": town, "moved_on": moved_on}),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "move: {}", answer.text());
-}
-
-/// Adds a record to a section of the file (`rehab-needs`, `education`, …); returns it.
-pub(crate) async fn record(
-    app: &TestApp,
-    who: &Session,
-    resident: &str,
-    route: &str,
-    body: Value,
-) -> Value {
-    let answer = app
-        .post_as(who, &format!("{}/{route}", resident_path(resident)), &body)
-        .await;
-    assert_eq!(answer.status, 201, "{route} {body}: {}", answer.text());
-    answer.json()
-}
-
 /// An insurance year: `kind` is `pension` or `medical`.
 pub(crate) async fn insured(
     app: &TestApp,
@@ -285,45 +202,6 @@ pub(crate) async fn income(app: &TestApp, who: &Session, resident: &str, year: i
 // ---------------------------------------------------------------------------------------------
 // Subsidies.
 // ---------------------------------------------------------------------------------------------
-
-/// Grants a subsidy (`living` or `nursing`) from `start_month` (`YYYY-MM`); returns the grant's
-/// id. It always gives an override reason, so a fixture may pay someone not eligible on purpose
-/// (for an eligible resident the reason is ignored).
-pub(crate) async fn grant(
-    app: &TestApp,
-    who: &Session,
-    resident: &str,
-    kind: &str,
-    start_month: &str,
-) -> String {
-    let answer = app
-        .post_as(
-            who,
-            &format!("{}/subsidies", resident_path(resident)),
-            &json!({"kind": kind, "start_month": start_month, "override_reason": "测试数据"}),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "grant: {}", answer.text());
-    answer.json()["id"].as_str().unwrap().to_owned()
-}
-
-async fn grant_action(
-    app: &TestApp,
-    who: &Session,
-    resident: &str,
-    grant: &str,
-    action: &str,
-    body: Value,
-) {
-    let answer = app
-        .post_as(
-            who,
-            &format!("{}/subsidies/{grant}/{action}", resident_path(resident)),
-            &body,
-        )
-        .await;
-    assert_eq!(answer.status, 200, "{action} {body}: {}", answer.text());
-}
 
 /// Suspends a grant from `on`.
 pub(crate) async fn suspend(app: &TestApp, who: &Session, resident: &str, grant: &str, on: &str) {

@@ -20,8 +20,7 @@ use fenghua_registry::integration::worker::{WebhookWorker, WorkerSettings};
 use fenghua_registry::startup;
 use fenghua_registry::state::AppState;
 
-use crate::helpers::{spawn_app, test_config, Answer, TestApp};
-use crate::sections::{certify, file_of, register};
+use crate::helpers::{certify, file_of, register, spawn_app, test_config, Answer, TestApp};
 use crate::session::{id_number, Session, JINPING, XIKOU};
 
 const ALL_SCOPES: &[&str] = &[

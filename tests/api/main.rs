@@ -2,7 +2,7 @@
 //! a fresh database: SQLite by default, PostgreSQL when `TEST_DATABASE_URL` is set.
 //!
 //! A test about PostgreSQL itself (roles and grants) runs on the database of
-//! `helpers::postgres_admin_url`: `TEST_DATABASE_URL`, or under CI (`CI` set; `.ci/run` sets
+//! `shared::postgres_admin_url`: `TEST_DATABASE_URL`, or under CI (`CI` set; `.ci/run` sets
 //! it) the CI database `postgres://postgres@127.0.0.1:5432/test`, so in CI it also runs in the
 //! SQLite pass and fails when PostgreSQL is missing instead of passing untested. Outside CI,
 //! without `TEST_DATABASE_URL`, it skips and says so.
@@ -34,6 +34,9 @@ mod reports;
 mod residents;
 mod sections;
 mod session;
+#[allow(dead_code)]
+#[path = "../shared/mod.rs"]
+mod shared;
 mod stored_codes;
 mod subsidies;
 mod transactions;

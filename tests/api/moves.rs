@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
-use crate::sections::{
-    assert_denied, assert_invalid, certify, change_resident, days_from_today, events, file_of,
-    out_of_town, register, resident_path, today,
+use crate::helpers::{
+    assert_denied, assert_invalid, certify, change_resident, changes, days_from_today, events,
+    file_of, out_of_town, register, resident_path, spawn_app, subsidy_granted, today, Answer,
+    TestApp,
 };
 use crate::session::{etag, Session, JINPING, XIKOU};
 
@@ -49,11 +49,6 @@ async fn resident_now(app: &TestApp, admin: &Session, resident: &str) -> Value {
     let answer = app.get_as(admin, &resident_path(resident)).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     answer.json()
-}
-
-/// The `changes` of an audit event.
-fn changes(event: &fenghua_registry::db::audit::AuditRow) -> Value {
-    serde_json::from_str(event.changes.as_deref().expect("changes recorded")).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,15 +486,8 @@ async fn holder(app: &TestApp, who: &Session, sequence: u16) -> (String, String)
 
 /// Grants a subsidy from `start_month` (`YYYY-MM`); returns the grant.
 async fn grant(app: &TestApp, who: &Session, resident: &str, kind: &str, start: &str) -> Value {
-    let answer = app
-        .post_as(
-            who,
-            &format!("{}/subsidies", resident_path(resident)),
-            &json!({"kind": kind, "start_month": start}),
-        )
-        .await;
-    assert_eq!(answer.status, 201, "grant {kind}: {}", answer.text());
-    answer.json()
+    let body = json!({"kind": kind, "start_month": start});
+    subsidy_granted(app, who, resident, &body).await
 }
 
 /// The grant with this id, as the file shows it.

@@ -10,18 +10,17 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::header;
 use actix_web::test::TestRequest;
-use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel::Connection;
 use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
 
 use fenghua_registry::audit::AuditContext;
-use fenghua_registry::db::{self, DbConn};
+use fenghua_registry::db::{self};
 use fenghua_registry::domain::role::{Role, Scope};
 use fenghua_registry::residents::{self, Requester};
 
-use crate::certificates::register;
-use crate::helpers::{spawn_app_with, Answer, TestApp};
+use crate::helpers::{register_named, spawn_app_with, sql, Answer, TestApp};
 use crate::session::{etag, id_number, Session, JINPING};
 
 /// Concurrent clients and the reads each makes one after the other.
@@ -47,7 +46,7 @@ async fn residents_of(app: &TestApp, admin: &Session, n: u16) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         let number = id_number(REGION, "1970-03-04", 100 + i);
-        ids.push(register(app, admin, &number, &format!("读者{i}"), JINPING).await);
+        ids.push(register_named(app, admin, &number, &format!("读者{i}"), JINPING).await);
     }
     ids
 }
@@ -297,15 +296,6 @@ async fn a_full_queue_answers_503_with_retry_after_and_no_answer_goes_unaudited(
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(file_reads(&app).await["after-full"].1, 1);
     assert_chain_verifies(&app).await;
-}
-
-async fn sql(app: &TestApp, statements: &'static str) {
-    db::run(&app.state.pool, move |conn: &mut DbConn| {
-        conn.batch_execute(statements)?;
-        Ok(())
-    })
-    .await
-    .unwrap();
 }
 
 #[actix_web::test]

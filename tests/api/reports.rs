@@ -23,9 +23,8 @@ use fenghua_registry::db;
 use fenghua_registry::db::audit::AuditRow;
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
+use crate::helpers::{events, field_errors, spawn_app, today, Answer, TestApp};
 use crate::indicators::{cert, died, holder, insured, Holder, XIWU};
-use crate::sections::{events, field_errors, today};
 use crate::session::{Session, JINPING, XIKOU};
 
 const DAY: &str = "2026-06-30";

@@ -2,7 +2,6 @@
 //! the identifiers at rest, the caseworker's towns, optimistic concurrency, search, history,
 //! household status and death.
 
-use actix_web::http::header;
 use actix_web::test::TestRequest;
 use chrono::Duration;
 use diesel::prelude::*;
@@ -13,7 +12,11 @@ use fenghua_registry::db::{self, residents::ResidentRow, schema::residents};
 use fenghua_registry::domain::id_number::check_character;
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
+use crate::helpers::{
+    assert_invalid, certificate_body, certify, days_from_today, field_errors, id_of,
+    issue_certificate, patch, patch_request, register, register_resident, resident_body,
+    resident_path, spawn_app, Answer, TestApp,
+};
 use crate::session::{etag, id_number, Session, JINPING, XIKOU};
 
 const RESIDENTS: &str = "/api/v1/residents";
@@ -21,19 +24,6 @@ const RESIDENTS: &str = "/api/v1/residents";
 const JINPING_VILLAGE: &str = "330213001001";
 const JINPING_VILLAGE_2: &str = "330213001002";
 const XIKOU_VILLAGE: &str = "330213100001";
-
-fn path(id: &str) -> String {
-    format!("{RESIDENTS}/{id}")
-}
-
-fn days_from_today(days: i64) -> String {
-    (fenghua_registry::domain::today() + Duration::days(days)).to_string()
-}
-
-/// The smallest valid registration.
-fn resident(number: &str, name: &str, town: &str) -> Value {
-    json!({ "id_number": number, "name": name, "town_code": town })
-}
 
 /// `body` with the members of `extra` set (a `null` member is sent as `null`).
 fn with(mut body: Value, extra: Value) -> Value {
@@ -56,64 +46,21 @@ fn with_check_character(first17: &str) -> String {
     format!("{first17}{}", check_character(first17.as_bytes()) as char)
 }
 
-/// A certificate for the holder: its number is the ID number, the category and the grade digit.
-fn certificate(number: &str, category: &str, grade: i32, issued_on: &str) -> Value {
-    let digit = match category {
-        "visual" => 1,
-        "hearing" => 2,
-        "speech" => 3,
-        "physical" => 4,
-        "intellectual" => 5,
-        "mental" => 6,
-        _ => 7,
-    };
-    json!({
-        "number": format!("{number}{digit}{grade}"),
-        "category": category,
-        "grade": grade,
-        "issued_on": issued_on,
-    })
-}
-
-/// Registers a resident and returns it, asserting 201.
-async fn register(app: &TestApp, session: &Session, body: Value) -> Value {
-    let answer = app.create_resident(session, &body).await;
-    assert_eq!(answer.status, 201, "{body}: {}", answer.text());
-    answer.json()
-}
-
-fn id_of(resident: &Value) -> String {
-    resident["id"].as_str().expect("an id").to_owned()
-}
-
-fn patch_request(id: &str, if_match: Option<&str>, body: &Value) -> TestRequest {
-    let mut req = TestRequest::patch().uri(&path(id)).set_json(body);
-    if let Some(etag) = if_match {
-        req = req.insert_header((header::IF_MATCH, etag));
-    }
-    req
-}
-
-async fn patch(
+/// PATCH of the resident `id` with an optional `If-Match`.
+async fn patch_resident(
     app: &TestApp,
     session: &Session,
     id: &str,
     if_match: Option<&str>,
     body: &Value,
 ) -> Answer {
-    app.send_as(session, patch_request(id, if_match, body))
-        .await
-}
-
-async fn issue(app: &TestApp, session: &Session, id: &str, body: &Value) -> Answer {
-    app.post_as(session, &format!("{}/certificates", path(id)), body)
-        .await
+    patch(app, session, &resident_path(id), if_match, body).await
 }
 
 async fn reveal(app: &TestApp, session: &Session, id: &str, field: &str) -> Answer {
     app.post_as(
         session,
-        &format!("{}/reveal", path(id)),
+        &format!("{}/reveal", resident_path(id)),
         &json!({ "field": field }),
     )
     .await
@@ -154,23 +101,6 @@ async fn names(app: &TestApp, session: &Session, pairs: &[(&str, &str)]) -> Vec<
         .unwrap()
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The `(field, code)` of each error of a 422 problem.
-#[track_caller]
-fn field_errors(answer: &Answer) -> Vec<(String, String)> {
-    let problem = answer.problem(422, "validation_failed");
-    problem["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors: {problem}"))
-        .iter()
-        .map(|e| {
-            (
-                e["field"].as_str().unwrap().to_owned(),
-                e["code"].as_str().unwrap().to_owned(),
-            )
-        })
         .collect()
 }
 
@@ -247,7 +177,7 @@ async fn a_registered_resident_reads_back_masked_with_what_the_id_number_tells()
     assert_eq!(answer.status, 201, "{}", answer.text());
     let created = answer.json();
     let id = id_of(&created);
-    assert_eq!(answer.header("location"), Some(path(&id).as_str()));
+    assert_eq!(answer.header("location"), Some(resident_path(&id).as_str()));
     assert_eq!(answer.header("etag"), Some("\"1\""));
 
     // Issue 9: the region only, and the birth year, not the date.
@@ -281,12 +211,14 @@ async fn a_registered_resident_reads_back_masked_with_what_the_id_number_tells()
         "{text}"
     );
 
-    let read = app.get_as(&admin, &path(&id)).await;
+    let read = app.get_as(&admin, &resident_path(&id)).await;
     assert_eq!(read.status, 200, "{}", read.text());
     assert_eq!(etag(&read), "\"1\"");
     assert_eq!(read.json(), created);
 
-    let file = app.get_as(&admin, &format!("{}/file", path(&id))).await;
+    let file = app
+        .get_as(&admin, &format!("{}/file", resident_path(&id)))
+        .await;
     assert_eq!(file.status, 200, "{}", file.text());
     assert_eq!(etag(&file), "\"1\"");
     assert_eq!(file.json()["resident"], created);
@@ -303,7 +235,7 @@ async fn defaults_are_today_no_household_status_and_nothing_else() {
     let admin = app.admin().await;
     // The 17th digit is even: a woman.
     let number = id_number("330213", "1975-11-02", 244);
-    let created = register(&app, &admin, resident(&number, "李四", XIKOU)).await;
+    let created = register_resident(&app, &admin, resident_body(&number, "李四", XIKOU)).await;
     let today = days_from_today(0);
     assert_eq!(created["sex"], "female");
     assert_eq!(created["birth_year"], 1975);
@@ -331,11 +263,11 @@ async fn defaults_are_today_no_household_status_and_nothing_else() {
 
     // Without a date of its own, the household status holds from the registration.
     let other = id_number("330213", "1975-11-02", 246);
-    let created = register(
+    let created = register_resident(
         &app,
         &admin,
         with(
-            resident(&other, "李五", XIKOU),
+            resident_body(&other, "李五", XIKOU),
             json!({ "household_status": "tekun", "registered_on": "2021-03-04" }),
         ),
     )
@@ -349,10 +281,10 @@ async fn a_lower_case_check_character_is_stored_upper_case() {
     let admin = app.admin().await;
     let number = id_number_ending_in_x("330213", "1966-08-30");
     let lower = number.to_lowercase();
-    let created = register(
+    let created = register_resident(
         &app,
         &admin,
-        resident(&format!(" {lower} "), "王五", JINPING),
+        resident_body(&format!(" {lower} "), "王五", JINPING),
     )
     .await;
     let id = id_of(&created);
@@ -369,7 +301,7 @@ async fn a_lower_case_check_character_is_stored_upper_case() {
         assert_eq!(found.status, 200, "{}", found.text());
         assert_eq!(found.json()["id"], created["id"]);
         let again = app
-            .create_resident(&admin, &resident(spelling, "王五", JINPING))
+            .create_resident(&admin, &resident_body(spelling, "王五", JINPING))
             .await;
         let problem = again.problem(409, "duplicate_id_number");
         assert_eq!(problem["existing_id"], created["id"]);
@@ -387,7 +319,8 @@ async fn an_id_number_of_any_region_is_accepted() {
         ("11010519491231002X".to_owned(), "1949-12-31", "female"),
         (id_number("650102", "2001-01-01", 8), "2001-01-01", "female"),
     ] {
-        let created = register(&app, &admin, resident(&number, "外地人", JINPING)).await;
+        let created =
+            register_resident(&app, &admin, resident_body(&number, "外地人", JINPING)).await;
         assert_eq!(created["birth_year"].to_string(), birth[..4], "{number}");
         assert_eq!(created["sex"], sex, "{number}");
         assert_eq!(
@@ -408,16 +341,16 @@ async fn every_rule_refuses_a_bad_value_by_name_and_changes_nothing() {
     app.create_village(&admin, XIKOU_VILLAGE, "岩头村", XIKOU)
         .await;
     // Something registered already, so "unchanged" is not just "empty".
-    register(
+    register_resident(
         &app,
         &admin,
-        resident(&id_number("330213", "1950-01-01", 11), "赵一", JINPING),
+        resident_body(&id_number("330213", "1950-01-01", 11), "赵一", JINPING),
     )
     .await;
 
     let number = id_number("330213", "1990-05-17", 123);
     let base = with(
-        resident(&number, "张三", JINPING),
+        resident_body(&number, "张三", JINPING),
         json!({ "village_code": JINPING_VILLAGE }),
     );
     let mut wrong_check = number.clone();
@@ -538,7 +471,7 @@ async fn every_rule_refuses_a_bad_value_by_name_and_changes_nothing() {
     assert_eq!(snapshot(&app, &admin).await, before);
 
     // The base itself is fine.
-    register(&app, &admin, base).await;
+    register_resident(&app, &admin, base).await;
 }
 
 #[actix_web::test]
@@ -549,7 +482,7 @@ async fn an_id_number_born_in_the_future_is_refused_as_an_id_number() {
     let number = id_number("330213", &next_year, 123);
     let before = snapshot(&app, &admin).await;
     let answer = app
-        .create_resident(&admin, &resident(&number, "未生", JINPING))
+        .create_resident(&admin, &resident_body(&number, "未生", JINPING))
         .await;
     let named = fields(&answer);
     assert!(named.iter().any(|f| f == "id_number"), "{named:?}");
@@ -564,11 +497,11 @@ async fn a_change_that_breaks_a_rule_is_refused_by_name_and_changes_nothing() {
     app.create_village(&admin, XIKOU_VILLAGE, "岩头村", XIKOU)
         .await;
     let number = id_number("330213", "1990-05-17", 123);
-    let created = register(
+    let created = register_resident(
         &app,
         &admin,
         with(
-            resident(&number, "张三", JINPING),
+            resident_body(&number, "张三", JINPING),
             json!({"phone": "13812345678", "registered_on": "2015-01-01"}),
         ),
     )
@@ -600,7 +533,7 @@ async fn a_change_that_breaks_a_rule_is_refused_by_name_and_changes_nothing() {
     ];
     let before = snapshot(&app, &admin).await;
     for (body, field) in cases {
-        let answer = patch(&app, &admin, &id, Some("\"1\""), &body).await;
+        let answer = patch_resident(&app, &admin, &id, Some("\"1\""), &body).await;
         assert_eq!(fields(&answer), [field], "{body}");
         assert_eq!(
             snapshot(&app, &admin).await,
@@ -616,11 +549,11 @@ async fn the_same_id_number_twice_is_a_conflict_that_names_the_file_only_to_who_
     let app = spawn_app().await;
     let admin = app.admin().await;
     let number = id_number("330213", "1962-04-05", 31);
-    let original = register(&app, &admin, resident(&number, "溪口人", XIKOU)).await;
+    let original = register_resident(&app, &admin, resident_body(&number, "溪口人", XIKOU)).await;
     let before = snapshot(&app, &admin).await;
 
     let again = app
-        .create_resident(&admin, &resident(&number, "另一个名字", JINPING))
+        .create_resident(&admin, &resident_body(&number, "另一个名字", JINPING))
         .await;
     let problem = again.problem(409, "duplicate_id_number");
     assert_eq!(problem["existing_id"], original["id"]);
@@ -628,7 +561,7 @@ async fn the_same_id_number_twice_is_a_conflict_that_names_the_file_only_to_who_
     // A caseworker of 锦屏 learns the town to ask (溪口), never which file.
     let jinping = app.session("jinping", Role::Caseworker, &[JINPING]).await;
     let again = app
-        .create_resident(&jinping, &resident(&number, "另一个名字", JINPING))
+        .create_resident(&jinping, &resident_body(&number, "另一个名字", JINPING))
         .await;
     let problem = again.problem(409, "duplicate_id_number");
     assert!(problem.get("existing_id").is_none(), "{problem}");
@@ -644,7 +577,7 @@ async fn the_same_id_number_twice_is_a_conflict_that_names_the_file_only_to_who_
     // A caseworker of 溪口 may.
     let xikou = app.session("xikou", Role::Caseworker, &[XIKOU]).await;
     let again = app
-        .create_resident(&xikou, &resident(&number, "另一个名字", XIKOU))
+        .create_resident(&xikou, &resident_body(&number, "另一个名字", XIKOU))
         .await;
     assert_eq!(
         again.problem(409, "duplicate_id_number")["existing_id"],
@@ -738,11 +671,11 @@ async fn the_database_holds_no_plain_id_number_or_phone() {
         "13987654321".to_owned(),
         "13911112222".to_owned(),
     ];
-    let created = register(
+    let created = register_resident(
         &app,
         &admin,
         with(
-            resident(&number, "张三", JINPING),
+            resident_body(&number, "张三", JINPING),
             json!({
                 "phone": "138-1234-5678",
                 "guardian_name": "张大",
@@ -754,17 +687,17 @@ async fn the_database_holds_no_plain_id_number_or_phone() {
     .await;
     let id = id_of(&created);
     // Same phone for both: still two different ciphertexts.
-    register(
+    register_resident(
         &app,
         &admin,
         with(
-            resident(&other, "张四", JINPING),
+            resident_body(&other, "张四", JINPING),
             json!({ "phone": "13911112222", "guardian_phone": "13911112222" }),
         ),
     )
     .await;
     // A change of phone and a certificate: their audit entries must not leak either.
-    let changed = patch(
+    let changed = patch_resident(
         &app,
         &admin,
         &id,
@@ -773,11 +706,11 @@ async fn the_database_holds_no_plain_id_number_or_phone() {
     )
     .await;
     assert_eq!(changed.status, 200, "{}", changed.text());
-    let issued = issue(
+    let issued = issue_certificate(
         &app,
         &admin,
         &id,
-        &certificate(&number, "physical", 2, "2020-01-01"),
+        &certificate_body(&number, "physical", 2, "2020-01-01"),
     )
     .await;
     assert_eq!(issued.status, 201, "{}", issued.text());
@@ -843,18 +776,19 @@ async fn reveal_shows_one_value_to_an_admin_or_a_caseworker_in_scope_audited_wit
     let app = spawn_app().await;
     let admin = app.admin().await;
     let number = id_number("330213", "1990-05-17", 123);
-    let created = register(
+    let created = register_resident(
         &app,
         &admin,
         with(
-            resident(&number, "张三", JINPING),
+            resident_body(&number, "张三", JINPING),
             json!({"phone": "138 1234 5678", "guardian_phone": "0574-88881234"}),
         ),
     )
     .await;
     let id = id_of(&created);
     let bare_number = id_number("330213", "1991-01-01", 222);
-    let bare = id_of(&register(&app, &admin, resident(&bare_number, "张四", XIKOU)).await);
+    let bare =
+        id_of(&register_resident(&app, &admin, resident_body(&bare_number, "张四", XIKOU)).await);
 
     for (field, value) in [
         ("id_number", json!(number)),
@@ -908,7 +842,7 @@ async fn reveal_shows_one_value_to_an_admin_or_a_caseworker_in_scope_audited_wit
     reveal(&app, &admin, &uuid::Uuid::new_v4().to_string(), "phone")
         .await
         .problem(404, "not_found");
-    app.get_as(&admin, &path("not-a-uuid"))
+    app.get_as(&admin, &resident_path("not-a-uuid"))
         .await
         .problem(404, "not_found");
 }
@@ -921,14 +855,14 @@ type Attempts = Vec<(&'static str, TestRequest)>;
 /// What a caseworker might try on a resident, by what it would read and what it would write.
 fn attempts_on(id: &str, number: &str, certificate_id: &str) -> (Attempts, Attempts) {
     let reads = vec![
-        ("read", TestRequest::get().uri(&path(id))),
+        ("read", TestRequest::get().uri(&resident_path(id))),
         (
             "file",
-            TestRequest::get().uri(&format!("{}/file", path(id))),
+            TestRequest::get().uri(&format!("{}/file", resident_path(id))),
         ),
         (
             "history",
-            TestRequest::get().uri(&format!("{}/history", path(id))),
+            TestRequest::get().uri(&format!("{}/history", resident_path(id))),
         ),
         (
             "lookup",
@@ -939,27 +873,31 @@ fn attempts_on(id: &str, number: &str, certificate_id: &str) -> (Attempts, Attem
         (
             "reveal",
             TestRequest::post()
-                .uri(&format!("{}/reveal", path(id)))
+                .uri(&format!("{}/reveal", resident_path(id)))
                 .set_json(json!({ "field": "id_number" })),
         ),
     ];
     let writes = vec![
         (
             "change",
-            patch_request(id, Some("\"2\""), &json!({ "name": "改了" })),
+            patch_request(
+                &resident_path(id),
+                Some("\"2\""),
+                &json!({ "name": "改了" }),
+            ),
         ),
         (
             "issue a certificate",
             TestRequest::post()
-                .uri(&format!("{}/certificates", path(id)))
-                .set_json(certificate(number, "visual", 1, "2021-01-01")),
+                .uri(&format!("{}/certificates", resident_path(id)))
+                .set_json(certificate_body(number, "visual", 1, "2021-01-01")),
         ),
         (
             "cancel its certificate",
             TestRequest::post()
                 .uri(&format!(
                     "{}/certificates/{certificate_id}/cancel",
-                    path(id)
+                    resident_path(id)
                 ))
                 .set_json(json!({ "reason": "revoked", "cancelled_on": "2021-01-01" })),
         ),
@@ -971,21 +909,21 @@ fn attempts_on(id: &str, number: &str, certificate_id: &str) -> (Attempts, Attem
 async fn out_of_scope_fixture(app: &TestApp) -> (Session, Session, String, String, String) {
     let admin = app.admin().await;
     let number = id_number("330283", "1958-03-09", 41);
-    let xikou = register(
+    let xikou = register_resident(
         app,
         &admin,
         with(
-            resident(&number, "溪口甲", XIKOU),
+            resident_body(&number, "溪口甲", XIKOU),
             json!({"phone": "13912340000", "registered_on": "2010-01-01"}),
         ),
     )
     .await;
     let id = id_of(&xikou);
-    let issued = issue(
+    let issued = issue_certificate(
         app,
         &admin,
         &id,
-        &certificate(&number, "physical", 2, "2020-01-01"),
+        &certificate_body(&number, "physical", 2, "2020-01-01"),
     )
     .await;
     assert_eq!(issued.status, 201, "{}", issued.text());
@@ -1049,7 +987,9 @@ async fn a_caseworker_of_jinping_cannot_reach_a_resident_of_xikou_and_its_reads_
     // Nothing changed, nothing was issued or cancelled, nothing was read on its behalf.
     let row = stored(&app, &x_id).await;
     assert_eq!((row.name.as_str(), row.version), ("溪口甲", 2));
-    let file = app.get_as(&admin, &format!("{}/file", path(&x_id))).await;
+    let file = app
+        .get_as(&admin, &format!("{}/file", resident_path(&x_id)))
+        .await;
     let certificates = file.json()["certificates"].clone();
     assert_eq!(certificates.as_array().unwrap().len(), 1, "{certificates}");
     assert_eq!(certificates[0]["status"], "active");
@@ -1095,7 +1035,7 @@ async fn a_caseworker_works_freely_in_its_own_town_but_cannot_register_or_move_i
     let number = id_number("330213", "1971-07-07", 57);
 
     let refused = app
-        .create_resident(&worker, &resident(&number, "锦屏乙", XIKOU))
+        .create_resident(&worker, &resident_body(&number, "锦屏乙", XIKOU))
         .await;
     assert_eq!(
         field_errors(&refused),
@@ -1103,18 +1043,20 @@ async fn a_caseworker_works_freely_in_its_own_town_but_cannot_register_or_move_i
     );
     assert!(names(&app, &admin, &[]).await.is_empty());
 
-    let created = register(
+    let created = register_resident(
         &app,
         &worker,
         with(
-            resident(&number, "锦屏乙", JINPING),
+            resident_body(&number, "锦屏乙", JINPING),
             json!({"phone": "13600001111", "registered_on": "2012-01-01"}),
         ),
     )
     .await;
     let id = id_of(&created);
     for sub in ["", "/file", "/history"] {
-        let answer = app.get_as(&worker, &format!("{}{sub}", path(&id))).await;
+        let answer = app
+            .get_as(&worker, &format!("{}{sub}", resident_path(&id)))
+            .await;
         assert_eq!(answer.status, 200, "{sub}: {}", answer.text());
     }
     assert_eq!(names(&app, &worker, &[("q", "锦屏")]).await, ["锦屏乙"]);
@@ -1124,7 +1066,7 @@ async fn a_caseworker_works_freely_in_its_own_town_but_cannot_register_or_move_i
     assert_eq!(found.json()["id"], created["id"]);
     let revealed = reveal(&app, &worker, &id, "phone").await;
     assert_eq!(revealed.json()["value"], "13600001111");
-    let changed = patch(
+    let changed = patch_resident(
         &app,
         &worker,
         &id,
@@ -1133,11 +1075,11 @@ async fn a_caseworker_works_freely_in_its_own_town_but_cannot_register_or_move_i
     )
     .await;
     assert_eq!(changed.status, 200, "{}", changed.text());
-    let issued = issue(
+    let issued = issue_certificate(
         &app,
         &worker,
         &id,
-        &certificate(&number, "intellectual", 3, "2020-01-01"),
+        &certificate_body(&number, "intellectual", 3, "2020-01-01"),
     )
     .await;
     assert_eq!(issued.status, 201, "{}", issued.text());
@@ -1150,14 +1092,14 @@ async fn a_caseworker_works_freely_in_its_own_town_but_cannot_register_or_move_i
         json!({"town_code": XIKOU}),
         json!({"town_code": XIKOU, "village_code": XIKOU_VILLAGE}),
     ] {
-        let answer = patch(&app, &worker, &id, Some(&current), &body).await;
+        let answer = patch_resident(&app, &worker, &id, Some(&current), &body).await;
         assert_eq!(
             field_errors(&answer),
             [("town_code".to_owned(), "out_of_scope".to_owned())],
             "{body}"
         );
     }
-    let answer = patch(
+    let answer = patch_resident(
         &app,
         &worker,
         &id,
@@ -1172,17 +1114,17 @@ async fn a_caseworker_works_freely_in_its_own_town_but_cannot_register_or_move_i
     // Auditors read every town but write nothing.
     let auditor = app.session("auditor", Role::Auditor, &[]).await;
     assert_eq!(
-        app.get_as(&auditor, &path(&id)).await.status,
+        app.get_as(&auditor, &resident_path(&id)).await.status,
         200,
         "an auditor reads"
     );
     app.create_resident(
         &auditor,
-        &resident(&id_number("330213", "1971-07-07", 59), "某", JINPING),
+        &resident_body(&id_number("330213", "1971-07-07", 59), "某", JINPING),
     )
     .await
     .problem(403, "forbidden");
-    patch(&app, &auditor, &id, Some(&current), &json!({"name": "某"}))
+    patch_resident(&app, &auditor, &id, Some(&current), &json!({"name": "某"}))
         .await
         .problem(403, "forbidden");
 }
@@ -1194,30 +1136,31 @@ async fn a_change_needs_the_current_etag() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let number = id_number("330213", "1980-01-01", 1);
-    let id = id_of(&register(&app, &admin, resident(&number, "张三", JINPING)).await);
-    let read = app.get_as(&admin, &path(&id)).await;
+    let id = id_of(&register_resident(&app, &admin, resident_body(&number, "张三", JINPING)).await);
+    let read = app.get_as(&admin, &resident_path(&id)).await;
     assert_eq!(etag(&read), "\"1\"");
 
-    patch(&app, &admin, &id, None, &json!({"name": "张三丰"}))
+    patch_resident(&app, &admin, &id, None, &json!({"name": "张三丰"}))
         .await
         .problem(428, "precondition_required");
     for stale in ["\"0\"", "\"2\"", "1", "garbage"] {
-        patch(&app, &admin, &id, Some(stale), &json!({"name": "张三丰"}))
+        patch_resident(&app, &admin, &id, Some(stale), &json!({"name": "张三丰"}))
             .await
             .problem(412, "precondition_failed");
     }
     assert_eq!(stored(&app, &id).await.version, 1);
 
-    let changed = patch(&app, &admin, &id, Some("\"1\""), &json!({"name": "张三丰"})).await;
+    let changed =
+        patch_resident(&app, &admin, &id, Some("\"1\""), &json!({"name": "张三丰"})).await;
     assert_eq!(changed.status, 200, "{}", changed.text());
     assert_eq!(etag(&changed), "\"2\"");
     assert_eq!(changed.json()["name"], "张三丰");
     assert_eq!(changed.json()["version"], 2);
     // The old ETag is stale now.
-    patch(&app, &admin, &id, Some("\"1\""), &json!({"name": "张君宝"}))
+    patch_resident(&app, &admin, &id, Some("\"1\""), &json!({"name": "张君宝"}))
         .await
         .problem(412, "precondition_failed");
-    let read = app.get_as(&admin, &path(&id)).await;
+    let read = app.get_as(&admin, &resident_path(&id)).await;
     assert_eq!(etag(&read), "\"2\"");
     assert_eq!(read.json()["name"], "张三丰");
 }
@@ -1227,18 +1170,24 @@ async fn of_two_concurrent_changes_with_the_same_etag_exactly_one_wins() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let number = id_number("330213", "1980-01-01", 1);
-    let id = id_of(&register(&app, &admin, resident(&number, "张三", JINPING)).await);
+    let id = id_of(&register_resident(&app, &admin, resident_body(&number, "张三", JINPING)).await);
     let rounds = 5;
     for round in 0..rounds {
-        let current = etag(&app.get_as(&admin, &path(&id)).await);
+        let current = etag(&app.get_as(&admin, &resident_path(&id)).await);
         let version_before = stored(&app, &id).await.version;
         let bodies = [
             json!({"name": format!("甲{round}"), "address": format!("甲地{round}"), "phone": "13800000001"}),
             json!({"name": format!("乙{round}"), "address": format!("乙地{round}"), "phone": "13800000002"}),
         ];
         let (a, b) = futures_util::future::join(
-            app.send_as(&admin, patch_request(&id, Some(&current), &bodies[0])),
-            app.send_as(&admin, patch_request(&id, Some(&current), &bodies[1])),
+            app.send_as(
+                &admin,
+                patch_request(&resident_path(&id), Some(&current), &bodies[0]),
+            ),
+            app.send_as(
+                &admin,
+                patch_request(&resident_path(&id), Some(&current), &bodies[1]),
+            ),
         )
         .await;
         let mut statuses = [a.status.as_u16(), b.status.as_u16()];
@@ -1278,15 +1227,15 @@ async fn the_etag_of_the_file_changes_when_a_certificate_is_issued() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let number = id_number("330213", "1980-01-01", 1);
-    let id = id_of(&register(&app, &admin, resident(&number, "张三", JINPING)).await);
-    let file_path = format!("{}/file", path(&id));
+    let id = id_of(&register_resident(&app, &admin, resident_body(&number, "张三", JINPING)).await);
+    let file_path = format!("{}/file", resident_path(&id));
     let before = etag(&app.get_as(&admin, &file_path).await);
 
-    let issued = issue(
+    let issued = issue_certificate(
         &app,
         &admin,
         &id,
-        &certificate(&number, "hearing", 2, "2020-01-01"),
+        &certificate_body(&number, "hearing", 2, "2020-01-01"),
     )
     .await;
     assert_eq!(issued.status, 201, "{}", issued.text());
@@ -1294,13 +1243,13 @@ async fn the_etag_of_the_file_changes_when_a_certificate_is_issued() {
     let after = etag(&file);
     assert_ne!(after, before);
     assert_eq!(file.json()["certificates"].as_array().unwrap().len(), 1);
-    assert_eq!(etag(&app.get_as(&admin, &path(&id)).await), after);
+    assert_eq!(etag(&app.get_as(&admin, &resident_path(&id)).await), after);
 
     // A change made with the file read before the certificate is stale.
-    patch(&app, &admin, &id, Some(&before), &json!({"name": "张三丰"}))
+    patch_resident(&app, &admin, &id, Some(&before), &json!({"name": "张三丰"}))
         .await
         .problem(412, "precondition_failed");
-    let changed = patch(&app, &admin, &id, Some(&after), &json!({"name": "张三丰"})).await;
+    let changed = patch_resident(&app, &admin, &id, Some(&after), &json!({"name": "张三丰"})).await;
     assert_eq!(changed.status, 200, "{}", changed.text());
 }
 
@@ -1349,20 +1298,20 @@ async fn search_fixture(app: &TestApp, admin: &Session) {
     for (n, (name, town, village, household, cert)) in people.into_iter().enumerate() {
         let number = id_number("330213", "1960-01-01", 100 + n as u16);
         let body = with(
-            resident(&number, name, town),
+            resident_body(&number, name, town),
             json!({
                 "village_code": village,
                 "household_status": household,
                 "registered_on": "2015-01-01",
             }),
         );
-        let id = id_of(&register(app, admin, body).await);
+        let id = id_of(&register_resident(app, admin, body).await);
         if let Some((category, grade, issued_on)) = cert {
-            let answer = issue(
+            let answer = issue_certificate(
                 app,
                 admin,
                 &id,
-                &certificate(&number, category, grade, issued_on),
+                &certificate_body(&number, category, grade, issued_on),
             )
             .await;
             assert_eq!(answer.status, 201, "{}", answer.text());
@@ -1375,7 +1324,8 @@ async fn search_fixture(app: &TestApp, admin: &Session) {
         };
         if let Some(end) = end {
             let version = stored(app, &id).await.version;
-            let answer = patch(app, admin, &id, Some(&format!("\"{version}\"")), &end).await;
+            let answer =
+                patch_resident(app, admin, &id, Some(&format!("\"{version}\"")), &end).await;
             assert_eq!(answer.status, 200, "{}", answer.text());
         }
     }
@@ -1525,7 +1475,7 @@ async fn paging_gives_every_match_once_in_a_stable_order() {
         pages += 1;
         if pages == 1 {
             let version = stored(&app, &first).await.version;
-            let answer = patch(
+            let answer = patch_resident(
                 &app,
                 &admin,
                 &first,
@@ -1591,10 +1541,11 @@ async fn bad_search_parameters_are_refused_by_name() {
     let admin = app.admin().await;
     let history_cursor = {
         let number = id_number("330213", "1980-01-01", 1);
-        let id = id_of(&register(&app, &admin, resident(&number, "张三", JINPING)).await);
-        patch(&app, &admin, &id, Some("\"1\""), &json!({"name": "张三丰"})).await;
+        let id =
+            id_of(&register_resident(&app, &admin, resident_body(&number, "张三", JINPING)).await);
+        patch_resident(&app, &admin, &id, Some("\"1\""), &json!({"name": "张三丰"})).await;
         let page = app
-            .get_as(&admin, &format!("{}/history?limit=1", path(&id)))
+            .get_as(&admin, &format!("{}/history?limit=1", resident_path(&id)))
             .await
             .json();
         page["next_cursor"]
@@ -1633,7 +1584,7 @@ async fn bad_search_parameters_are_refused_by_name() {
 async fn register_names(app: &TestApp, admin: &Session, names: &[&str]) {
     for (n, name) in names.iter().enumerate() {
         let number = id_number("330213", "1970-01-01", 300 + n as u16);
-        register(app, admin, resident(&number, name, JINPING)).await;
+        register_resident(app, admin, resident_body(&number, name, JINPING)).await;
     }
 }
 
@@ -1696,7 +1647,7 @@ async fn a_name_is_found_by_any_part_of_it() {
         .unwrap()
         .to_owned();
     let version = stored(&app, &id).await.version;
-    let answer = patch(
+    let answer = patch_resident(
         &app,
         &admin,
         &id,
@@ -1720,7 +1671,7 @@ async fn the_total_counts_every_match_over_every_page_in_the_callers_towns() {
     )
     .await;
     let number = id_number("330213", "1970-01-01", 400);
-    register(&app, &admin, resident(&number, "王溪口", XIKOU)).await;
+    register_resident(&app, &admin, resident_body(&number, "王溪口", XIKOU)).await;
 
     let (found, totals) = walk(&app, &admin, &[("q", "王")], 2).await;
     assert_eq!(found, ["王一", "王二", "张王", "王三", "王五", "王溪口"]);
@@ -1776,7 +1727,7 @@ async fn residents_registered_before_the_name_index_are_found_after_its_migratio
     assert_eq!(names(&app, &admin, &[("q", "ANNA L")]).await, ["Anna Lee"]);
     // And the triggers keep it from then on.
     let number = id_number("330213", "1970-01-01", 399);
-    register(&app, &admin, resident(&number, "王光明", JINPING)).await;
+    register_resident(&app, &admin, resident_body(&number, "王光明", JINPING)).await;
     assert_eq!(
         names(&app, &admin, &[("q", "光")]).await,
         ["司马光", "王光明"]
@@ -1878,18 +1829,18 @@ async fn the_history_lists_every_change_oldest_first_and_no_reads() {
     let admin = app.admin().await;
     let worker = app.session("jinping", Role::Caseworker, &[JINPING]).await;
     let number = id_number("330213", "1980-01-01", 1);
-    let created = register(
+    let created = register_resident(
         &app,
         &worker,
         with(
-            resident(&number, "张三", JINPING),
+            resident_body(&number, "张三", JINPING),
             json!({"phone": "13812345678", "registered_on": "2015-01-01"}),
         ),
     )
     .await;
     let id = id_of(&created);
-    app.get_as(&admin, &path(&id)).await;
-    let changed = patch(
+    app.get_as(&admin, &resident_path(&id)).await;
+    let changed = patch_resident(
         &app,
         &admin,
         &id,
@@ -1898,20 +1849,24 @@ async fn the_history_lists_every_change_oldest_first_and_no_reads() {
     )
     .await;
     assert_eq!(changed.status, 200, "{}", changed.text());
-    app.get_as(&worker, &format!("{}/file", path(&id))).await;
-    let issued = issue(
+    app.get_as(&worker, &format!("{}/file", resident_path(&id)))
+        .await;
+    let issued = issue_certificate(
         &app,
         &worker,
         &id,
-        &certificate(&number, "speech", 4, "2020-01-01"),
+        &certificate_body(&number, "speech", 4, "2020-01-01"),
     )
     .await;
     assert_eq!(issued.status, 201, "{}", issued.text());
     lookup(&app, &worker, &number).await;
     reveal(&app, &admin, &id, "phone").await;
-    app.get_as(&admin, &format!("{}/history", path(&id))).await;
+    app.get_as(&admin, &format!("{}/history", resident_path(&id)))
+        .await;
 
-    let answer = app.get_as(&worker, &format!("{}/history", path(&id))).await;
+    let answer = app
+        .get_as(&worker, &format!("{}/history", resident_path(&id)))
+        .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     let page = answer.json();
     assert_eq!(page["next_cursor"], Value::Null);
@@ -1970,7 +1925,7 @@ async fn the_history_lists_every_change_oldest_first_and_no_reads() {
 
     // Paged, one at a time.
     let first = app
-        .get_as(&admin, &format!("{}/history?limit=2", path(&id)))
+        .get_as(&admin, &format!("{}/history?limit=2", resident_path(&id)))
         .await
         .json();
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
@@ -1978,7 +1933,7 @@ async fn the_history_lists_every_change_oldest_first_and_no_reads() {
     let second = app
         .get_as(
             &admin,
-            &format!("{}/history?limit=2&cursor={next}", path(&id)),
+            &format!("{}/history?limit=2&cursor={next}", resident_path(&id)),
         )
         .await
         .json();
@@ -1995,18 +1950,18 @@ async fn a_new_household_status_closes_the_previous_period() {
     let admin = app.admin().await;
     let number = id_number("330213", "1980-01-01", 1);
     let id = id_of(
-        &register(
+        &register_resident(
             &app,
             &admin,
             with(
-                resident(&number, "张三", JINPING),
+                resident_body(&number, "张三", JINPING),
                 json!({"household_status": "dibao", "household_status_since": "2020-01-01", "registered_on": "2019-01-01"}),
             ),
         )
         .await,
     );
 
-    let changed = patch(
+    let changed = patch_resident(
         &app,
         &admin,
         &id,
@@ -2024,7 +1979,7 @@ async fn a_new_household_status_closes_the_previous_period() {
     assert_eq!(body["household_status_since"], "2024-01-01");
     assert_eq!(body["household_status_history"], expected_history);
     assert_eq!(etag(&changed), "\"2\"");
-    let read = app.get_as(&admin, &path(&id)).await.json();
+    let read = app.get_as(&admin, &resident_path(&id)).await.json();
     assert_eq!(read["household_status_history"], expected_history);
     let update = events_about(&app, "resident_update", &id).await;
     let changes: Value = serde_json::from_str(update[0].changes.as_deref().unwrap()).unwrap();
@@ -2058,7 +2013,7 @@ async fn a_new_household_status_closes_the_previous_period() {
         ),
         (json!({"household_status": "poor"}), "household_status"),
     ] {
-        let answer = patch(&app, &admin, &id, Some("\"2\""), &body).await;
+        let answer = patch_resident(&app, &admin, &id, Some("\"2\""), &body).await;
         let named = fields(&answer);
         assert!(named.iter().any(|f| f == field), "{body}: {named:?}");
         assert_eq!(
@@ -2069,7 +2024,7 @@ async fn a_new_household_status_closes_the_previous_period() {
     }
 
     // Without a date it starts today.
-    let changed = patch(
+    let changed = patch_resident(
         &app,
         &admin,
         &id,
@@ -2095,32 +2050,32 @@ async fn a_death_ends_the_active_certificate_the_same_day() {
     let admin = app.admin().await;
     let number = id_number("330213", "1950-01-01", 1);
     let id = id_of(
-        &register(
+        &register_resident(
             &app,
             &admin,
             with(
-                resident(&number, "张三", JINPING),
+                resident_body(&number, "张三", JINPING),
                 json!({"registered_on": "2010-01-01"}),
             ),
         )
         .await,
     );
-    let issued = issue(
+    let issued = issue_certificate(
         &app,
         &admin,
         &id,
-        &certificate(&number, "visual", 2, "2020-03-01"),
+        &certificate_body(&number, "visual", 2, "2020-03-01"),
     )
     .await;
     assert_eq!(issued.status, 201, "{}", issued.text());
     let cert = issued.json();
     assert_eq!(cert["status"], "active");
     assert_eq!(cert["valid_until"], "2030-03-01");
-    let current = etag(&app.get_as(&admin, &path(&id)).await);
+    let current = etag(&app.get_as(&admin, &resident_path(&id)).await);
 
     // A death recorded before the certificate was issued cannot be.
     let before = snapshot(&app, &admin).await;
-    let answer = patch(
+    let answer = patch_resident(
         &app,
         &admin,
         &id,
@@ -2134,12 +2089,12 @@ async fn a_death_ends_the_active_certificate_the_same_day() {
     );
     assert_eq!(snapshot(&app, &admin).await, before);
     let file = app
-        .get_as(&admin, &format!("{}/file", path(&id)))
+        .get_as(&admin, &format!("{}/file", resident_path(&id)))
         .await
         .json();
     assert_eq!(file["certificates"][0]["status"], "active");
 
-    let answer = patch(
+    let answer = patch_resident(
         &app,
         &admin,
         &id,
@@ -2153,7 +2108,7 @@ async fn a_death_ends_the_active_certificate_the_same_day() {
     assert_eq!(body["deceased_on"], "2024-02-10");
 
     let file = app
-        .get_as(&admin, &format!("{}/file", path(&id)))
+        .get_as(&admin, &format!("{}/file", resident_path(&id)))
         .await
         .json();
     let certs = file["certificates"].as_array().unwrap();
@@ -2165,7 +2120,7 @@ async fn a_death_ends_the_active_certificate_the_same_day() {
     assert_eq!(file["resident"]["status"], "deceased");
 
     let history = app
-        .get_as(&admin, &format!("{}/history", path(&id)))
+        .get_as(&admin, &format!("{}/history", resident_path(&id)))
         .await
         .json();
     let actions: Vec<&str> = history["items"]
@@ -2185,11 +2140,11 @@ async fn a_death_ends_the_active_certificate_the_same_day() {
     );
 
     // The deceased get no new certificate.
-    issue(
+    issue_certificate(
         &app,
         &admin,
         &id,
-        &certificate(&number, "visual", 2, "2024-03-01"),
+        &certificate_body(&number, "visual", 2, "2024-03-01"),
     )
     .await
     .problem(409, "resident_not_active");
@@ -2201,27 +2156,27 @@ async fn a_move_out_ends_the_active_certificate_the_same_day() {
     let admin = app.admin().await;
     let number = id_number("330213", "1950-01-01", 2);
     let id = id_of(
-        &register(
+        &register_resident(
             &app,
             &admin,
             with(
-                resident(&number, "李四", XIKOU),
+                resident_body(&number, "李四", XIKOU),
                 json!({"registered_on": "2010-01-01"}),
             ),
         )
         .await,
     );
-    let issued = issue(
+    let issued = issue_certificate(
         &app,
         &admin,
         &id,
-        &certificate(&number, "physical", 3, "2019-05-05"),
+        &certificate_body(&number, "physical", 3, "2019-05-05"),
     )
     .await;
     assert_eq!(issued.status, 201, "{}", issued.text());
-    let current = etag(&app.get_as(&admin, &path(&id)).await);
+    let current = etag(&app.get_as(&admin, &resident_path(&id)).await);
 
-    let answer = patch(
+    let answer = patch_resident(
         &app,
         &admin,
         &id,
@@ -2231,7 +2186,7 @@ async fn a_move_out_ends_the_active_certificate_the_same_day() {
     .await;
     assert_eq!(fields(&answer), ["moved_out_on"]);
 
-    let answer = patch(
+    let answer = patch_resident(
         &app,
         &admin,
         &id,
@@ -2242,7 +2197,7 @@ async fn a_move_out_ends_the_active_certificate_the_same_day() {
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json()["status"], "moved_out");
     let file = app
-        .get_as(&admin, &format!("{}/file", path(&id)))
+        .get_as(&admin, &format!("{}/file", resident_path(&id)))
         .await
         .json();
     assert_eq!(file["certificates"][0]["status"], "cancelled");
@@ -2255,7 +2210,6 @@ async fn a_move_out_ends_the_active_certificate_the_same_day() {
 #[actix_web::test]
 async fn the_search_exports_as_csv_and_xlsx_masked_scoped_and_audited() {
     use crate::reports::{csv_of, file_name, get_with, ok, sheets_of};
-    use crate::sections::{assert_invalid, certify, register};
     const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
     let app = spawn_app().await;
@@ -2333,7 +2287,7 @@ async fn the_search_exports_as_csv_and_xlsx_masked_scoped_and_audited() {
         assert_invalid(&answer, field, Some(code));
     }
 
-    let exports = crate::sections::events(&app, "resident_export").await;
+    let exports = crate::helpers::events(&app, "resident_export").await;
     assert_eq!(exports.len(), 2, "{exports:?}");
     assert_eq!(exports[0].actor_username.as_deref(), Some("jinping"));
     let changes: Value = serde_json::from_str(exports[0].changes.as_deref().unwrap()).unwrap();

@@ -96,14 +96,7 @@ impl TestApp {
     }
 }
 
-/// A valid ID number (GB 11643) of `region`, born on `birth` (`YYYY-MM-DD`), with a three-digit
-/// sequence whose parity gives the sex (odd: male, even: female).
-pub fn id_number(region: &str, birth: &str, sequence: u16) -> String {
-    let birth = chrono::NaiveDate::parse_from_str(birth, "%Y-%m-%d").expect("a YYYY-MM-DD date");
-    fenghua_registry::domain::id_number::compose(region, birth, sequence)
-        .as_str()
-        .to_owned()
-}
+pub use crate::shared::id_number;
 
 /// The `ETag` of an answer.
 #[track_caller]

@@ -7,10 +7,8 @@ use serde_json::json;
 
 use fenghua_registry::db;
 
-use crate::certificates::{date, id_number, register_with};
-use crate::helpers::TestApp;
-use crate::indicators::grant;
-use crate::session::{Session, JINPING};
+use crate::helpers::{grant, register_with, TestApp};
+use crate::session::{id_number, Session, JINPING};
 
 /// Runs `statement` as someone with the database would: past the column's CHECK constraint
 /// (`table_column_check` on PostgreSQL; SQLite skips CHECKs per connection, and `db::run` runs
@@ -51,7 +49,7 @@ async fn resident(app: &TestApp, admin: &Session) -> String {
     register_with(
         app,
         admin,
-        &id_number(date(1970, 5, 1), 11),
+        &id_number("330283", "1970-05-01", 11),
         "王五",
         JINPING,
         json!({"household_flags": ["multiple_disabled"]}),

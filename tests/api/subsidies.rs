@@ -7,10 +7,9 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
-use crate::sections::{
+use crate::helpers::{
     assert_denied, assert_invalid, certify, change_resident, days_from_today, events, file_of,
-    out_of_town, register, resident_path, today,
+    out_of_town, register, resident_path, spawn_app, subsidy_granted, today, Answer, TestApp,
 };
 use crate::session::{Session, JINPING, XIKOU};
 
@@ -152,12 +151,6 @@ fn subsidies_path(resident: &str) -> String {
 
 async fn grant(app: &TestApp, who: &Session, resident: &str, body: &Value) -> Answer {
     app.post_as(who, &subsidies_path(resident), body).await
-}
-
-async fn grant_ok(app: &TestApp, who: &Session, resident: &str, body: &Value) -> Value {
-    let answer = grant(app, who, resident, body).await;
-    assert_eq!(answer.status, 201, "{body}: {}", answer.text());
-    answer.json()
 }
 
 async fn act(
@@ -689,7 +682,7 @@ async fn a_living_policy_that_adds_a_household_status_counts_from_its_day() {
     )
     .await;
     assert_invalid(&answer, "override_reason", Some("required_when_ineligible"));
-    let granted = grant_ok(
+    let granted = subsidy_granted(
         &app,
         &admin,
         &dibian,
@@ -742,7 +735,7 @@ async fn a_work_injury_nursing_allowance_excludes_from_nursing_while_it_runs() {
     )
     .await;
     assert_invalid(&answer, "override_reason", Some("required_when_ineligible"));
-    let granted = grant_ok(
+    let granted = subsidy_granted(
         &app,
         &admin,
         &resident,
@@ -795,7 +788,7 @@ async fn a_grant_takes_the_policy_amount_and_there_is_one_per_subsidy() {
     let worker = app.session("worker", Role::Caseworker, &[JINPING]).await;
     let resident = holder(&app, &admin, 111, "dibao", "physical", 2).await;
 
-    let living = grant_ok(
+    let living = subsidy_granted(
         &app,
         &worker,
         &resident,
@@ -813,7 +806,7 @@ async fn a_grant_takes_the_policy_amount_and_there_is_one_per_subsidy() {
     assert_eq!(living["decided_by"], "worker");
 
     // Issue 9: another amount than the policy's is an override, with a reason.
-    let nursing = grant_ok(
+    let nursing = subsidy_granted(
         &app,
         &worker,
         &resident,
@@ -920,7 +913,7 @@ async fn a_bad_grant_is_refused_naming_the_field_and_changes_nothing() {
     assert!(events(&app, "subsidy_grant").await.is_empty());
 
     // Next month is the latest start.
-    let next = grant_ok(
+    let next = subsidy_granted(
         &app,
         &admin,
         &resident,
@@ -954,7 +947,7 @@ async fn granting_to_someone_not_eligible_needs_a_reason_and_is_audited_as_an_ov
     assert_invalid(&answer, "override_reason", None);
     assert!(grants_in_file(&app, &admin, &resident).await.is_empty());
 
-    let granted = grant_ok(
+    let granted = subsidy_granted(
         &app,
         &admin,
         &resident,
@@ -989,7 +982,7 @@ async fn granting_to_someone_not_eligible_needs_a_reason_and_is_audited_as_an_ov
 
     // A reason given for an eligible resident is no override.
     let eligible = holder(&app, &admin, 114, "dibao", "physical", 4).await;
-    let granted = grant_ok(
+    let granted = subsidy_granted(
         &app,
         &admin,
         &eligible,
@@ -1016,7 +1009,7 @@ async fn a_grant_is_suspended_resumed_and_terminated_with_dates_and_reasons() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let resident = holder(&app, &admin, 115, "dibao", "physical", 2).await;
-    let living = grant_ok(
+    let living = subsidy_granted(
         &app,
         &admin,
         &resident,
@@ -1228,7 +1221,7 @@ async fn a_grant_is_suspended_resumed_and_terminated_with_dates_and_reasons() {
     );
 
     // Once terminated, the subsidy may be granted again.
-    let again = grant_ok(
+    let again = subsidy_granted(
         &app,
         &admin,
         &resident,
@@ -1250,7 +1243,7 @@ async fn a_new_grant_does_not_pay_the_months_a_terminated_one_paid() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let resident = holder(&app, &admin, 118, "dibao", "physical", 2).await;
-    let first = grant_ok(
+    let first = subsidy_granted(
         &app,
         &admin,
         &resident,
@@ -1288,7 +1281,7 @@ async fn a_new_grant_does_not_pay_the_months_a_terminated_one_paid() {
     }
 
     // From the day the termination takes effect, a new grant may run.
-    let second = grant_ok(
+    let second = subsidy_granted(
         &app,
         &admin,
         &resident,
@@ -1304,7 +1297,7 @@ async fn an_unknown_grant_is_not_found() {
     let admin = app.admin().await;
     let resident = holder(&app, &admin, 116, "dibao", "physical", 2).await;
     let other = holder(&app, &admin, 117, "dibao", "physical", 2).await;
-    let living = grant_ok(
+    let living = subsidy_granted(
         &app,
         &admin,
         &resident,
@@ -1338,7 +1331,7 @@ async fn a_caseworker_of_another_town_neither_sees_nor_grants_and_is_audited() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let (outsider, resident) = out_of_town(&app, &admin).await;
-    let living = grant_ok(
+    let living = subsidy_granted(
         &app,
         &admin,
         &resident,

@@ -1,32 +1,25 @@
 //! Admin user management: create, read, list, change, with optimistic concurrency.
 
-use actix_web::http::header;
-use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, Answer, TestApp};
+use crate::helpers::{patch, spawn_app, Answer, TestApp};
 use crate::session::{Session, JINPING, PASSWORD, XIKOU};
 
 async fn create(app: &TestApp, admin: &Session, body: Value) -> Answer {
     app.post_as(admin, "/api/v1/users", &body).await
 }
 
-async fn patch(
+/// PATCH of the user `id` with an optional `If-Match`.
+async fn patch_user(
     app: &TestApp,
     admin: &Session,
     id: &str,
     if_match: Option<&str>,
     body: Value,
 ) -> Answer {
-    let mut req = TestRequest::patch()
-        .uri(&format!("/api/v1/users/{id}"))
-        .set_json(body);
-    if let Some(etag) = if_match {
-        req = req.insert_header((header::IF_MATCH, etag));
-    }
-    app.send_as(admin, req).await
+    patch(app, admin, &format!("/api/v1/users/{id}"), if_match, &body).await
 }
 
 async fn user_count(app: &TestApp, admin: &Session) -> usize {
@@ -166,13 +159,13 @@ async fn updates_need_the_current_etag() {
     let admin = app.admin().await;
     let id = app.create_user("qian", Role::Caseworker, &[JINPING]).await;
 
-    patch(&app, &admin, &id, None, json!({"towns": [XIKOU]}))
+    patch_user(&app, &admin, &id, None, json!({"towns": [XIKOU]}))
         .await
         .problem(428, "precondition_required");
-    patch(&app, &admin, &id, Some("\"7\""), json!({"towns": [XIKOU]}))
+    patch_user(&app, &admin, &id, Some("\"7\""), json!({"towns": [XIKOU]}))
         .await
         .problem(412, "precondition_failed");
-    patch(
+    patch_user(
         &app,
         &admin,
         &id,
@@ -182,7 +175,7 @@ async fn updates_need_the_current_etag() {
     .await
     .problem(412, "precondition_failed");
 
-    let first = patch(
+    let first = patch_user(
         &app,
         &admin,
         &id,
@@ -194,7 +187,7 @@ async fn updates_need_the_current_etag() {
     assert_eq!(first.json()["towns"], json!([XIKOU]));
     assert_eq!(first.header("etag"), Some("\"2\""));
     // A second writer holding the old ETag loses, and its change is not applied.
-    patch(
+    patch_user(
         &app,
         &admin,
         &id,
@@ -209,7 +202,7 @@ async fn updates_need_the_current_etag() {
         .json();
     assert_eq!(now["towns"], json!([XIKOU]));
 
-    let cleared = patch(
+    let cleared = patch_user(
         &app,
         &admin,
         &id,
@@ -234,10 +227,10 @@ async fn role_changes_keep_towns_consistent_and_the_last_admin_stays() {
     let app = spawn_app().await;
     let admin = app.admin().await;
     let id = app.create_user("zheng", Role::Caseworker, &[JINPING]).await;
-    let promoted = patch(&app, &admin, &id, Some("\"1\""), json!({"role": "auditor"})).await;
+    let promoted = patch_user(&app, &admin, &id, Some("\"1\""), json!({"role": "auditor"})).await;
     assert_eq!(promoted.status, 200, "{}", promoted.text());
     assert_eq!(promoted.json()["towns"], json!([]));
-    patch(
+    patch_user(
         &app,
         &admin,
         &id,
@@ -249,7 +242,7 @@ async fn role_changes_keep_towns_consistent_and_the_last_admin_stays() {
 
     let me = app.get_as(&admin, "/api/v1/me").await.json();
     let admin_id = me["id"].as_str().unwrap();
-    patch(
+    patch_user(
         &app,
         &admin,
         admin_id,
@@ -258,7 +251,7 @@ async fn role_changes_keep_towns_consistent_and_the_last_admin_stays() {
     )
     .await
     .problem(409, "last_admin");
-    patch(
+    patch_user(
         &app,
         &admin,
         admin_id,
@@ -268,8 +261,8 @@ async fn role_changes_keep_towns_consistent_and_the_last_admin_stays() {
     .await
     .problem(409, "last_admin");
     // With a second admin, the first may step down.
-    patch(&app, &admin, &id, Some("\"2\""), json!({"role": "admin"})).await;
-    let answer = patch(
+    patch_user(&app, &admin, &id, Some("\"2\""), json!({"role": "admin"})).await;
+    let answer = patch_user(
         &app,
         &admin,
         admin_id,
@@ -291,7 +284,7 @@ async fn unknown_users_are_404() {
     app.get_as(&admin, "/api/v1/users/not-a-uuid")
         .await
         .problem(404, "not_found");
-    patch(
+    patch_user(
         &app,
         &admin,
         &unknown.to_string(),
@@ -316,7 +309,7 @@ async fn an_admin_unlocks_a_locked_account() {
         .await
         .problem(401, "invalid_credentials");
     let etag = user.header("etag").unwrap().to_owned();
-    let unlocked = patch(&app, &admin, &id, Some(&etag), json!({"unlock": true})).await;
+    let unlocked = patch_user(&app, &admin, &id, Some(&etag), json!({"unlock": true})).await;
     assert_eq!(unlocked.json()["locked_until"], Value::Null);
     assert_eq!(app.login("locked.one", PASSWORD).await.status, 200);
 }

@@ -6,15 +6,13 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{spawn_app, TestApp};
-use crate::indicators::{cert_issued, grant, holder, holder_with, household, record, suspend};
+use crate::helpers::{
+    assert_invalid, change_resident, days_from_today, events, grant, record, resident_path,
+    spawn_app, today, TestApp,
+};
+use crate::indicators::{cert_issued, holder, holder_with, household, suspend};
 use crate::reports::{csv_of, ok};
-use crate::sections::{assert_invalid, change_resident, events, resident_path, today};
 use crate::session::{Session, JINPING, XIKOU};
-
-fn day(days: i64) -> String {
-    (today() + Duration::days(days)).to_string()
-}
 
 /// A certificate issued so that it is valid until today + `days` (valid 10 years).
 fn valid_until(days: i64) -> &'static str {
@@ -71,7 +69,13 @@ async fn each_queue_lists_exactly_what_waits_in_the_caseworker_s_towns() {
     holder(&app, &admin, 3, JINPING, "1960-01-01", physical(365)).await;
     let elsewhere = holder(&app, &admin, 4, XIKOU, "1960-01-01", physical(-5)).await;
     let deceased = holder(&app, &admin, 5, JINPING, "1960-01-01", physical(-3)).await;
-    change_resident(&app, &admin, &deceased.id, json!({"deceased_on": day(-2)})).await;
+    change_resident(
+        &app,
+        &admin,
+        &deceased.id,
+        json!({"deceased_on": days_from_today(-2)}),
+    )
+    .await;
 
     let mine = queue(&app, &worker, "certificates").await;
     assert_eq!(
@@ -85,7 +89,7 @@ async fn each_queue_lists_exactly_what_waits_in_the_caseworker_s_towns() {
     let item = &mine["items"][0];
     assert_eq!(item["subject_id"], expiring.certificate.as_str());
     assert_eq!(item["kind"], "physical");
-    assert_eq!(item["since"], day(10));
+    assert_eq!(item["since"], days_from_today(10));
     assert_eq!(item["days"], -10);
     assert_eq!(item["town_name"], "锦屏街道");
     assert!(item["id_number"]
@@ -132,11 +136,11 @@ async fn each_queue_lists_exactly_what_waits_in_the_caseworker_s_towns() {
     let cases = |r: &str| format!("{}/home-modifications", resident_path(r));
     let body = |applied: String| json!({"applied_on": applied, "items": [{"name": "扶手", "cost_fen": 80000}]});
     let long = app
-        .post_as(&worker, &cases(&expiring.id), &body(day(-40)))
+        .post_as(&worker, &cases(&expiring.id), &body(days_from_today(-40)))
         .await;
     assert_eq!(long.status, 201, "{}", long.text());
     let recent = app
-        .post_as(&worker, &cases(&expired.id), &body(day(-10)))
+        .post_as(&worker, &cases(&expired.id), &body(days_from_today(-10)))
         .await;
     assert_eq!(recent.status, 201, "{}", recent.text());
     let waiting = queue(&app, &worker, "home_modifications").await;
@@ -161,7 +165,7 @@ async fn each_queue_lists_exactly_what_waits_in_the_caseworker_s_towns() {
     )
     .await;
     let suspended = grant(&app, &admin, &dibao.id, "living", "2024-01").await;
-    suspend(&app, &admin, &dibao.id, &suspended, &day(-3)).await;
+    suspend(&app, &admin, &dibao.id, &suspended, &days_from_today(-3)).await;
     grant(&app, &admin, &expiring.id, "nursing", "2024-01").await;
     let grants = queue(&app, &worker, "suspended_grants").await;
     assert_eq!(
@@ -170,7 +174,7 @@ async fn each_queue_lists_exactly_what_waits_in_the_caseworker_s_towns() {
     );
     assert_eq!(grants["items"][0]["subject_id"], suspended.as_str());
     assert_eq!(grants["items"][0]["kind"], "living");
-    assert_eq!(grants["items"][0]["since"], day(-3));
+    assert_eq!(grants["items"][0]["since"], days_from_today(-3));
 
     // Rehabilitation needs without a service: the gap list's.
     record(
@@ -178,7 +182,7 @@ async fn each_queue_lists_exactly_what_waits_in_the_caseworker_s_towns() {
         &admin,
         &dibao.id,
         "rehab-needs",
-        json!({"type": "physical_therapy", "assessed_on": day(-1)}),
+        json!({"type": "physical_therapy", "assessed_on": days_from_today(-1)}),
     )
     .await;
     let needs = queue(&app, &worker, &format!("rehab_needs?town={JINPING}")).await;
@@ -200,7 +204,7 @@ async fn each_queue_lists_exactly_what_waits_in_the_caseworker_s_towns() {
         &app,
         &admin,
         &ended.id,
-        json!({"household_status": "none", "household_status_since": day(-20)}),
+        json!({"household_status": "none", "household_status_since": days_from_today(-20)}),
     )
     .await;
     let statuses = queue(&app, &worker, "household_ended").await;

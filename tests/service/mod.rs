@@ -7,7 +7,7 @@ pub mod load;
 pub mod private_postgres;
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -18,6 +18,8 @@ use diesel::Connection;
 use serde_json::Value;
 
 use fenghua_registry::db::DatabaseUrl;
+
+pub use crate::shared::free_port;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_fenghua-registry");
 pub const ADMIN: &str = "loadadmin";
@@ -194,14 +196,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// `serve` on a free port with `env` added, its log appended to [`Place::log_path`]; answers
