@@ -6,6 +6,7 @@
 //! `input` reads what clients send (JSON bodies, query strings, merge patches) into types with
 //! every fault named, and `messages` says each error in the client's language.
 
+pub mod access;
 pub mod accounts;
 pub mod api;
 pub mod areas;

@@ -8,6 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::access::{load_in_scope, write_in_scope, Requester};
 use crate::audit::{self, Action, AuditContext, Event, Outcome};
 use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
@@ -22,7 +23,7 @@ use crate::domain::resident::HouseholdStatus;
 use crate::domain::role::Role;
 use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
-use crate::residents::{load_in_scope, view, write_in_scope, Requester};
+use crate::residents::view;
 use crate::sections::kinds::OtherBenefitKind;
 
 #[derive(Debug, Clone, Serialize)]

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::concurrency::{etag, expected_version};
 use super::extract::{explicit_null, ApiJson, ApiQuery, SheetBody};
 use super::paging::{self, Page};
+use crate::access::Requester;
 use crate::audit::AuditContext;
 use crate::auth::{Caller, RequestContext};
 use crate::db::{self, residents::ResidentFilter};
@@ -24,7 +25,7 @@ use crate::input::read_with_placeholders;
 use crate::protect::Protector;
 use crate::reports::{import_sheets, negotiate, resident_list, Format};
 use crate::residents::fields::ResidentFields;
-use crate::residents::{self, import, NewResident, Requester, ResidentPatch, ResidentView};
+use crate::residents::{self, import, NewResident, ResidentPatch, ResidentView};
 use crate::startup::AppState;
 
 const LIST: &str = "residents";

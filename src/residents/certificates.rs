@@ -5,7 +5,7 @@ use chrono::{Months, NaiveDate};
 use serde_json::json;
 
 use super::view::{self, CertificateView};
-use super::{write_in_scope, Requester};
+use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
 use crate::db::certificates::{self as store, CertificateRow, NewCertificateRow};
 use crate::db::residents::{self as residents, ResidentRow};

@@ -22,9 +22,9 @@ use super::certificates::{self, issue_stored, Assessment};
 use super::fields::{Areas, ResidentFields, Rules, StatusChange};
 use super::import_columns;
 use super::{
-    apply_patch, check_new, create_event, new_resident_row, plan_patch, NewResident, Requester,
-    ResidentPatch,
+    apply_patch, check_new, create_event, new_resident_row, plan_patch, NewResident, ResidentPatch,
 };
+use crate::access::Requester;
 use crate::audit::{self, Action, Event};
 use crate::csv_file::{self, Layout, RejectedRow, Row, SheetFormat};
 use crate::db::certificates::{self as certs, CertificateRow, NewCertificateRow};

@@ -1,8 +1,7 @@
 //! One person, one file (一人一档): registering residents, keeping their records, reading and
 //! searching files, within the caller's towns, every step audited.
 //!
-//! Handlers call these functions with a [`Requester`]: who asks (for the audit trail), which
-//! towns they may see, the keys, and what "today" is.
+//! Handlers call these functions with a [`Requester`] (see [`crate::access`]).
 
 pub mod certificates;
 pub mod fields;
@@ -14,7 +13,8 @@ pub mod view;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use crate::audit::{self, Action, AuditContext, Event, Outcome};
+use crate::access::{check_scope, load_in_scope, record_read, write_in_scope, Requester};
+use crate::audit::{self, Action, Event};
 use crate::db::residents::{
     self as store, NewResidentRow, ResidentChanges, ResidentFilter, ResidentRow,
 };
@@ -22,24 +22,10 @@ use crate::db::{self, certificates as certs, DbConn};
 use crate::domain::certificate::CancelReason;
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdStatus, ProtectedField};
-use crate::domain::role::Scope;
 use crate::error::{stored_code, AppError, FieldError};
 use crate::protect::Protector;
 use fields::{check_life_date, Areas, ResidentFields, Rules, StatusChange};
 pub use view::{CertificateView, FileView, ResidentView};
-
-/// Who asks, and with what.
-pub struct Requester<'a> {
-    pub audit: &'a AuditContext,
-    /// Where the events of reads go (batched with concurrent reads).
-    pub recorder: &'a audit::Recorder,
-    pub scope: &'a Scope,
-    pub protector: &'a Protector,
-    pub today: NaiveDate,
-    /// Certificates this close to their `valid_until` are shown as expiring
-    /// (`CERTIFICATE_EXPIRING_DAYS`).
-    pub certificate_expiring_days: u32,
-}
 
 /// A new resident as submitted (by the API or an import row), before validation.
 #[derive(Debug, Clone)]
@@ -144,51 +130,6 @@ fn audit_image(
 
 fn flags_json(fields: &ResidentFields) -> String {
     serde_json::to_string(&fields.household_flags).expect("flags serialise")
-}
-
-/// A resident the requester may see, or 404. An attempt on a resident outside the requester's
-/// towns is audited as denied, and answered exactly like a resident that does not exist.
-pub fn load_in_scope(
-    conn: &mut DbConn,
-    who: &Requester,
-    public_id: &str,
-) -> Result<ResidentRow, AppError> {
-    let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
-    in_scope(conn, who, row)
-}
-
-/// The resident itself if the requester may see it; else the audited 404 of [`load_in_scope`].
-fn in_scope(conn: &mut DbConn, who: &Requester, row: ResidentRow) -> Result<ResidentRow, AppError> {
-    if !who.scope.allows(&row.town_code) {
-        who.recorder
-            .record_read(conn, who.audit, denied_event(&row))?;
-        return Err(AppError::NotFound);
-    }
-    Ok(row)
-}
-
-/// The event of an attempt on a resident outside the caller's towns.
-fn denied_event(row: &ResidentRow) -> Event {
-    Event::new(Action::AccessDenied)
-        .outcome(Outcome::Denied)
-        .resident(row.public_id.clone())
-        .changes(json!({ "reason": "outside the caller's towns" }))
-}
-
-/// Runs a change to a resident's file in one write transaction, handing it the resident. The
-/// scope is checked first, outside that transaction, so a refused attempt stays in the audit
-/// trail although nothing else is written.
-pub fn write_in_scope<T>(
-    conn: &mut DbConn,
-    who: &Requester,
-    public_id: &str,
-    work: impl FnOnce(&mut DbConn, ResidentRow) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    load_in_scope(conn, who, public_id)?;
-    db::write_transaction(conn, |conn| {
-        let row = load_in_scope(conn, who, public_id)?;
-        work(conn, row)
-    })
 }
 
 fn duplicate(existing: &ResidentRow, who: &Requester, areas: &Areas) -> AppError {
@@ -658,28 +599,11 @@ pub fn update(
     })
 }
 
-fn audit_read(
-    conn: &mut DbConn,
-    who: &Requester,
-    action: Action,
-    row: &ResidentRow,
-    detail: Option<Value>,
-) -> Result<(), AppError> {
-    let mut event = Event::new(action)
-        .entity("resident", row.public_id.clone())
-        .resident(row.public_id.clone());
-    if let Some(detail) = detail {
-        event = event.changes(detail);
-    }
-    who.recorder.record_read(conn, who.audit, event)?;
-    Ok(())
-}
-
 pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<ResidentView, AppError> {
     let row = load_in_scope(conn, who, public_id)?;
     let history = store::household_history(conn, row.id)?;
     let view = view::resident(who.protector, &row, &history)?;
-    audit_read(conn, who, Action::ResidentRead, &row, None)?;
+    record_read(conn, who, Action::ResidentRead, &row, None)?;
     Ok(view)
 }
 
@@ -699,10 +623,10 @@ pub fn lookup(
             .record_read(conn, who.audit, Event::new(Action::ResidentLookupMiss))?;
         return Err(AppError::NotFound);
     };
-    let row = in_scope(conn, who, row)?;
+    check_scope(conn, who, &row)?;
     let history = store::household_history(conn, row.id)?;
     let view = view::resident(who.protector, &row, &history)?;
-    audit_read(
+    record_read(
         conn,
         who,
         Action::ResidentRead,
@@ -716,15 +640,9 @@ pub fn lookup(
 /// shows), then audited: answered only once its `file_read` event is committed.
 pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileView, AppError> {
     let rows = db::file::load(conn, public_id)?.ok_or(AppError::NotFound)?;
-    if !who.scope.allows(&rows.resident.town_code) {
-        // Audited as denied, and answered like a resident that does not exist (see
-        // `load_in_scope`).
-        who.recorder
-            .record_read(conn, who.audit, denied_event(&rows.resident))?;
-        return Err(AppError::NotFound);
-    }
+    check_scope(conn, who, &rows.resident)?;
     let file = file_view(who, &rows)?;
-    audit_read(conn, who, Action::FileRead, &rows.resident, None)?;
+    record_read(conn, who, Action::FileRead, &rows.resident, None)?;
     Ok(file)
 }
 
@@ -778,7 +696,7 @@ pub fn reveal(
             row.guardian_phone_enc.as_ref(),
         )?,
     };
-    audit_read(
+    record_read(
         conn,
         who,
         Action::ResidentReveal,
@@ -804,7 +722,7 @@ pub fn history(
         after_seq,
         limit,
     )?;
-    audit_read(conn, who, Action::HistoryRead, &row, None)?;
+    record_read(conn, who, Action::HistoryRead, &row, None)?;
     Ok(events)
 }
 

@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::fields::{check_life_date, Areas, Rules};
-use super::{current_fields, view, write_in_scope, Requester, ResidentView};
+use super::{current_fields, view, ResidentView};
+use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
 use crate::db::moves::{self as store, MoveRow, NewMoveRow};
 use crate::db::residents::{self as residents, ResidentChanges, ResidentRow};

@@ -15,10 +15,11 @@ use diesel::Connection;
 use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
 
+use fenghua_registry::access::Requester;
 use fenghua_registry::audit::AuditContext;
 use fenghua_registry::db::{self, DbConn};
 use fenghua_registry::domain::role::{Role, Scope};
-use fenghua_registry::residents::{self, Requester};
+use fenghua_registry::residents;
 
 use crate::certificates::register;
 use crate::helpers::{spawn_app_with, Answer, TestApp};
