@@ -37,5 +37,6 @@ pub mod sections;
 pub mod startup;
 pub mod subsidies;
 pub mod telemetry;
+pub mod whole_file;
 pub mod work_queues;
 pub mod xlsx_file;

@@ -27,6 +27,7 @@ use crate::reports::{import_sheets, negotiate, resident_list, Format};
 use crate::residents::fields::ResidentFields;
 use crate::residents::{self, import, NewResident, ResidentPatch, ResidentView};
 use crate::startup::AppState;
+use crate::whole_file;
 
 const LIST: &str = "residents";
 const HISTORY: &str = "resident_history";
@@ -424,7 +425,7 @@ pub async fn file(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let file = db::run(&state.pool, move |conn| {
-        residents::file(conn, &asker.requester(), &id)
+        whole_file::read(conn, &asker.requester(), &id)
     })
     .await?;
     Ok(with_etag(HttpResponse::Ok(), file.resident.version, &file))

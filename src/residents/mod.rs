@@ -25,7 +25,7 @@ use crate::domain::resident::{HouseholdStatus, ProtectedField};
 use crate::error::{stored_code, AppError, FieldError};
 use crate::protect::Protector;
 use fields::{check_life_date, Areas, ResidentFields, Rules, StatusChange};
-pub use view::{CertificateView, FileView, ResidentView};
+pub use view::{CertificateView, ResidentView};
 
 /// A new resident as submitted (by the API or an import row), before validation.
 #[derive(Debug, Clone)]
@@ -634,46 +634,6 @@ pub fn lookup(
         Some(json!({ "via": "lookup" })),
     )?;
     Ok(view)
-}
-
-/// The whole file, read in one snapshot (so its version, the `ETag`, is the version of what it
-/// shows), then audited: answered only once its `file_read` event is committed.
-pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileView, AppError> {
-    let rows = db::file::load(conn, public_id)?.ok_or(AppError::NotFound)?;
-    check_scope(conn, who, &rows.resident)?;
-    let file = file_view(who, &rows)?;
-    record_read(conn, who, Action::FileRead, &rows.resident, None)?;
-    Ok(file)
-}
-
-/// The file as shown to `who`, from its stored rows.
-fn file_view(who: &Requester, rows: &db::file::FileRows) -> Result<FileView, AppError> {
-    let row = &rows.resident;
-    let resident = view::resident(who.protector, row, &rows.household)?;
-    let holder = view::id_number(who.protector, row)?;
-    let certificates = rows
-        .certificates
-        .iter()
-        .map(|c| view::certificate(&holder, c, who.today, who.certificate_expiring_days))
-        .collect::<Result<_, _>>()?;
-    let subsidies = crate::subsidies::of_file(&rows.grants, &rows.suspensions, who.today)?;
-    let home_modifications = crate::home_modifications::of_file(&rows.cases)?;
-    let sections = crate::sections::of_file(&rows.records);
-    let moves = moves::of_file(&rows.moves);
-    let applications = crate::integration::applications::of_file(
-        who.protector,
-        &rows.applications,
-        &row.public_id,
-    )?;
-    Ok(FileView {
-        resident,
-        certificates,
-        subsidies,
-        home_modifications,
-        moves,
-        applications,
-        sections,
-    })
 }
 
 /// One unmasked value, for an admin or a caseworker in scope. Audited with the field's name.

@@ -69,22 +69,6 @@ pub struct CertificateView {
     pub cancel_reason: Option<CancelReason>,
 }
 
-/// The whole file: the resident and every section that exists.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileView {
-    pub resident: ResidentView,
-    pub certificates: Vec<CertificateView>,
-    pub subsidies: Vec<crate::subsidies::GrantView>,
-    pub home_modifications: Vec<crate::home_modifications::CaseView>,
-    /// The moves between towns of the district, oldest first.
-    pub moves: Vec<super::moves::MoveView>,
-    /// The applications for services (from Zheliban or a counter), newest first.
-    pub applications: Vec<crate::integration::applications::ApplicationView>,
-    /// The dated records of the other sections, by section name.
-    #[serde(flatten)]
-    pub sections: serde_json::Map<String, serde_json::Value>,
-}
-
 fn corrupt(what: &str) -> AppError {
     AppError::internal(format!("stored {what} is not readable"))
 }

@@ -19,7 +19,7 @@ use fenghua_registry::access::Requester;
 use fenghua_registry::audit::AuditContext;
 use fenghua_registry::db::{self, DbConn};
 use fenghua_registry::domain::role::{Role, Scope};
-use fenghua_registry::residents;
+use fenghua_registry::whole_file;
 
 use crate::certificates::register;
 use crate::helpers::{spawn_app_with, Answer, TestApp};
@@ -411,7 +411,7 @@ async fn a_file_is_read_in_one_snapshot_in_a_few_queries() {
             today: fenghua_registry::domain::today(),
             certificate_expiring_days: 90,
         };
-        let file = residents::file(conn, &who, &resident)?;
+        let file = whole_file::read(conn, &who, &resident)?;
         conn.set_instrumentation(Counter::default());
         let statements = counter.statements.lock().unwrap().clone();
         Ok((statements, file))
