@@ -92,29 +92,6 @@ fn encrypt(
     })
 }
 
-/// The stored fields of a resident, decrypted.
-fn current_fields(protector: &Protector, row: &ResidentRow) -> Result<ResidentFields, AppError> {
-    Ok(ResidentFields {
-        name: row.name.clone(),
-        town_code: row.town_code.clone(),
-        village_code: row.village_code.clone(),
-        address: row.address.clone(),
-        phone: view::protected(protector, row, "phone", row.phone_enc.as_ref())?,
-        guardian_name: row.guardian_name.clone(),
-        guardian_phone: view::protected(
-            protector,
-            row,
-            "guardian_phone",
-            row.guardian_phone_enc.as_ref(),
-        )?,
-        household_flags: view::household_flags(row)?,
-        work_capacity: row.work_capacity,
-        registered_on: row.registered_on,
-        deceased_on: row.deceased_on,
-        moved_out_on: row.moved_out_on,
-    })
-}
-
 /// What the audit trail records of a resident: every field by name; the sensitive ones are
 /// redacted by the trail itself.
 fn audit_image(
@@ -403,7 +380,7 @@ pub(crate) fn plan_patch(
     active: Option<certs::CertificateRow>,
 ) -> Result<Option<PatchPlan>, AppError> {
     let id_number = view::id_number(who.protector, row)?;
-    let before = current_fields(who.protector, row)?;
+    let before = view::stored_fields(who.protector, row)?;
     let mut errors = Vec::new();
     let after = rules.check(patch.apply(&before), row.birth_date, &mut errors);
 

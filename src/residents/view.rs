@@ -1,8 +1,10 @@
-//! How a resident's file is shown: sensitive values masked, codes as codes.
+//! How a resident's file is shown: sensitive values masked, codes as codes; and a stored
+//! resident read back, its protected values decrypted.
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use super::fields::ResidentFields;
 use crate::db::certificates::CertificateRow;
 use crate::db::residents::{HouseholdStatusRow, ResidentRow};
 use crate::domain::certificate::{
@@ -97,6 +99,29 @@ pub fn protected(
                 .map_err(|_| corrupt(column))
         })
         .transpose()
+}
+
+/// The stored fields of a resident, decrypted.
+pub fn stored_fields(protector: &Protector, row: &ResidentRow) -> Result<ResidentFields, AppError> {
+    Ok(ResidentFields {
+        name: row.name.clone(),
+        town_code: row.town_code.clone(),
+        village_code: row.village_code.clone(),
+        address: row.address.clone(),
+        phone: protected(protector, row, "phone", row.phone_enc.as_ref())?,
+        guardian_name: row.guardian_name.clone(),
+        guardian_phone: protected(
+            protector,
+            row,
+            "guardian_phone",
+            row.guardian_phone_enc.as_ref(),
+        )?,
+        household_flags: household_flags(row)?,
+        work_capacity: row.work_capacity,
+        registered_on: row.registered_on,
+        deceased_on: row.deceased_on,
+        moved_out_on: row.moved_out_on,
+    })
 }
 
 pub fn household_periods(rows: &[HouseholdStatusRow]) -> Result<Vec<HouseholdPeriod>, AppError> {
