@@ -23,7 +23,6 @@ use crate::domain::resident::HouseholdStatus;
 use crate::domain::role::Role;
 use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
-use crate::residents::view;
 use crate::sections::kinds::OtherBenefitKind;
 
 #[derive(Debug, Clone, Serialize)]
@@ -219,8 +218,8 @@ pub fn facts_of(conn: &mut DbConn, resident: &ResidentRow) -> Result<ResidentFac
         .into_iter()
         .map(|c| {
             Ok(CertificateFact {
-                category: view::category(&c)?,
-                components: view::components(c.components.as_deref())?,
+                category: certs::category(&c)?,
+                components: certs::components(&c)?,
                 grade: c.grade,
                 issued_on: c.issued_on,
                 valid_until: c.valid_until,

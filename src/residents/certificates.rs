@@ -396,8 +396,8 @@ pub fn act(
         }
         let holder = view::id_number(who.protector, &resident)?;
         let current = Assessment {
-            category: view::category(&cert)?,
-            components: view::components(cert.components.as_deref())?,
+            category: store::category(&cert)?,
+            components: store::components(&cert)?,
             grade: cert.grade,
             issued_on: cert.issued_on,
             valid_until: Some(cert.valid_until),

@@ -459,7 +459,7 @@ fn patch_of(columns: &[&'static str], row: &CheckedRow) -> ResidentPatch {
 fn holds(c: &CertificateRow, assessment: &Assessment, number: &str) -> bool {
     let same_components = assessment.components.is_empty() || {
         let mut given = assessment.components.clone();
-        let mut stored = super::view::components(c.components.as_deref()).unwrap_or_default();
+        let mut stored = certs::components(c).unwrap_or_default();
         given.sort();
         stored.sort();
         given == stored

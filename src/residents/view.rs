@@ -5,7 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::fields::ResidentFields;
-use crate::db::certificates::CertificateRow;
+use crate::db::certificates::{self as certs, CertificateRow};
 use crate::db::residents::{HouseholdStatusRow, ResidentRow};
 use crate::domain::certificate::{
     CancelReason, Category, CertificateNumber, CertificateState, CertificateStatus,
@@ -191,18 +191,6 @@ pub fn household_flags(row: &ResidentRow) -> Result<Vec<HouseholdFlag>, AppError
     )
 }
 
-/// The components of a stored certificate (none for a single category).
-pub fn components(stored: Option<&str>) -> Result<Vec<Category>, AppError> {
-    stored.map_or(Ok(Vec::new()), |s| {
-        stored_codes("certificates", "components", s, Category::parse)
-    })
-}
-
-/// The category of a stored certificate.
-pub fn category(row: &CertificateRow) -> Result<Category, AppError> {
-    stored_code("certificates", "category", &row.category, Category::parse)
-}
-
 /// A stored certificate as shown on `today`, when certificates within `expiring_within_days` of
 /// their `valid_until` are shown as expiring.
 pub fn certificate(
@@ -211,13 +199,13 @@ pub fn certificate(
     today: NaiveDate,
     expiring_within_days: u32,
 ) -> Result<CertificateView, AppError> {
-    let category = category(row)?;
+    let category = certs::category(row)?;
     let number = CertificateNumber::compose(holder, category, row.grade, row.reissue as u8);
     Ok(CertificateView {
         id: row.public_id.clone(),
         number: mask_id_number(&number),
         category,
-        components: components(row.components.as_deref())?,
+        components: certs::components(row)?,
         grade: row.grade,
         issued_on: row.issued_on,
         valid_until: row.valid_until,
