@@ -5,9 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::asker::Asker;
+use super::corrections::Correction;
 use super::extract::{ApiJson, ApiQuery};
 use super::paging::{self, Page};
-use super::residents::Asker;
 use crate::auth::RequestContext;
 use crate::db;
 use crate::domain::eligibility::SubsidyKind;
@@ -337,19 +338,11 @@ pub async fn publish(
     Ok(HttpResponse::Created().json(set))
 }
 
-/// The body of a correction: a withdrawal (of a definition version or a policy version) or a
-/// void (of a section record, a grant or a case), with its reason.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Withdrawal {
-    pub(super) reason: String,
-}
-
 pub async fn withdraw(
     state: web::Data<AppState>,
     RequestContext(ctx): RequestContext,
     id: web::Path<uuid::Uuid>,
-    ApiJson(body): ApiJson<Withdrawal>,
+    ApiJson(body): ApiJson<Correction>,
 ) -> AppResult<HttpResponse> {
     let today = crate::domain::today();
     let id = id.into_inner().to_string();

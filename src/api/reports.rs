@@ -5,10 +5,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::asker::Asker;
 use super::extract::{ApiJson, ApiQuery};
 use super::indicators::{as_of, format_of};
 use super::paging::{self, Page};
-use super::residents::Asker;
 use crate::db;
 use crate::error::AppResult;
 use crate::reports::exports::{self, File};

@@ -4,9 +4,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use super::asker::Asker;
 use super::extract::ApiQuery;
 use super::paging::{self, Page};
-use super::residents::Asker;
 use crate::db;
 use crate::domain::work_queue::WorkQueue;
 use crate::error::{AppError, AppResult};
