@@ -9,6 +9,7 @@ use super::asker::Asker;
 use super::corrections::Correction;
 use super::extract::{ApiJson, ApiQuery};
 use super::paging::{self, Page};
+use super::reporting::{as_of, file_response, format_of};
 use crate::auth::RequestContext;
 use crate::db;
 use crate::domain::eligibility::SubsidyKind;
@@ -53,29 +54,8 @@ pub struct ReconciliationQuery {
     format: Option<String>,
 }
 
-/// The as-of day asked for (`YYYY-MM-DD`, not after today), or today.
-pub(super) fn as_of(asked: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
-    let Some(text) = asked else {
-        return Ok(today);
-    };
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .filter(|_| text.len() == 10)
-        .ok_or_else(|| AppError::field("as_of", "invalid_date", "write the date as YYYY-MM-DD"))?;
-    indicators::check_as_of(day, today)
-}
-
 fn indicator(code: &str) -> Result<IndicatorCode, AppError> {
     IndicatorCode::parse(code).ok_or(AppError::NotFound)
-}
-
-/// The format asked for by `format`, else by `Accept`, else JSON.
-pub(super) fn format_of(req: &HttpRequest, asked: Option<&str>) -> Result<Format, AppError> {
-    let accept = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    Format::choose(asked, accept)
 }
 
 /// The gap lists named in `gaps` (comma-separated codes), each once.
@@ -127,7 +107,7 @@ async fn figures_file(
         )
     })
     .await?;
-    Ok(super::reports::file_response(file))
+    Ok(file_response(file))
 }
 
 pub async fn report(
@@ -218,7 +198,7 @@ pub async fn gaps(
             )
         })
         .await?;
-        return Ok(super::reports::file_response(file));
+        return Ok(file_response(file));
     }
     let limit = paging::limit(query.limit)?;
     let list = format!("{GAPS}:{code}:{day}");
@@ -284,7 +264,7 @@ pub async fn reconciliation(
             )
         })
         .await?;
-        return Ok(super::reports::file_response(file));
+        return Ok(file_response(file));
     }
     let limit = paging::limit(query.limit)?;
     let list = format!("{RECONCILIATION}:{day}");

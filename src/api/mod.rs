@@ -20,6 +20,7 @@ mod indicators;
 mod openapi;
 pub mod paging;
 mod reference;
+mod reporting;
 mod reports;
 pub mod residents;
 mod sections;

@@ -11,6 +11,7 @@ use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
 use super::extract::{explicit_null, ApiJson, ApiQuery, SheetBody};
 use super::paging::{self, Page};
+use super::reporting::file_response;
 use crate::db::{self, residents::ResidentFilter};
 use crate::domain::certificate::Category;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus};
@@ -214,7 +215,7 @@ pub async fn list(
             resident_list::export(conn, &asker.requester(), filter, format)
         })
         .await?;
-        return Ok(super::reports::file_response(file));
+        return Ok(file_response(file));
     }
     let found = db::run(&state.pool, move |conn| {
         residents::search(conn, &asker.requester(), filter, limit)
@@ -509,9 +510,7 @@ pub async fn import_residents(
                 .id_probes
                 .spend(&key, report.existence_answers, Instant::now());
             if answer == Format::Csv {
-                return Ok(super::reports::file_response(import_sheets::report_csv(
-                    &report,
-                )?));
+                return Ok(file_response(import_sheets::report_csv(&report)?));
             }
             Ok(HttpResponse::Ok().json(report))
         }
@@ -536,9 +535,7 @@ pub async fn import_template(ApiQuery(query): ApiQuery<TemplateQuery>) -> AppRes
         ("xlsx", crate::reports::XLSX_TYPE, Format::Xlsx),
     ];
     let format = negotiate(query.format.as_deref(), None, TEMPLATES, Format::Csv)?;
-    Ok(super::reports::file_response(import_sheets::template(
-        format,
-    )?))
+    Ok(file_response(import_sheets::template(format)?))
 }
 
 #[derive(Deserialize)]
