@@ -5,6 +5,10 @@
 //! (schema and queries); `startup` wires them, `error` maps every failure to problem+json,
 //! `input` reads what clients send (JSON bodies, query strings, merge patches) into types with
 //! every fault named, and `messages` says each error in the client's language.
+//!
+//! The use cases (`residents`, `subsidies`, `home_modifications`, `sections`, ...) reach a
+//! resident's file only through `access`, the policy of who may see and change which file, and
+//! `whole_file` reads a whole file above the areas it gathers, none of which imports it.
 
 pub mod access;
 pub mod accounts;

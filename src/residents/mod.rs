@@ -1,5 +1,7 @@
-//! One person, one file (一人一档): registering residents, keeping their records, reading and
-//! searching files, within the caller's towns, every step audited.
+//! One person, one file (一人一档): registering residents, keeping their records (a change of
+//! town records a move; a death or a move-out cancels the active certificate and ends the
+//! running grants), reading and searching them, within the caller's towns, every step audited.
+//! The whole file with all its sections is read by [`crate::whole_file`].
 //!
 //! Handlers call these functions with a [`Requester`] (see [`crate::access`]).
 
