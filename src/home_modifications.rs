@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
 use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::home_modifications::{self as store, CaseRow, StepChanges};
@@ -14,7 +15,6 @@ use crate::db::{self, DbConn};
 use crate::domain::home_modification::{next, Assessment, CaseState, CaseStatus, Step, StepError};
 use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
-use crate::residents::{write_in_scope, Requester};
 use crate::sections::Life;
 
 /// One item of the work (a ramp, grab bars…), with its cost in fen when known.

@@ -7,6 +7,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::access::Requester;
 use crate::audit::{self, Action, AuditContext, Event};
 use crate::db::definitions::{self as store, DefinitionRow, NewDefinitionRow};
 use crate::db::indicators::{self as facts, Loaded, Scan};
@@ -24,7 +25,7 @@ use crate::domain::resident::mask_name;
 use crate::domain::role::Scope;
 use crate::error::{AppError, FieldError};
 use crate::protect::Protector;
-use crate::residents::{view, Requester};
+use crate::residents::view;
 
 /// The district, whose code asks for every town.
 pub const DISTRICT: &str = "330213";

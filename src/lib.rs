@@ -6,7 +6,12 @@
 //! reach (`AppState`), `startup` wires them, `error` maps every failure to problem+json,
 //! `input` reads what clients send (JSON bodies, query strings, merge patches) into types with
 //! every fault named, and `messages` says each error in the client's language.
+//!
+//! The use cases (`residents`, `subsidies`, `home_modifications`, `sections`, ...) reach a
+//! resident's file only through `access`, the policy of who may see and change which file, and
+//! `whole_file` reads a whole file above the areas it gathers, none of which imports it.
 
+pub mod access;
 pub mod accounts;
 pub mod api;
 pub mod areas;
@@ -38,5 +43,6 @@ pub mod startup;
 pub mod state;
 pub mod subsidies;
 pub mod telemetry;
+pub mod whole_file;
 pub mod work_queues;
 pub mod xlsx_file;

@@ -93,7 +93,7 @@ pub fn import_residents(
         .map_err(StartError::from)?;
     let protector = Protector::new(&keys.encryption.0, &keys.blind_index.0);
     let ctx = command_line_context();
-    let who = crate::residents::Requester {
+    let who = crate::access::Requester {
         audit: &ctx,
         recorder: &crate::audit::Recorder::direct(),
         scope: &crate::domain::role::Scope::All,

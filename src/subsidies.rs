@@ -8,6 +8,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::access::{load_in_scope, write_in_scope, Requester};
 use crate::audit::{self, Action, AuditContext, Event, Outcome};
 use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
@@ -23,7 +24,6 @@ use crate::domain::role::Role;
 use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
 use crate::input::read_value;
-use crate::residents::{load_in_scope, view, write_in_scope, Requester};
 use crate::sections::kinds::OtherBenefitKind;
 
 #[derive(Debug, Clone, Serialize)]
@@ -249,8 +249,8 @@ pub fn facts_of(conn: &mut DbConn, resident: &ResidentRow) -> Result<ResidentFac
         .into_iter()
         .map(|c| {
             Ok(CertificateFact {
-                category: view::category(&c)?,
-                components: view::components(c.components.as_deref())?,
+                category: certs::category(&c)?,
+                components: certs::components(&c)?,
                 grade: c.grade,
                 issued_on: c.issued_on,
                 valid_until: c.valid_until,

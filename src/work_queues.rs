@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::access::Requester;
 use crate::audit::{Action, Event};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::{self, work_queues as store, DbConn};
@@ -20,7 +21,7 @@ use crate::domain::work_queue::WorkQueue;
 use crate::error::{stored_code, AppError};
 use crate::indicators;
 use crate::residents::fields::Areas;
-use crate::residents::{view, Requester};
+use crate::residents::view;
 
 /// One thing waiting: whose, what (`subject_id`: the certificate, case or grant), in which
 /// state, and since when.

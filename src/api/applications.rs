@@ -9,9 +9,9 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::asker::Asker;
 use super::extract::{ApiJson, ApiQuery};
 use super::paging::{self, Page};
-use super::residents::Asker;
 use crate::auth::guard::Principal;
 use crate::auth::RequestContext;
 use crate::db;

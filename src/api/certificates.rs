@@ -4,8 +4,8 @@ use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::asker::Asker;
 use super::extract::ApiJson;
-use super::residents::Asker;
 use crate::db;
 use crate::domain::certificate::{CancelReason, Category};
 use crate::error::AppResult;

@@ -4,10 +4,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
+use super::corrections::Correction;
 use super::extract::ApiJson;
-use super::indicators::Withdrawal;
-use super::residents::Asker;
 use crate::corrections::VoidRequest;
 use crate::db;
 use crate::domain::home_modification::Assessment;
@@ -148,7 +148,7 @@ pub async fn void(
     req: HttpRequest,
     asker: Asker,
     path: web::Path<CasePath>,
-    ApiJson(body): ApiJson<Withdrawal>,
+    ApiJson(body): ApiJson<Correction>,
 ) -> AppResult<HttpResponse> {
     let request = VoidRequest {
         expected_version: expected_version(&req)?,

@@ -5,9 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::asker::Asker;
+use super::corrections::Correction;
 use super::extract::{ApiJson, ApiQuery};
 use super::paging::{self, Page};
-use super::residents::Asker;
+use super::reporting::{as_of, file_response, format_of};
 use crate::auth::RequestContext;
 use crate::db;
 use crate::domain::eligibility::SubsidyKind;
@@ -52,29 +54,8 @@ pub struct ReconciliationQuery {
     format: Option<String>,
 }
 
-/// The as-of day asked for (`YYYY-MM-DD`, not after today), or today.
-pub(super) fn as_of(asked: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
-    let Some(text) = asked else {
-        return Ok(today);
-    };
-    let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .filter(|_| text.len() == 10)
-        .ok_or_else(|| AppError::field("as_of", "invalid_date", "write the date as YYYY-MM-DD"))?;
-    indicators::check_as_of(day, today)
-}
-
 fn indicator(code: &str) -> Result<IndicatorCode, AppError> {
     IndicatorCode::parse(code).ok_or(AppError::NotFound)
-}
-
-/// The format asked for by `format`, else by `Accept`, else JSON.
-pub(super) fn format_of(req: &HttpRequest, asked: Option<&str>) -> Result<Format, AppError> {
-    let accept = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    Format::choose(asked, accept)
 }
 
 /// The gap lists named in `gaps` (comma-separated codes), each once.
@@ -126,7 +107,7 @@ async fn figures_file(
         )
     })
     .await?;
-    Ok(super::reports::file_response(file))
+    Ok(file_response(file))
 }
 
 pub async fn report(
@@ -217,7 +198,7 @@ pub async fn gaps(
             )
         })
         .await?;
-        return Ok(super::reports::file_response(file));
+        return Ok(file_response(file));
     }
     let limit = paging::limit(query.limit)?;
     let list = format!("{GAPS}:{code}:{day}");
@@ -283,7 +264,7 @@ pub async fn reconciliation(
             )
         })
         .await?;
-        return Ok(super::reports::file_response(file));
+        return Ok(file_response(file));
     }
     let limit = paging::limit(query.limit)?;
     let list = format!("{RECONCILIATION}:{day}");
@@ -337,19 +318,11 @@ pub async fn publish(
     Ok(HttpResponse::Created().json(set))
 }
 
-/// The body of a correction: a withdrawal (of a definition version or a policy version) or a
-/// void (of a section record, a grant or a case), with its reason.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Withdrawal {
-    pub(super) reason: String,
-}
-
 pub async fn withdraw(
     state: web::Data<AppState>,
     RequestContext(ctx): RequestContext,
     id: web::Path<uuid::Uuid>,
-    ApiJson(body): ApiJson<Withdrawal>,
+    ApiJson(body): ApiJson<Correction>,
 ) -> AppResult<HttpResponse> {
     let today = crate::domain::today();
     let id = id.into_inner().to_string();

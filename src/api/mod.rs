@@ -5,11 +5,13 @@
 //! compares it with `openapi.yaml`, so none of them can drift.
 
 mod applications;
+mod asker;
 mod audit;
 mod auth;
 mod certificates;
 mod clients;
 pub mod concurrency;
+mod corrections;
 mod district;
 pub mod extract;
 mod health;
@@ -18,6 +20,7 @@ mod indicators;
 mod openapi;
 pub mod paging;
 mod reference;
+mod reporting;
 mod reports;
 pub mod residents;
 mod sections;

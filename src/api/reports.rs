@@ -1,43 +1,20 @@
-//! Frozen reports (snapshots): take one, list them, read one in any format, verify one; and
-//! how every report file is sent.
+//! Frozen reports (snapshots): take one, list them, read one in any format, verify one.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use super::asker::Asker;
 use super::extract::{ApiJson, ApiQuery};
-use super::indicators::{as_of, format_of};
 use super::paging::{self, Page};
-use super::residents::Asker;
+use super::reporting::{as_of, file_response, format_of};
 use crate::db;
 use crate::error::AppResult;
-use crate::reports::exports::{self, File};
-use crate::reports::{content_disposition, snapshots, Format};
+use crate::reports::exports;
+use crate::reports::{snapshots, Format};
 use crate::state::AppState;
 
 const LIST: &str = "report_snapshots";
-
-/// A report file: its media type, a `Content-Disposition` naming what and as of when, and no
-/// caching (it may hold personal data). An HTML page may not load anything from anywhere.
-pub fn file_response(file: File) -> HttpResponse {
-    let mut builder = HttpResponse::Ok();
-    builder
-        .content_type(file.format.content_type())
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            content_disposition(file.format == Format::Html, &file.name, &file.fallback),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header(("X-Content-Type-Options", "nosniff"));
-    if file.format == Format::Html {
-        builder.insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
-             form-action 'none'",
-        ));
-    }
-    builder.body(file.bytes)
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,87 +1,30 @@
 //! Resident files: register, read, search, change, reveal, history, import.
 
-use std::future::{ready, Ready};
-use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
 use super::extract::{explicit_null, ApiJson, ApiQuery, SheetBody};
 use super::paging::{self, Page};
-use crate::audit::AuditContext;
-use crate::auth::{Caller, RequestContext};
+use super::reporting::file_response;
 use crate::db::{self, residents::ResidentFilter};
 use crate::domain::certificate::Category;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus};
-use crate::domain::role::Scope;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::read_with_placeholders;
-use crate::protect::Protector;
 use crate::reports::{import_sheets, negotiate, resident_list, Format};
 use crate::residents::fields::ResidentFields;
-use crate::residents::{self, import, NewResident, Requester, ResidentPatch, ResidentView};
+use crate::residents::{self, import, NewResident, ResidentPatch, ResidentView};
 use crate::state::AppState;
+use crate::whole_file;
 
 const LIST: &str = "residents";
 const HISTORY: &str = "resident_history";
-
-/// Everything a resident operation needs from the request, owned so it can move to the
-/// blocking pool.
-pub struct Asker {
-    audit: AuditContext,
-    recorder: crate::audit::Recorder,
-    scope: Scope,
-    protector: Arc<Protector>,
-    today: NaiveDate,
-    certificate_expiring_days: u32,
-}
-
-impl Asker {
-    /// Today in the district.
-    pub fn today(&self) -> NaiveDate {
-        self.today
-    }
-
-    pub fn requester(&self) -> Requester<'_> {
-        Requester {
-            audit: &self.audit,
-            recorder: &self.recorder,
-            scope: &self.scope,
-            protector: &self.protector,
-            today: self.today,
-            certificate_expiring_days: self.certificate_expiring_days,
-        }
-    }
-}
-
-impl FromRequest for Asker {
-    type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let asker = (|| {
-            let caller = Caller::from_request(req, payload).into_inner()?;
-            let RequestContext(audit) = RequestContext::from_request(req, payload).into_inner()?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::internal("application state missing"))?;
-            Ok(Asker {
-                audit,
-                recorder: state.recorder.clone(),
-                scope: caller.scope(),
-                protector: state.protector.clone(),
-                today: crate::domain::today(),
-                certificate_expiring_days: state.config.certificate_expiring_days,
-            })
-        })();
-        ready(asker)
-    }
-}
 
 /// The caller's ID-number probes (lookups by ID number; answers that an ID number has a file in
 /// another town) are counted per user: guessing the hidden digits of a masked number, or
@@ -149,7 +92,7 @@ pub async fn create(
             let Some(filled) = faults.filled.take() else {
                 return Err(AppError::Validation(faults.errors));
             };
-            let new = new_resident(filled, asker.today);
+            let new = new_resident(filled, asker.today());
             let domain = db::run(&state.pool, move |conn| {
                 residents::faults_of_new(conn, &asker.requester(), new)
             })
@@ -159,7 +102,7 @@ pub async fn create(
             ));
         }
     };
-    let new = new_resident(body, asker.today);
+    let new = new_resident(body, asker.today());
     let key = probe_key(&asker);
     let limited = scoped(&asker);
     if limited && state.auth.id_probes.remaining(&key, Instant::now()) == 0 {
@@ -272,7 +215,7 @@ pub async fn list(
             resident_list::export(conn, &asker.requester(), filter, format)
         })
         .await?;
-        return Ok(super::reports::file_response(file));
+        return Ok(file_response(file));
     }
     let found = db::run(&state.pool, move |conn| {
         residents::search(conn, &asker.requester(), filter, limit)
@@ -423,7 +366,7 @@ pub async fn file(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner().to_string();
     let file = db::run(&state.pool, move |conn| {
-        residents::file(conn, &asker.requester(), &id)
+        whole_file::read(conn, &asker.requester(), &id)
     })
     .await?;
     Ok(with_etag(HttpResponse::Ok(), file.resident.version, &file))
@@ -567,9 +510,7 @@ pub async fn import_residents(
                 .id_probes
                 .spend(&key, report.existence_answers, Instant::now());
             if answer == Format::Csv {
-                return Ok(super::reports::file_response(import_sheets::report_csv(
-                    &report,
-                )?));
+                return Ok(file_response(import_sheets::report_csv(&report)?));
             }
             Ok(HttpResponse::Ok().json(report))
         }
@@ -594,9 +535,7 @@ pub async fn import_template(ApiQuery(query): ApiQuery<TemplateQuery>) -> AppRes
         ("xlsx", crate::reports::XLSX_TYPE, Format::Xlsx),
     ];
     let format = negotiate(query.format.as_deref(), None, TEMPLATES, Format::Csv)?;
-    Ok(super::reports::file_response(import_sheets::template(
-        format,
-    )?))
+    Ok(file_response(import_sheets::template(format)?))
 }
 
 #[derive(Deserialize)]

@@ -3,10 +3,10 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
+use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
+use super::corrections::Correction;
 use super::extract::ApiJson;
-use super::indicators::Withdrawal;
-use super::residents::Asker;
 use crate::corrections::VoidRequest;
 use crate::db;
 use crate::error::AppResult;
@@ -67,7 +67,7 @@ pub async fn void<S: Section>(
     req: HttpRequest,
     asker: Asker,
     path: web::Path<RecordPath>,
-    ApiJson(body): ApiJson<Withdrawal>,
+    ApiJson(body): ApiJson<Correction>,
 ) -> AppResult<HttpResponse> {
     let request = VoidRequest {
         expected_version: expected_version(&req)?,

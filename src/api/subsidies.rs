@@ -4,10 +4,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
+use super::corrections::Correction;
 use super::extract::{ApiJson, ApiQuery};
-use super::indicators::Withdrawal;
-use super::residents::Asker;
 use crate::auth::RequestContext;
 use crate::corrections::VoidRequest;
 use crate::db;
@@ -53,7 +53,7 @@ pub async fn withdraw_policy(
     state: web::Data<AppState>,
     RequestContext(ctx): RequestContext,
     id: web::Path<uuid::Uuid>,
-    ApiJson(body): ApiJson<Withdrawal>,
+    ApiJson(body): ApiJson<Correction>,
 ) -> AppResult<HttpResponse> {
     let today = crate::domain::today();
     let id = id.into_inner().to_string();
@@ -211,7 +211,7 @@ pub async fn void(
     req: HttpRequest,
     asker: Asker,
     path: web::Path<GrantPath>,
-    ApiJson(body): ApiJson<Withdrawal>,
+    ApiJson(body): ApiJson<Correction>,
 ) -> AppResult<HttpResponse> {
     let request = VoidRequest {
         expected_version: expected_version(&req)?,

@@ -4,9 +4,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use super::asker::Asker;
 use super::extract::ApiQuery;
 use super::paging::{self, Page};
-use super::residents::Asker;
+use super::reporting::file_response;
 use crate::db;
 use crate::domain::work_queue::WorkQueue;
 use crate::error::{AppError, AppResult};
@@ -68,7 +69,7 @@ pub async fn list(
     .await?;
     if format != Format::Json {
         let file = work_queue::file(queue, &page.items, format)?;
-        return Ok(super::reports::file_response(file));
+        return Ok(file_response(file));
     }
     Ok(HttpResponse::Ok().json(QueueList {
         page: Page {

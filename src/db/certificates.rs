@@ -3,6 +3,8 @@ use diesel::prelude::*;
 
 use super::schema::certificates;
 use super::DbConn;
+use crate::domain::certificate::Category;
+use crate::error::{stored_code, stored_codes, AppError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = certificates)]
@@ -20,6 +22,18 @@ pub struct CertificateRow {
     pub cancelled_on: Option<NaiveDate>,
     pub cancel_reason: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+/// The category of a stored certificate.
+pub fn category(row: &CertificateRow) -> Result<Category, AppError> {
+    stored_code("certificates", "category", &row.category, Category::parse)
+}
+
+/// The components of a stored certificate (none for a single category).
+pub fn components(row: &CertificateRow) -> Result<Vec<Category>, AppError> {
+    row.components.as_deref().map_or(Ok(Vec::new()), |s| {
+        stored_codes("certificates", "components", s, Category::parse)
+    })
 }
 
 /// A certificate to write. An empty column is written as NULL (no such column has another

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 
 use super::model::{next_status, ApplicationKind, ApplicationStatus, Channel, Decision, Step};
 use super::outbox;
+use crate::access::Requester;
 use crate::accounts::timestamp;
 use crate::audit::{self, Action, AuditContext, Event};
 use crate::db::integration::{self as store, ApplicationFilter, ApplicationRow, NewApplicationRow};
@@ -25,7 +26,6 @@ use crate::error::{AppError, FieldError};
 use crate::protect::Protector;
 use crate::residents::certificates::{self as certificates, Assessment, CertificateAction};
 use crate::residents::fields::{Areas, ResidentFields, Rules, StatusChange};
-use crate::residents::Requester;
 
 /// Who reads applications: a client (its own) or staff (their towns).
 #[derive(Debug, Clone, Copy)]

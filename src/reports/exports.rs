@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
+use crate::access::Requester;
 use crate::audit::{Action, Event};
 use crate::db::{self, DbConn};
 use crate::domain::eligibility::SubsidyKind;
@@ -11,7 +12,6 @@ use crate::domain::indicators::definition::IndicatorCode;
 use crate::domain::role::Scope;
 use crate::error::AppError;
 use crate::indicators::{self, Gap};
-use crate::residents::Requester;
 
 use super::figures::{Persons, ReportData, Suppression};
 use super::html::{self, Provenance, SnapshotNote};

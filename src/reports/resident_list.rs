@@ -4,11 +4,12 @@
 
 use serde_json::json;
 
+use crate::access::Requester;
 use crate::audit::{Action, Event};
 use crate::db::residents::ResidentFilter;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::residents::{self, Requester, SearchItem};
+use crate::residents::{self, SearchItem};
 
 use super::exports::File;
 use super::tables::{Cell, Table};

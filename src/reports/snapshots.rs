@@ -6,6 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::access::Requester;
 use crate::audit::{self, Action, Event};
 use crate::db::audit::AuditRow;
 use crate::db::district::FacilityRow;
@@ -16,7 +17,6 @@ use crate::domain::indicators::rules::{GapReason, Mark};
 use crate::domain::role::Scope;
 use crate::error::AppError;
 use crate::indicators;
-use crate::residents::Requester;
 
 use super::digest::{self, Contributions, Digests, Part};
 use super::figures::{AreaData, Persons, ReportData};

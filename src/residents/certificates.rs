@@ -5,7 +5,7 @@ use chrono::{Months, NaiveDate};
 use serde_json::json;
 
 use super::view::{self, CertificateView};
-use super::{write_in_scope, Requester};
+use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
 use crate::db::certificates::{self as store, CertificateRow, NewCertificateRow};
 use crate::db::residents::{self as residents, ResidentRow};
@@ -396,8 +396,8 @@ pub fn act(
         }
         let holder = view::id_number(who.protector, &resident)?;
         let current = Assessment {
-            category: view::category(&cert)?,
-            components: view::components(cert.components.as_deref())?,
+            category: store::category(&cert)?,
+            components: store::components(&cert)?,
             grade: cert.grade,
             issued_on: cert.issued_on,
             valid_until: Some(cert.valid_until),

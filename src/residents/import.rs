@@ -22,9 +22,9 @@ use super::certificates::{self, issue_stored, Assessment};
 use super::fields::{Areas, ResidentFields, Rules, StatusChange};
 use super::import_columns;
 use super::{
-    apply_patch, check_new, create_event, new_resident_row, plan_patch, NewResident, Requester,
-    ResidentPatch,
+    apply_patch, check_new, create_event, new_resident_row, plan_patch, NewResident, ResidentPatch,
 };
+use crate::access::Requester;
 use crate::audit::{self, Action, Event};
 use crate::csv_file::{self, Layout, RejectedRow, Row, SheetFormat};
 use crate::db::certificates::{self as certs, CertificateRow, NewCertificateRow};
@@ -459,7 +459,7 @@ fn patch_of(columns: &[&'static str], row: &CheckedRow) -> ResidentPatch {
 fn holds(c: &CertificateRow, assessment: &Assessment, number: &str) -> bool {
     let same_components = assessment.components.is_empty() || {
         let mut given = assessment.components.clone();
-        let mut stored = super::view::components(c.components.as_deref()).unwrap_or_default();
+        let mut stored = certs::components(c).unwrap_or_default();
         given.sort();
         stored.sort();
         given == stored

@@ -1,8 +1,9 @@
-//! One person, one file (一人一档): registering residents, keeping their records, reading and
-//! searching files, within the caller's towns, every step audited.
+//! One person, one file (一人一档): registering residents, keeping their records (a change of
+//! town records a move; a death or a move-out cancels the active certificate and ends the
+//! running grants), reading and searching them, within the caller's towns, every step audited.
+//! The whole file with all its sections is read by [`crate::whole_file`].
 //!
-//! Handlers call these functions with a [`Requester`]: who asks (for the audit trail), which
-//! towns they may see, the keys, and what "today" is.
+//! Handlers call these functions with a [`Requester`] (see [`crate::access`]).
 
 pub mod certificates;
 pub mod fields;
@@ -14,7 +15,8 @@ pub mod view;
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
-use crate::audit::{self, Action, AuditContext, Event, Outcome};
+use crate::access::{check_scope, load_in_scope, record_read, write_in_scope, Requester};
+use crate::audit::{self, Action, Event};
 use crate::db::residents::{
     self as store, NewResidentRow, ResidentChanges, ResidentFilter, ResidentRow,
 };
@@ -22,24 +24,10 @@ use crate::db::{self, certificates as certs, DbConn, WriteTx};
 use crate::domain::certificate::CancelReason;
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdStatus, ProtectedField};
-use crate::domain::role::Scope;
 use crate::error::{stored_code, AppError, FieldError};
 use crate::protect::Protector;
 use fields::{check_life_date, Areas, ResidentFields, Rules, StatusChange};
-pub use view::{CertificateView, FileView, ResidentView};
-
-/// Who asks, and with what.
-pub struct Requester<'a> {
-    pub audit: &'a AuditContext,
-    /// Where the events of reads go (batched with concurrent reads).
-    pub recorder: &'a audit::Recorder,
-    pub scope: &'a Scope,
-    pub protector: &'a Protector,
-    pub today: NaiveDate,
-    /// Certificates this close to their `valid_until` are shown as expiring
-    /// (`CERTIFICATE_EXPIRING_DAYS`).
-    pub certificate_expiring_days: u32,
-}
+pub use view::{CertificateView, ResidentView};
 
 /// A new resident as submitted (by the API or an import row), before validation.
 #[derive(Debug, Clone)]
@@ -106,29 +94,6 @@ fn encrypt(
     })
 }
 
-/// The stored fields of a resident, decrypted.
-fn current_fields(protector: &Protector, row: &ResidentRow) -> Result<ResidentFields, AppError> {
-    Ok(ResidentFields {
-        name: row.name.clone(),
-        town_code: row.town_code.clone(),
-        village_code: row.village_code.clone(),
-        address: row.address.clone(),
-        phone: view::protected(protector, row, "phone", row.phone_enc.as_ref())?,
-        guardian_name: row.guardian_name.clone(),
-        guardian_phone: view::protected(
-            protector,
-            row,
-            "guardian_phone",
-            row.guardian_phone_enc.as_ref(),
-        )?,
-        household_flags: view::household_flags(row)?,
-        work_capacity: row.work_capacity,
-        registered_on: row.registered_on,
-        deceased_on: row.deceased_on,
-        moved_out_on: row.moved_out_on,
-    })
-}
-
 /// What the audit trail records of a resident: every field by name; the sensitive ones are
 /// redacted by the trail itself.
 fn audit_image(
@@ -144,51 +109,6 @@ fn audit_image(
 
 fn flags_json(fields: &ResidentFields) -> String {
     serde_json::to_string(&fields.household_flags).expect("flags serialise")
-}
-
-/// A resident the requester may see, or 404. An attempt on a resident outside the requester's
-/// towns is audited as denied, and answered exactly like a resident that does not exist.
-pub fn load_in_scope(
-    conn: &mut DbConn,
-    who: &Requester,
-    public_id: &str,
-) -> Result<ResidentRow, AppError> {
-    let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
-    in_scope(conn, who, row)
-}
-
-/// The resident itself if the requester may see it; else the audited 404 of [`load_in_scope`].
-fn in_scope(conn: &mut DbConn, who: &Requester, row: ResidentRow) -> Result<ResidentRow, AppError> {
-    if !who.scope.allows(&row.town_code) {
-        who.recorder
-            .record_read(conn, who.audit, denied_event(&row))?;
-        return Err(AppError::NotFound);
-    }
-    Ok(row)
-}
-
-/// The event of an attempt on a resident outside the caller's towns.
-fn denied_event(row: &ResidentRow) -> Event {
-    Event::new(Action::AccessDenied)
-        .outcome(Outcome::Denied)
-        .resident(row.public_id.clone())
-        .changes(json!({ "reason": "outside the caller's towns" }))
-}
-
-/// Runs a change to a resident's file in one write transaction, handing it the resident. The
-/// scope is checked first, outside that transaction, so a refused attempt stays in the audit
-/// trail although nothing else is written.
-pub fn write_in_scope<T>(
-    conn: &mut DbConn,
-    who: &Requester,
-    public_id: &str,
-    work: impl FnOnce(&mut WriteTx<'_>, ResidentRow) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    load_in_scope(conn, who, public_id)?;
-    db::write_transaction(conn, |conn| {
-        let row = load_in_scope(conn, who, public_id)?;
-        work(conn, row)
-    })
 }
 
 fn duplicate(existing: &ResidentRow, who: &Requester, areas: &Areas) -> AppError {
@@ -462,7 +382,7 @@ pub(crate) fn plan_patch(
     active: Option<certs::CertificateRow>,
 ) -> Result<Option<PatchPlan>, AppError> {
     let id_number = view::id_number(who.protector, row)?;
-    let before = current_fields(who.protector, row)?;
+    let before = view::stored_fields(who.protector, row)?;
     let mut errors = Vec::new();
     let after = rules.check(patch.apply(&before), row.birth_date, &mut errors);
 
@@ -658,28 +578,11 @@ pub fn update(
     })
 }
 
-fn audit_read(
-    conn: &mut DbConn,
-    who: &Requester,
-    action: Action,
-    row: &ResidentRow,
-    detail: Option<Value>,
-) -> Result<(), AppError> {
-    let mut event = Event::new(action)
-        .entity("resident", row.public_id.clone())
-        .resident(row.public_id.clone());
-    if let Some(detail) = detail {
-        event = event.changes(detail);
-    }
-    who.recorder.record_read(conn, who.audit, event)?;
-    Ok(())
-}
-
 pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<ResidentView, AppError> {
     let row = load_in_scope(conn, who, public_id)?;
     let history = store::household_history(conn, row.id)?;
     let view = view::resident(who.protector, &row, &history)?;
-    audit_read(conn, who, Action::ResidentRead, &row, None)?;
+    record_read(conn, who, Action::ResidentRead, &row, None)?;
     Ok(view)
 }
 
@@ -699,10 +602,10 @@ pub fn lookup(
             .record_read(conn, who.audit, Event::new(Action::ResidentLookupMiss))?;
         return Err(AppError::NotFound);
     };
-    let row = in_scope(conn, who, row)?;
+    check_scope(conn, who, &row)?;
     let history = store::household_history(conn, row.id)?;
     let view = view::resident(who.protector, &row, &history)?;
-    audit_read(
+    record_read(
         conn,
         who,
         Action::ResidentRead,
@@ -710,52 +613,6 @@ pub fn lookup(
         Some(json!({ "via": "lookup" })),
     )?;
     Ok(view)
-}
-
-/// The whole file, read in one snapshot (so its version, the `ETag`, is the version of what it
-/// shows), then audited: answered only once its `file_read` event is committed.
-pub fn file(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileView, AppError> {
-    let rows = db::file::load(conn, public_id)?.ok_or(AppError::NotFound)?;
-    if !who.scope.allows(&rows.resident.town_code) {
-        // Audited as denied, and answered like a resident that does not exist (see
-        // `load_in_scope`).
-        who.recorder
-            .record_read(conn, who.audit, denied_event(&rows.resident))?;
-        return Err(AppError::NotFound);
-    }
-    let file = file_view(who, &rows)?;
-    audit_read(conn, who, Action::FileRead, &rows.resident, None)?;
-    Ok(file)
-}
-
-/// The file as shown to `who`, from its stored rows.
-fn file_view(who: &Requester, rows: &db::file::FileRows) -> Result<FileView, AppError> {
-    let row = &rows.resident;
-    let resident = view::resident(who.protector, row, &rows.household)?;
-    let holder = view::id_number(who.protector, row)?;
-    let certificates = rows
-        .certificates
-        .iter()
-        .map(|c| view::certificate(&holder, c, who.today, who.certificate_expiring_days))
-        .collect::<Result<_, _>>()?;
-    let subsidies = crate::subsidies::of_file(&rows.grants, &rows.suspensions, who.today)?;
-    let home_modifications = crate::home_modifications::of_file(&rows.cases)?;
-    let sections = crate::sections::of_file(&rows.records);
-    let moves = moves::of_file(&rows.moves);
-    let applications = crate::integration::applications::of_file(
-        who.protector,
-        &rows.applications,
-        &row.public_id,
-    )?;
-    Ok(FileView {
-        resident,
-        certificates,
-        subsidies,
-        home_modifications,
-        moves,
-        applications,
-        sections,
-    })
 }
 
 /// One unmasked value, for an admin or a caseworker in scope. Audited with the field's name.
@@ -778,7 +635,7 @@ pub fn reveal(
             row.guardian_phone_enc.as_ref(),
         )?,
     };
-    audit_read(
+    record_read(
         conn,
         who,
         Action::ResidentReveal,
@@ -804,7 +661,7 @@ pub fn history(
         after_seq,
         limit,
     )?;
-    audit_read(conn, who, Action::HistoryRead, &row, None)?;
+    record_read(conn, who, Action::HistoryRead, &row, None)?;
     Ok(events)
 }
 

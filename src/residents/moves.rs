@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::fields::{check_life_date, Areas, Rules};
-use super::{current_fields, view, write_in_scope, Requester, ResidentView};
+use super::view::{self, ResidentView};
+use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
 use crate::db::moves::{self as store, MoveRow, NewMoveRow};
 use crate::db::residents::{self as residents, ResidentChanges, ResidentRow};
@@ -104,7 +105,7 @@ fn check(
     };
     // The place is checked by the rules every resident keeps (a town of the district, in the
     // caller's towns; a village of that town); only what they say of the place counts here.
-    let mut fields = current_fields(who.protector, row)?;
+    let mut fields = view::stored_fields(who.protector, row)?;
     fields.town_code = request.town_code.clone();
     fields.village_code = request.village_code.clone();
     let mut checked = Vec::new();

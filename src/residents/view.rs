@@ -1,9 +1,11 @@
-//! How a resident's file is shown: sensitive values masked, codes as codes.
+//! How a resident's file is shown: sensitive values masked, codes as codes; and a stored
+//! resident read back, its protected values decrypted.
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use crate::db::certificates::CertificateRow;
+use super::fields::ResidentFields;
+use crate::db::certificates::{self as certs, CertificateRow};
 use crate::db::residents::{HouseholdStatusRow, ResidentRow};
 use crate::domain::certificate::{
     CancelReason, Category, CertificateNumber, CertificateState, CertificateStatus,
@@ -69,22 +71,6 @@ pub struct CertificateView {
     pub cancel_reason: Option<CancelReason>,
 }
 
-/// The whole file: the resident and every section that exists.
-#[derive(Debug, Clone, Serialize)]
-pub struct FileView {
-    pub resident: ResidentView,
-    pub certificates: Vec<CertificateView>,
-    pub subsidies: Vec<crate::subsidies::GrantView>,
-    pub home_modifications: Vec<crate::home_modifications::CaseView>,
-    /// The moves between towns of the district, oldest first.
-    pub moves: Vec<super::moves::MoveView>,
-    /// The applications for services (from Zheliban or a counter), newest first.
-    pub applications: Vec<crate::integration::applications::ApplicationView>,
-    /// The dated records of the other sections, by section name.
-    #[serde(flatten)]
-    pub sections: serde_json::Map<String, serde_json::Value>,
-}
-
 fn corrupt(what: &str) -> AppError {
     AppError::internal(format!("stored {what} is not readable"))
 }
@@ -113,6 +99,29 @@ pub fn protected(
                 .map_err(|_| corrupt(column))
         })
         .transpose()
+}
+
+/// The stored fields of a resident, decrypted.
+pub fn stored_fields(protector: &Protector, row: &ResidentRow) -> Result<ResidentFields, AppError> {
+    Ok(ResidentFields {
+        name: row.name.clone(),
+        town_code: row.town_code.clone(),
+        village_code: row.village_code.clone(),
+        address: row.address.clone(),
+        phone: protected(protector, row, "phone", row.phone_enc.as_ref())?,
+        guardian_name: row.guardian_name.clone(),
+        guardian_phone: protected(
+            protector,
+            row,
+            "guardian_phone",
+            row.guardian_phone_enc.as_ref(),
+        )?,
+        household_flags: household_flags(row)?,
+        work_capacity: row.work_capacity,
+        registered_on: row.registered_on,
+        deceased_on: row.deceased_on,
+        moved_out_on: row.moved_out_on,
+    })
 }
 
 pub fn household_periods(rows: &[HouseholdStatusRow]) -> Result<Vec<HouseholdPeriod>, AppError> {
@@ -182,18 +191,6 @@ pub fn household_flags(row: &ResidentRow) -> Result<Vec<HouseholdFlag>, AppError
     )
 }
 
-/// The components of a stored certificate (none for a single category).
-pub fn components(stored: Option<&str>) -> Result<Vec<Category>, AppError> {
-    stored.map_or(Ok(Vec::new()), |s| {
-        stored_codes("certificates", "components", s, Category::parse)
-    })
-}
-
-/// The category of a stored certificate.
-pub fn category(row: &CertificateRow) -> Result<Category, AppError> {
-    stored_code("certificates", "category", &row.category, Category::parse)
-}
-
 /// A stored certificate as shown on `today`, when certificates within `expiring_within_days` of
 /// their `valid_until` are shown as expiring.
 pub fn certificate(
@@ -202,13 +199,13 @@ pub fn certificate(
     today: NaiveDate,
     expiring_within_days: u32,
 ) -> Result<CertificateView, AppError> {
-    let category = category(row)?;
+    let category = certs::category(row)?;
     let number = CertificateNumber::compose(holder, category, row.grade, row.reissue as u8);
     Ok(CertificateView {
         id: row.public_id.clone(),
         number: mask_id_number(&number),
         category,
-        components: components(row.components.as_deref())?,
+        components: certs::components(row)?,
         grade: row.grade,
         issued_on: row.issued_on,
         valid_until: row.valid_until,

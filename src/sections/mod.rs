@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
 use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
@@ -21,7 +22,6 @@ use crate::db::{self, file_records as store, DbConn};
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::input::merge_patch;
-use crate::residents::{write_in_scope, Requester};
 
 /// What every report filters a record on.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,10 +15,11 @@ use diesel::Connection;
 use futures_util::future::{join, join_all};
 use serde_json::{json, Value};
 
+use fenghua_registry::access::Requester;
 use fenghua_registry::audit::AuditContext;
 use fenghua_registry::db::{self};
 use fenghua_registry::domain::role::{Role, Scope};
-use fenghua_registry::residents::{self, Requester};
+use fenghua_registry::whole_file;
 
 use crate::helpers::{register_named, spawn_app_with, sql, Answer, TestApp};
 use crate::session::{etag, id_number, Session, JINPING};
@@ -400,7 +401,7 @@ async fn a_file_is_read_in_one_snapshot_in_a_few_queries() {
             today: fenghua_registry::domain::today(),
             certificate_expiring_days: 90,
         };
-        let file = residents::file(conn, &who, &resident)?;
+        let file = whole_file::read(conn, &who, &resident)?;
         conn.set_instrumentation(Counter::default());
         let statements = counter.statements.lock().unwrap().clone();
         Ok((statements, file))

@@ -1,0 +1,94 @@
+//! Who may see and change which resident's file: the access policy every use case applies.
+//!
+//! A use case receives a [`Requester`] (who asks, for the audit trail; which towns they may
+//! see; the keys; what "today" is) and reaches a resident only through [`load_in_scope`] or
+//! [`write_in_scope`]. A resident outside the requester's towns is answered exactly like one
+//! that does not exist, and the attempt is audited as denied. Every read of a file is audited
+//! ([`record_read`]).
+
+use chrono::NaiveDate;
+use serde_json::{json, Value};
+
+use crate::audit::{self, Action, AuditContext, Event, Outcome};
+use crate::db::residents::{self as store, ResidentRow};
+use crate::db::{self, DbConn, WriteTx};
+use crate::domain::role::Scope;
+use crate::error::AppError;
+use crate::protect::Protector;
+
+/// Who asks, and with what.
+pub struct Requester<'a> {
+    pub audit: &'a AuditContext,
+    /// Where the events of reads go (batched with concurrent reads).
+    pub recorder: &'a audit::Recorder,
+    pub scope: &'a Scope,
+    pub protector: &'a Protector,
+    pub today: NaiveDate,
+    /// Certificates this close to their `valid_until` are shown as expiring
+    /// (`CERTIFICATE_EXPIRING_DAYS`).
+    pub certificate_expiring_days: u32,
+}
+
+/// A resident the requester may see, or 404. An attempt on a resident outside the requester's
+/// towns is audited as denied, and answered exactly like a resident that does not exist.
+pub fn load_in_scope(
+    conn: &mut DbConn,
+    who: &Requester,
+    public_id: &str,
+) -> Result<ResidentRow, AppError> {
+    let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
+    check_scope(conn, who, &row)?;
+    Ok(row)
+}
+
+/// Nothing if the requester may see `row`; else the audited 404 of [`load_in_scope`].
+pub fn check_scope(conn: &mut DbConn, who: &Requester, row: &ResidentRow) -> Result<(), AppError> {
+    if !who.scope.allows(&row.town_code) {
+        who.recorder
+            .record_read(conn, who.audit, denied_event(row))?;
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// The event of an attempt on a resident outside the caller's towns.
+fn denied_event(row: &ResidentRow) -> Event {
+    Event::new(Action::AccessDenied)
+        .outcome(Outcome::Denied)
+        .resident(row.public_id.clone())
+        .changes(json!({ "reason": "outside the caller's towns" }))
+}
+
+/// Runs a change to a resident's file in one write transaction, handing it the resident. The
+/// scope is checked first, outside that transaction, so a refused attempt stays in the audit
+/// trail although nothing else is written.
+pub fn write_in_scope<T>(
+    conn: &mut DbConn,
+    who: &Requester,
+    public_id: &str,
+    work: impl FnOnce(&mut WriteTx<'_>, ResidentRow) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    load_in_scope(conn, who, public_id)?;
+    db::write_transaction(conn, |conn| {
+        let row = load_in_scope(conn, who, public_id)?;
+        work(conn, row)
+    })
+}
+
+/// Records that `who` read the file of `row` (`action`, with an optional `detail`).
+pub fn record_read(
+    conn: &mut DbConn,
+    who: &Requester,
+    action: Action,
+    row: &ResidentRow,
+    detail: Option<Value>,
+) -> Result<(), AppError> {
+    let mut event = Event::new(action)
+        .entity("resident", row.public_id.clone())
+        .resident(row.public_id.clone());
+    if let Some(detail) = detail {
+        event = event.changes(detail);
+    }
+    who.recorder.record_read(conn, who.audit, event)?;
+    Ok(())
+}
