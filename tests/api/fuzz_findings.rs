@@ -531,7 +531,7 @@ async fn a_decisions_certificate_grade_is_checked_whatever_the_kind() {
 async fn a_resident_patch_that_breaks_a_rule_is_refused_whatever_the_version() {
     let app = spawn_app().await;
     let admin = app.admin().await;
-    let (resident, _) = crate::sections::register(
+    let (resident, _) = crate::helpers::register(
         &app,
         &admin,
         "1980-05-01",
