@@ -135,7 +135,21 @@ pub fn append_many<'a>(
     tx: &mut WriteTx<'_>,
     events: impl IntoIterator<Item = (&'a AuditContext, Event)>,
 ) -> diesel::QueryResult<Vec<i64>> {
-    let (mut seq, mut prev_hash) = current_head(tx)?;
+    let head = current_head(tx)?;
+    append_linked(tx, &link_after(head, events))
+}
+
+/// The chain's head to link new events after ([`link_after`]), inside a write transaction.
+pub fn head(tx: &mut WriteTx<'_>) -> diesel::QueryResult<(i64, String)> {
+    current_head(tx)
+}
+
+/// Events linked in order after `head` (from [`head`]), ready for [`append_linked`]: hashing
+/// needs no connection, so a bulk writer can link on another thread while it writes its rows.
+pub fn link_after<'a>(
+    (mut seq, mut prev_hash): (i64, String),
+    events: impl IntoIterator<Item = (&'a AuditContext, Event)>,
+) -> Vec<AuditRow> {
     let mut rows = Vec::new();
     for (ctx, event) in events {
         seq += 1;
@@ -143,7 +157,22 @@ pub fn append_many<'a>(
         prev_hash = row.hash.clone();
         rows.push(row);
     }
-    store::insert_many(tx, &rows)?;
+    rows
+}
+
+/// Writes events linked by [`link_after`], in multi-row statements, and answers their sequence
+/// numbers. Refuses rows linked after another head than the chain's, which would break it.
+pub fn append_linked(tx: &mut WriteTx<'_>, rows: &[AuditRow]) -> diesel::QueryResult<Vec<i64>> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let (seq, hash) = current_head(tx)?;
+    if first.seq != seq + 1 || first.prev_hash != hash {
+        return Err(diesel::result::Error::QueryBuilderError(
+            "audit events linked after another head than the chain's".into(),
+        ));
+    }
+    store::insert_many(tx, rows)?;
     Ok(rows.iter().map(|r| r.seq).collect())
 }
 
@@ -190,23 +219,41 @@ pub fn append_alone(
 /// The hash of an event: SHA-256 over a JSON array of every column but the hash and the MAC
 /// (which is made over the hash), in a fixed order, the previous hash last.
 pub fn link_hash(row: &AuditRow) -> String {
-    let canonical = serde_json::json!([
+    // Serialised as a tuple straight into the hash: the same bytes as a JSON array value of
+    // the columns (see the test), without copying every column into one first.
+    let canonical = (
         row.seq,
         row.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        row.actor_user_id,
-        row.actor_username,
-        row.actor_role,
-        row.action,
-        row.entity_type,
-        row.entity_id,
-        row.resident_id,
-        row.request_id,
-        row.client_address,
-        row.outcome,
-        row.changes,
-        row.prev_hash,
-    ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        &row.actor_user_id,
+        &row.actor_username,
+        &row.actor_role,
+        &row.action,
+        &row.entity_type,
+        &row.entity_id,
+        &row.resident_id,
+        &row.request_id,
+        &row.client_address,
+        &row.outcome,
+        &row.changes,
+        &row.prev_hash,
+    );
+    let mut hashing = Hashing(Sha256::new());
+    serde_json::to_writer(&mut hashing, &canonical).expect("serialising strings cannot fail");
+    hex::encode(hashing.0.finalize())
+}
+
+/// Feeds what is written into a SHA-256.
+struct Hashing(Sha256);
+
+impl std::io::Write for Hashing {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Replaces the values of sensitive fields, at any depth, with a marker.
@@ -435,6 +482,51 @@ mod tests {
             changes,
             json!({"b": {"from": 2, "to": 3}, "c": {"from": null, "to": true}})
         );
+    }
+
+    /// Chains stored before keep verifying: the hash is the SHA-256 of the columns as a JSON
+    /// array value, however it is serialised.
+    #[test]
+    fn the_hash_is_that_of_the_columns_as_a_json_array() {
+        let row = AuditRow {
+            seq: 42,
+            occurred_at: chrono::NaiveDate::from_ymd_opt(2026, 12, 6)
+                .unwrap()
+                .and_hms_micro_opt(13, 2, 3, 7)
+                .unwrap(),
+            actor_user_id: Some("u-1".into()),
+            actor_username: Some("张三 \"admin\"".into()),
+            actor_role: None,
+            action: "resident_create".into(),
+            entity_type: Some("resident".into()),
+            entity_id: Some(String::new()),
+            resident_id: Some("p\\1\t".into()),
+            request_id: None,
+            client_address: Some("127.0.0.1".into()),
+            outcome: "success".into(),
+            changes: Some(r#"{"name":{"from":null,"to":"李四\n"},"flags":["a","b"]}"#.into()),
+            prev_hash: "ab".repeat(32),
+            hash: String::new(),
+            mac: None,
+        };
+        let as_value = serde_json::json!([
+            row.seq,
+            row.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            row.actor_user_id,
+            row.actor_username,
+            row.actor_role,
+            row.action,
+            row.entity_type,
+            row.entity_id,
+            row.resident_id,
+            row.request_id,
+            row.client_address,
+            row.outcome,
+            row.changes,
+            row.prev_hash,
+        ]);
+        let expected = hex::encode(Sha256::digest(as_value.to_string().as_bytes()));
+        assert_eq!(link_hash(&row), expected);
     }
 
     #[test]

@@ -388,47 +388,70 @@ impl Pending {
         self.new.push(one);
     }
 
-    /// Writes everything pending: the residents, their household statuses, their certificates,
-    /// then the audit events in row order (a new resident's event, then its certificate's).
+    /// Writes everything pending: the residents, their household statuses and certificates,
+    /// and the audit events in row order (a new resident's event, then its certificate's). The
+    /// events are hashed into the chain on a thread of their own while the rows are written:
+    /// that hashing needs only the chain's head, and costs about as much as the writing.
     fn flush(&mut self, conn: &mut WriteTx<'_>, who: &Requester) -> Result<(), AppError> {
         let new = std::mem::take(&mut self.new);
         let trail = std::mem::take(&mut self.trail);
         if trail.is_empty() {
             return Ok(());
         }
-        let (rows, new): (Vec<NewResidentRow>, Vec<_>) = new
-            .into_iter()
-            .map(|one| (one.row, (one.status, one.certificate, one.events)))
-            .unzip();
-        let ids: HashMap<String, i64> = store::insert_many(conn, &rows)?.into_iter().collect();
-        let mut statuses = Vec::with_capacity(rows.len());
-        let mut certificate_rows = Vec::new();
-        let mut events: Vec<Vec<Event>> = Vec::with_capacity(rows.len());
-        for (row, (status, certificate, of_row)) in rows.iter().zip(new) {
-            let id = ids
-                .get(&row.public_id)
-                .copied()
-                .ok_or_else(|| AppError::internal("a written resident's id was not returned"))?;
-            statuses.push((id, status.status.as_str(), status.since, row.created_at));
-            if let Some(mut certificate) = certificate {
-                certificate.resident_id = id;
-                certificate_rows.push(certificate);
-            }
-            events.push(of_row);
+        let mut rows = Vec::with_capacity(new.len());
+        let mut events_of = Vec::with_capacity(new.len());
+        for one in new {
+            rows.push((one.row, one.status, one.certificate));
+            events_of.push(Some(one.events));
         }
-        store::open_household_statuses(conn, &statuses)?;
-        certs::insert_many(conn, &certificate_rows)?;
-        let mut events: Vec<Option<Vec<Event>>> = events.into_iter().map(Some).collect();
-        let mut ordered = Vec::with_capacity(trail.len() + certificate_rows.len());
+        let mut events = Vec::with_capacity(trail.len() + rows.len());
         for entry in trail {
             match entry {
-                Ok(index) => ordered.extend(events[index].take().unwrap_or_default()),
-                Err(event) => ordered.push(event),
+                Ok(index) => events.extend(events_of[index].take().unwrap_or_default()),
+                Err(event) => events.push(event),
             }
         }
-        audit::append_many(conn, ordered.into_iter().map(|e| (who.audit, e)))?;
+        let head = audit::head(conn)?;
+        let linked = std::thread::scope(|scope| {
+            let linking = scope
+                .spawn(move || audit::link_after(head, events.into_iter().map(|e| (who.audit, e))));
+            let written = write_new(conn, rows);
+            let linked = linking
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            written.map(|()| linked)
+        })?;
+        audit::append_linked(conn, &linked)?;
         Ok(())
     }
+}
+
+/// Writes new residents with their first household status and their certificate, in bulk.
+fn write_new(
+    conn: &mut WriteTx<'_>,
+    new: Vec<(NewResidentRow, StatusChange, Option<NewCertificateRow>)>,
+) -> Result<(), AppError> {
+    let (rows, rest): (Vec<NewResidentRow>, Vec<_>) = new
+        .into_iter()
+        .map(|(row, status, certificate)| (row, (status, certificate)))
+        .unzip();
+    let ids: HashMap<String, i64> = store::insert_many(conn, &rows)?.into_iter().collect();
+    let mut statuses = Vec::with_capacity(rows.len());
+    let mut certificates = Vec::new();
+    for (row, (status, certificate)) in rows.iter().zip(rest) {
+        let id = ids
+            .get(&row.public_id)
+            .copied()
+            .ok_or_else(|| AppError::internal("a written resident's id was not returned"))?;
+        statuses.push((id, status.status.as_str(), status.since, row.created_at));
+        if let Some(mut certificate) = certificate {
+            certificate.resident_id = id;
+            certificates.push(certificate);
+        }
+    }
+    store::open_household_statuses(conn, &statuses)?;
+    certs::insert_many(conn, &certificates)?;
+    Ok(())
 }
 
 /// The patch a checked row makes to its registered resident. A column the file does not have
