@@ -120,6 +120,10 @@ pub async fn create(
             Ok(answer(done))
         }
         Principal::Staff(caller) => {
+            // Staff submissions are not replayed by key, but a key sent must still be one.
+            if req.headers().contains_key("idempotency-key") {
+                idempotency_key(&req, &raw)?;
+            }
             let channel = match body.channel.unwrap_or(Channel::Counter) {
                 Channel::Zheliban => {
                     return Err(AppError::field(

@@ -560,3 +560,31 @@ async fn a_resident_patch_that_breaks_a_rule_is_refused_whatever_the_version() {
     let read = app.get_as(&admin, &path).await;
     assert_eq!(read.json()["version"], 1, "nothing changed");
 }
+
+/// A staff submission with an `Idempotency-Key` that is not one (an inner space, seed 42) was
+/// accepted: the server only read the header for integration clients. A key a member of staff
+/// sends is now checked as a client's is, and the refused submission stores nothing.
+#[actix_web::test]
+async fn a_staff_submissions_idempotency_key_is_checked() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let person = crate::session::id_number("330283", "1980-01-02", 31);
+    let body = crate::integration::application("rehab_service", &person, "赵六", "A-1");
+    let submit = |key: &'static str| {
+        TestRequest::post()
+            .uri("/api/v1/applications")
+            .insert_header(("Idempotency-Key", key))
+            .set_json(body.clone())
+    };
+    let answer = app.send_as(&admin, submit("a b")).await;
+    answer.problem(400, "invalid_idempotency_key");
+    let listed = app.get_as(&admin, "/api/v1/applications").await;
+    assert_eq!(
+        listed.json()["items"].as_array().unwrap().len(),
+        0,
+        "nothing stored"
+    );
+
+    let answer = app.send_as(&admin, submit("key-1")).await;
+    assert_eq!(answer.status, 201, "{}", answer.text());
+}
