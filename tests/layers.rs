@@ -427,3 +427,65 @@ fn display(file: &Path) -> String {
         .display()
         .to_string()
 }
+
+fn paths(names: &[&str]) -> Vec<ModulePath> {
+    names.iter().map(|p| segments(p)).collect()
+}
+
+#[test]
+fn grouped_use_trees_expand_to_every_path() {
+    let text = "use crate::a::{b, c::{d, e as f}, self};\nlet x = crate::g::h(1);";
+    assert_eq!(
+        crate_paths(text, &BTreeMap::new()),
+        paths(&["a::b", "a::c::d", "a::c::e", "a", "g::h"])
+    );
+}
+
+#[test]
+fn a_crate_macro_belongs_to_the_module_that_defines_it() {
+    let macros = BTreeMap::from([("code_enum".to_string(), segments("domain::codes"))]);
+    assert_eq!(
+        crate_paths("crate::code_enum! { X }", &macros),
+        paths(&["domain::codes"])
+    );
+}
+
+#[test]
+fn test_modules_and_comment_lines_are_left_out() {
+    let text = "// crate::a\nuse crate::b;\n#[cfg(test)]\nmod tests {\n    use crate::c;\n    fn f() {}\n}\n#[cfg(test)]\nmod more;\nuse crate::d;\n";
+    assert_eq!(
+        crate_paths(&without_tests_and_comments(text), &BTreeMap::new()),
+        paths(&["b", "d"])
+    );
+}
+
+#[test]
+fn an_indented_line_continues_the_layer_above() {
+    let lib_rs = "//! Intro.\n//!\n//! Layers, top to bottom.\n//!\n//! - top: `a`, `b::c`\n//! - bottom: `d`,\n//!   `e`\n//!\n//! - not a layer: `f`\npub mod a;\n";
+    let layers = layers_written_in(lib_rs);
+    let listed: Vec<(&str, Vec<ModulePath>)> = layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.modules.clone()))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("top", paths(&["a", "b::c"])),
+            ("bottom", paths(&["d", "e"]))
+        ]
+    );
+}
+
+#[test]
+fn a_loop_through_three_files_is_found() {
+    let imports = BTreeMap::from([
+        (segments("a"), BTreeSet::from([segments("b")])),
+        (
+            segments("b"),
+            BTreeSet::from([segments("c"), segments("d")]),
+        ),
+        (segments("c"), BTreeSet::from([segments("a")])),
+        (segments("d"), BTreeSet::new()),
+    ]);
+    assert_eq!(import_loops(&imports), vec![paths(&["a", "b", "c"])]);
+}
