@@ -4,10 +4,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::audit::batch::ReadAuditConfig;
+use crate::auth::rate_limit::RouteLimitConfig;
 use crate::cli::{AuthArgs, GlobalArgs, ServeArgs};
 use crate::db::{DatabaseUrl, PoolSettings};
 use crate::http::client_address::TrustedProxies;
-use crate::secrets::{self, AppEnv, SecretError};
+use crate::secrets::{self, AppEnv, Secret, SecretError};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -81,29 +83,6 @@ impl Default for StorageConfig {
             audit_checkpoint: None,
             audit_checkpoint_interval: Duration::from_secs(60),
             read_audit: ReadAuditConfig::default(),
-        }
-    }
-}
-
-/// The group commit of read events (DESIGN §6, [`crate::audit::Recorder`]): reads queue their
-/// events for one writer, which appends up to `max_batch` of them in one transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadAuditConfig {
-    /// Events waiting for the writer at most (`READ_AUDIT_QUEUE`).
-    pub queue_capacity: usize,
-    /// Events appended in one transaction at most (`READ_AUDIT_MAX_BATCH`).
-    pub max_batch: usize,
-    /// How long a read waits for room in a full queue before it answers 503 with
-    /// `Retry-After` (`READ_AUDIT_QUEUE_WAIT_MS`).
-    pub queue_wait: Duration,
-}
-
-impl Default for ReadAuditConfig {
-    fn default() -> Self {
-        ReadAuditConfig {
-            queue_capacity: 4096,
-            max_batch: 512,
-            queue_wait: Duration::from_millis(1000),
         }
     }
 }
@@ -189,16 +168,6 @@ impl FieldKeys {
     }
 }
 
-/// Bytes that must not be printed: `Debug` shows only their length.
-#[derive(Clone)]
-pub struct Secret(pub Vec<u8>);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Secret([{} bytes redacted])", self.0.len())
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub jwt_secret: Secret,
@@ -219,31 +188,6 @@ pub struct AuthConfig {
     pub metrics_token: Option<Secret>,
     /// The allowances of the expensive routes per principal.
     pub route_limits: RouteLimitConfig,
-}
-
-/// Calls of the expensive routes allowed per principal (account or integration client): a
-/// token bucket of `N` calls refilled at `N` per `window` for each kind; 0 is no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteLimitConfig {
-    /// `SEARCH_RATE_LIMIT`: resident lists and lookups.
-    pub search: u32,
-    /// `IMPORT_RATE_LIMIT`: CSV imports.
-    pub import: u32,
-    /// `REPORT_RATE_LIMIT`: reports, indicators, the reconciliation, audit export and verify.
-    pub report: u32,
-    /// `EXPENSIVE_RATE_WINDOW_SECS`.
-    pub window: Duration,
-}
-
-impl Default for RouteLimitConfig {
-    fn default() -> Self {
-        RouteLimitConfig {
-            search: 120,
-            import: 10,
-            report: 30,
-            window: Duration::from_secs(60),
-        }
-    }
 }
 
 impl AuthConfig {

@@ -1,15 +1,31 @@
 //! Fenghua District disability case registry: one person, one file (一人一档), and the district
 //! plan's coverage indicators derived from those files.
 //!
-//! Layers: `api` (HTTP routes and wire types) over `domain` (validated types and rules) and `db`
-//! (schema and queries); `state` is what every handler, the auth guard and the middlewares
-//! reach (`AppState`), `startup` wires them, `error` maps every failure to problem+json,
-//! `input` reads what clients send (JSON bodies, query strings, merge patches) into types with
-//! every fault named, and `messages` says each error in the client's language.
+//! Layers, top to bottom. A module may import its own layer or any layer below it, never one
+//! above. Where a folder straddles two layers, its named submodule sits higher and "the rest"
+//! of the folder lower; an indented line continues the layer above it. `tests/layers.rs` reads
+//! this list and checks every `crate::` path of `src/` against it, and that no two files import
+//! each other in a loop.
 //!
-//! The use cases (`residents`, `subsidies`, `home_modifications`, `sections`, ...) reach a
-//! resident's file only through `access`, the policy of who may see and change which file, and
-//! `whole_file` reads a whole file above the areas it gathers, none of which imports it.
+//! - wiring: `startup`, `demo`, `telemetry`
+//! - HTTP: `api`, `state`, `auth::guard`, `http::observe`
+//! - settings: `config`, `cli`
+//! - reports: `reports`
+//! - use cases across areas: `whole_file`, `work_queues`, `indicators`, `integration`
+//! - use cases: `residents`, `subsidies`, `home_modifications`, `sections`, `accounts`, `areas`,
+//!   `district`, `corrections`, `auth` (the rest)
+//! - policy and audit: `access`, `audit`, `audit_checkpoint`
+//! - storage: `db`
+//! - domain and input: `domain`, `input`, `csv_file`, `xlsx_file`, `http` (the rest)
+//! - base: `error`, `messages`, `protect`, `files`, `secrets`
+//!
+//! `api` holds the routes and wire types, `state` what every handler, the auth guard and the
+//! middlewares reach (`AppState`), `startup` wires them. The use cases reach a resident's file
+//! only through `access`, the policy of who may see and change which file; `whole_file` reads
+//! a whole file above the areas it gathers, none of which imports it. `domain` holds validated
+//! types and rules, `db` the schema and queries, `input` reads what clients send into types
+//! with every fault named, `error` maps every failure to problem+json and `messages` says each
+//! error in the client's language.
 
 pub mod access;
 pub mod accounts;

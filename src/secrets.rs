@@ -12,6 +12,16 @@ use rand::RngCore;
 /// Shortest secret accepted, in bytes.
 pub const MIN_SECRET_BYTES: usize = 32;
 
+/// Bytes that must not be printed: `Debug` shows only their length.
+#[derive(Clone)]
+pub struct Secret(pub Vec<u8>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret([{} bytes redacted])", self.0.len())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AppEnv {
     /// Single machine, SQLite, secrets generated into the data folder.

@@ -19,7 +19,6 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{AuditContext, Event};
-use crate::config::ReadAuditConfig;
 use crate::db::{self, DatabaseUrl, DbConn, Pool, PoolSettings};
 use crate::error::AppError;
 
@@ -31,6 +30,29 @@ const COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 /// How long the writer thread waits for its own connection before failing a batch.
 const CONNECTION_WAIT: Duration = Duration::from_secs(5);
+
+/// The group commit of read events (DESIGN §6, [`Recorder`]): reads queue their
+/// events for one writer, which appends up to `max_batch` of them in one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAuditConfig {
+    /// Events waiting for the writer at most (`READ_AUDIT_QUEUE`).
+    pub queue_capacity: usize,
+    /// Events appended in one transaction at most (`READ_AUDIT_MAX_BATCH`).
+    pub max_batch: usize,
+    /// How long a read waits for room in a full queue before it answers 503 with
+    /// `Retry-After` (`READ_AUDIT_QUEUE_WAIT_MS`).
+    pub queue_wait: Duration,
+}
+
+impl Default for ReadAuditConfig {
+    fn default() -> Self {
+        ReadAuditConfig {
+            queue_capacity: 4096,
+            max_batch: 512,
+            queue_wait: Duration::from_millis(1000),
+        }
+    }
+}
 
 /// Records the events of reads: batched by a writer thread in the service, each in a
 /// transaction of its own on the command line. Cheap to clone (all clones share the writer);

@@ -209,7 +209,7 @@ impl<A: Allowance> Limiter<A> {
 }
 
 /// The expensive routes, each kind with its own allowance per principal (`SEARCH_RATE_LIMIT`,
-/// `IMPORT_RATE_LIMIT`, `REPORT_RATE_LIMIT`; see [`crate::config::RouteLimitConfig`]).
+/// `IMPORT_RATE_LIMIT`, `REPORT_RATE_LIMIT`; see [`RouteLimitConfig`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expensive {
     /// Resident lists and lookups.
@@ -218,6 +218,31 @@ pub enum Expensive {
     Import,
     /// Reports, indicators, the reconciliation, and the audit trail's export and verification.
     Report,
+}
+
+/// Calls of the expensive routes allowed per principal (account or integration client): a
+/// token bucket of `N` calls refilled at `N` per `window` for each kind; 0 is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteLimitConfig {
+    /// `SEARCH_RATE_LIMIT`: resident lists and lookups.
+    pub search: u32,
+    /// `IMPORT_RATE_LIMIT`: CSV imports.
+    pub import: u32,
+    /// `REPORT_RATE_LIMIT`: reports, indicators, the reconciliation, audit export and verify.
+    pub report: u32,
+    /// `EXPENSIVE_RATE_WINDOW_SECS`.
+    pub window: Duration,
+}
+
+impl Default for RouteLimitConfig {
+    fn default() -> Self {
+        RouteLimitConfig {
+            search: 120,
+            import: 10,
+            report: 30,
+            window: Duration::from_secs(60),
+        }
+    }
 }
 
 /// The allowances of the expensive routes per principal (account or integration client); an
@@ -229,7 +254,7 @@ pub struct RouteLimits {
 }
 
 impl RouteLimits {
-    pub fn new(config: &crate::config::RouteLimitConfig) -> Self {
+    pub fn new(config: &RouteLimitConfig) -> Self {
         let bucket = |max: u32| (max > 0).then(|| BucketLimiter::new(max as usize, config.window));
         RouteLimits {
             search: bucket(config.search),
@@ -305,7 +330,7 @@ mod tests {
 
     #[test]
     fn each_kind_of_route_has_its_own_allowance_and_zero_is_none() {
-        let limits = RouteLimits::new(&crate::config::RouteLimitConfig {
+        let limits = RouteLimits::new(&RouteLimitConfig {
             search: 0,
             import: 1,
             report: 2,

@@ -8,10 +8,10 @@ use super::rate_limit::{RateLimiter, RouteLimits};
 use super::refusals::RefusalLog;
 use super::sessions::LoginPolicy;
 use super::token::TokenKeys;
-use crate::config::Secret;
 use crate::db::{self, Pool};
 use crate::error::AppError;
 use crate::http::client_address::TrustedProxies;
+use crate::secrets::Secret;
 
 /// Everything authentication needs, built once at start.
 pub struct AuthSettings {

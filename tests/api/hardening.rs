@@ -25,10 +25,10 @@ use chrono::{Datelike, NaiveDate};
 use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
-use fenghua_registry::config::Secret;
 use fenghua_registry::db::{self, DatabaseUrl};
 use fenghua_registry::domain::id_number::{check_character, compose};
 use fenghua_registry::domain::role::Role;
+use fenghua_registry::secrets::Secret;
 
 use crate::helpers::{
     changes, events, field_errors, id_of, register_resident, resident_body, spawn_app,

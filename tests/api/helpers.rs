@@ -20,11 +20,12 @@ use diesel::connection::SimpleConnection;
 use diesel::Connection;
 use serde_json::{json, Value};
 
-use fenghua_registry::config::{AuthConfig, Config, FieldKeys, ReportConfig, Secret};
+use fenghua_registry::config::{AuthConfig, Config, FieldKeys, ReportConfig};
 use fenghua_registry::db::audit::AuditRow;
 use fenghua_registry::db::{DatabaseUrl, PoolSettings};
 use fenghua_registry::domain::role::Role;
 use fenghua_registry::secrets::AppEnv;
+use fenghua_registry::secrets::Secret;
 use fenghua_registry::startup;
 use fenghua_registry::state::AppState;
 

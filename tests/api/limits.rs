@@ -9,7 +9,7 @@ use actix_web::test::TestRequest;
 use serde_json::json;
 
 use fenghua_registry::api::endpoints;
-use fenghua_registry::config::RouteLimitConfig;
+use fenghua_registry::auth::rate_limit::RouteLimitConfig;
 use fenghua_registry::domain::role::Role;
 
 use crate::helpers::{spawn_app, spawn_app_with, Answer};
