@@ -189,26 +189,14 @@ class _Reader:
 
     @classmethod
     def get(cls, kind, path, params=None):
-        for _ in range(2):
-            token = cls.tokens.get(kind)
-            if token is None:
-                token = (
-                    _Credentials.admin_token() if kind == "staff" else _Credentials.client_token()
-                )
-                cls.tokens[kind] = token
-            response = requests.get(
-                f"{BASE_URL}{path}",
-                params=params,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=30,
-            )
-            if response.status_code != 401:
-                return response
-            cls.tokens.pop(kind, None)
-        return response
+        return cls._send("GET", kind, path, params=params)
 
     @classmethod
     def post(cls, kind, path, json):
+        return cls._send("POST", kind, path, json=json)
+
+    @classmethod
+    def _send(cls, method, kind, path, **kwargs):
         for _ in range(2):
             token = cls.tokens.get(kind)
             if token is None:
@@ -216,11 +204,12 @@ class _Reader:
                     _Credentials.admin_token() if kind == "staff" else _Credentials.client_token()
                 )
                 cls.tokens[kind] = token
-            response = requests.post(
+            response = requests.request(
+                method,
                 f"{BASE_URL}{path}",
-                json=json,
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=30,
+                **kwargs,
             )
             if response.status_code != 401:
                 return response

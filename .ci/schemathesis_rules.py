@@ -28,6 +28,7 @@ from schemathesis.core.parameters import ParameterLocation
 ADMIN_PASSWORD = os.environ["REGISTRY_ADMIN_PASSWORD"]
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MONTH = re.compile(r"^\d{4}-\d{2}$")
 ID_NUMBER = re.compile(r"^\s*(\d{17})[\dXx]\s*$")
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 CHECK_CHARS = "10X98765432"
@@ -170,7 +171,7 @@ class Rules:
             body["village_code"] = None
         # A grant starts at the latest next month.
         month = body.get("start_month")
-        if isinstance(month, str) and month > today().strftime("%Y-%m"):
+        if isinstance(month, str) and MONTH.match(month) and month > today().strftime("%Y-%m"):
             body["start_month"] = today().strftime("%Y-%m")
         special = {
             "POST /api/v1/areas": self.village_code,
@@ -185,6 +186,7 @@ class Rules:
             "POST /api/v1/residents/{id}/employment": self.fresh_resident,
             "POST /api/v1/residents/{id}/insurance": self.enrolled,
             "PATCH /api/v1/users/{id}": self.user_towns,
+            "POST /api/v1/applications": self.channel,
             "PATCH /api/v1/residents/{id}/insurance/{record_id}": self.enrolled,
         }.get(operation)
         if special:
@@ -242,6 +244,14 @@ class Rules:
             self.body["enrolled"] = True
         elif self.body.get("enrolled") is False:
             self.body["government_paid"] = False
+
+    def channel(self):
+        """Staff record counter or caseworker applications; a client's come through its own
+        channel and name none."""
+        if self.kind == "client":
+            self.body.pop("channel", None)
+        elif self.body.get("channel") == "zheliban":
+            self.body["channel"] = "counter"
 
     def user_towns(self):
         """A caseworker has at least one town, the other roles none (a patch may leave the
