@@ -169,9 +169,9 @@ class Rules:
         # A village is one of the town's, known to the register: none is always right.
         if body.get("village_code") is not None:
             body["village_code"] = None
-        # A grant starts at the latest next month.
-        month = body.get("start_month")
-        if isinstance(month, str) and MONTH.match(month) and month > today().strftime("%Y-%m"):
+        # A grant starts in a month of the resident's life with a policy in force, at the
+        # latest next month: this month is one.
+        if isinstance(body.get("start_month"), str) and MONTH.match(body["start_month"]):
             body["start_month"] = today().strftime("%Y-%m")
         special = {
             "POST /api/v1/areas": self.village_code,
