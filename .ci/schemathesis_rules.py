@@ -131,7 +131,7 @@ class Rules:
             return
         # `to` must be after `from` (audit events).
         start, end = _instant(query.get("from")), _instant(query.get("to"))
-        if start and end and (start.tzinfo is None) == (end.tzinfo is None):
+        if start and end:
             if end < start:
                 query["from"], query["to"] = query["to"], query["from"]
             elif end == start:
@@ -343,12 +343,14 @@ class Rules:
 
 
 def _instant(value):
+    """An instant or a day of a query, comparable with another (a day is its UTC midnight)."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        instant = datetime.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=datetime.timezone.utc)
 
 
 def _items(answer):
