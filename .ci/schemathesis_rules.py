@@ -187,6 +187,7 @@ class Rules:
             "POST /api/v1/residents/{id}/insurance": self.enrolled,
             "PATCH /api/v1/users/{id}": self.user_towns,
             "POST /api/v1/applications": self.channel,
+            "POST /api/v1/residents/{id}/certificates/{certificate_id}/reassess": self.components,
             "PATCH /api/v1/residents/{id}/insurance/{record_id}": self.enrolled,
         }.get(operation)
         if special:
@@ -282,14 +283,17 @@ class Rules:
         if answer.status_code != 200:
             return
         category = CATEGORY_DIGITS.get(self.body.get("category"), "4")
-        # Only a multiple disability has components: two or more different single ones.
+        self.components()
+        grade = self.body.get("grade")
+        grade = str(int(grade)) if isinstance(grade, (int, float)) and 1 <= grade <= 4 else "1"
+        self.body["number"] = answer.json()["value"] + category + grade
+
+    def components(self):
+        """Only a multiple disability has components: two or more different single ones."""
         if self.body.get("category") == "multiple":
             self.body["components"] = ["visual", "hearing"]
         elif "components" in self.body:
             self.body["components"] = []
-        grade = self.body.get("grade")
-        grade = str(int(grade)) if isinstance(grade, (int, float)) and 1 <= grade <= 4 else "1"
-        self.body["number"] = answer.json()["value"] + category + grade
 
     def device_mode(self):
         """A device fitted says how it was provided (a patch may leave a stored fitting)."""
