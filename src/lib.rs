@@ -10,10 +10,11 @@
 //! - wiring: `startup`, `demo`, `telemetry`
 //! - HTTP: `api`, `state`, `auth::guard`, `http::observe`
 //! - settings: `config`, `cli`
-//! - reports: `reports`
-//! - use cases across areas: `whole_file`, `work_queues`, `indicators`, `integration`
-//! - use cases: `residents`, `subsidies`, `home_modifications`, `sections`, `accounts`, `areas`,
-//!   `district`, `corrections`, `auth` (the rest)
+//! - reports: `use_cases::reports`
+//! - use cases across areas: `use_cases::whole_file`, `use_cases::work_queues`,
+//!   `use_cases::indicators`, `use_cases::integration`
+//! - use cases: `use_cases` (the rest: one module per area of the file, accounts, the area
+//!   tree, district data, corrections), `auth` (the rest)
 //! - policy and audit: `access`, `audit`, `audit_checkpoint`
 //! - storage: `db`
 //! - domain and input: `domain`, `input`, `csv_file`, `xlsx_file`, `http` (the rest)
@@ -28,37 +29,25 @@
 //! error in the client's language.
 
 pub mod access;
-pub mod accounts;
 pub mod api;
-pub mod areas;
 pub mod audit;
 pub mod audit_checkpoint;
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod corrections;
 pub mod csv_file;
 pub mod db;
 pub mod demo;
-pub mod district;
 pub mod domain;
 pub mod error;
 pub mod files;
-pub mod home_modifications;
 pub mod http;
-pub mod indicators;
 pub mod input;
-pub mod integration;
 pub mod messages;
 pub mod protect;
-pub mod reports;
-pub mod residents;
 pub mod secrets;
-pub mod sections;
 pub mod startup;
 pub mod state;
-pub mod subsidies;
 pub mod telemetry;
-pub mod whole_file;
-pub mod work_queues;
+pub mod use_cases;
 pub mod xlsx_file;

@@ -67,13 +67,15 @@ pub fn create_admin(
     password: &str,
 ) -> Result<&'static str, CommandError> {
     let refused = |e: AppError| CommandError::Refused(describe(&e));
-    let username = crate::accounts::check_new_credentials(username, password).map_err(refused)?;
+    let username =
+        crate::use_cases::accounts::check_new_credentials(username, password).map_err(refused)?;
     migrate_only(migration_url)?;
     let password_hash = crate::auth::password::hash(password);
     let mut conn = db::ConnectionManager::new(url.clone())
         .establish()
         .map_err(StartError::from)?;
-    crate::accounts::create_or_reset_admin(&mut conn, &username, password_hash).map_err(refused)
+    crate::use_cases::accounts::create_or_reset_admin(&mut conn, &username, password_hash)
+        .map_err(refused)
 }
 
 /// `import residents FILE`: imports a CSV file or a workbook as the command line, with every
@@ -84,7 +86,7 @@ pub fn import_residents(
     keys: &FieldKeys,
     bytes: &[u8],
     format: crate::csv_file::SheetFormat,
-) -> Result<crate::residents::import::ImportReport, CommandError> {
+) -> Result<crate::use_cases::residents::import::ImportReport, CommandError> {
     let refused = |e: AppError| CommandError::Refused(describe(&e));
     keys.install_audit_key();
     migrate_only(migration_url)?;
@@ -102,7 +104,7 @@ pub fn import_residents(
         // An import shows no certificate.
         certificate_expiring_days: crate::domain::certificate::DEFAULT_EXPIRING_WITHIN_DAYS,
     };
-    crate::residents::import::import(&mut conn, &who, bytes, format).map_err(refused)
+    crate::use_cases::residents::import::import(&mut conn, &who, bytes, format).map_err(refused)
 }
 
 /// `import areas FILE`: adds villages as the command line.
@@ -110,14 +112,14 @@ pub fn import_villages(
     url: &db::DatabaseUrl,
     migration_url: &db::DatabaseUrl,
     bytes: &[u8],
-) -> Result<crate::areas::VillageImportReport, CommandError> {
+) -> Result<crate::use_cases::areas::VillageImportReport, CommandError> {
     let refused = |e: AppError| CommandError::Refused(describe(&e));
     migrate_only(migration_url)?;
     let mut conn = db::ConnectionManager::new(url.clone())
         .establish()
         .map_err(StartError::from)?;
     let ctx = command_line_context();
-    crate::areas::import_villages(&mut conn, &ctx, bytes).map_err(refused)
+    crate::use_cases::areas::import_villages(&mut conn, &ctx, bytes).map_err(refused)
 }
 
 /// The audit context of what the command line does.
@@ -178,7 +180,7 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
             &config.keys.encryption.0,
             &config.keys.blind_index.0,
         )),
-        integration: Arc::new(crate::integration::Integration::from_env()),
+        integration: Arc::new(crate::use_cases::integration::Integration::from_env()),
         recorder,
         pool,
         config: Arc::new(config),
@@ -405,10 +407,10 @@ pub async fn serve(state: AppState) -> Result<(), StartError> {
     // The webhook worker delivers the outbox beside the server and stops after it; set
     // WEBHOOK_WORKER=off on instances that should not deliver.
     let worker = (std::env::var("WEBHOOK_WORKER").as_deref() != Ok("off")).then(|| {
-        crate::integration::worker::WebhookWorker::start(
+        crate::use_cases::integration::worker::WebhookWorker::start(
             state.pool.clone(),
             state.protector.clone(),
-            crate::integration::worker::WorkerSettings::from_env(),
+            crate::use_cases::integration::worker::WorkerSettings::from_env(),
         )
     });
     let housekeeping = actix_web::rt::spawn(housekeeping(state.clone()));

@@ -9,8 +9,8 @@ use crate::auth::settings::AuthSettings;
 use crate::config::Config;
 use crate::db::Pool;
 use crate::http::metrics::Metrics;
-use crate::integration::Integration;
 use crate::protect::Protector;
+use crate::use_cases::integration::Integration;
 
 /// What every handler can reach.
 #[derive(Clone)]

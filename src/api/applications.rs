@@ -19,16 +19,16 @@ use crate::domain::certificate::Category;
 use crate::domain::resident::HouseholdStatus;
 use crate::error::{AppError, AppResult};
 use crate::input::parse_json_value;
-use crate::integration::applications::{
+use crate::state::AppState;
+use crate::use_cases::integration::applications::{
     self, DecisionRequest, ListQuery, NewCertificate, Reader, Registration, Submission, Submitter,
 };
-use crate::integration::clients::ClientCaller;
-use crate::integration::idempotency::{self, Key};
-use crate::integration::model::{
+use crate::use_cases::integration::clients::ClientCaller;
+use crate::use_cases::integration::idempotency::{self, Key};
+use crate::use_cases::integration::model::{
     request_hash, ApplicationKind, ApplicationStatus, Channel, Decision,
 };
-use crate::integration::{outbox, verify};
-use crate::state::AppState;
+use crate::use_cases::integration::{outbox, verify};
 
 const LIST: &str = "applications";
 const EVENTS: &str = "application_events";

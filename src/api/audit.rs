@@ -171,12 +171,12 @@ pub async fn export(
     req: actix_web::HttpRequest,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> AppResult<HttpResponse> {
-    use crate::reports::audit_trail::{self, TrailFormat};
+    use crate::use_cases::reports::audit_trail::{self, TrailFormat};
     let accept = req
         .headers()
         .get(actix_web::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    let format = crate::reports::negotiate(
+    let format = crate::use_cases::reports::negotiate(
         query.format.as_deref(),
         accept,
         TrailFormat::OFFERED,
@@ -255,7 +255,7 @@ pub async fn export(
         .content_type(format.content_type())
         .insert_header((
             actix_web::http::header::CONTENT_DISPOSITION,
-            crate::reports::content_disposition(false, &name, &fallback),
+            crate::use_cases::reports::content_disposition(false, &name, &fallback),
         ))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .insert_header(("X-Audit-Chain-Valid", export.chain.valid.to_string()))

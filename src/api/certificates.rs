@@ -9,8 +9,8 @@ use super::extract::ApiJson;
 use crate::db;
 use crate::domain::certificate::{CancelReason, Category};
 use crate::error::AppResult;
-use crate::residents::certificates::{self, Assessment, CertificateAction};
 use crate::state::AppState;
+use crate::use_cases::residents::certificates::{self, Assessment, CertificateAction};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,10 +13,10 @@ use crate::db::{self, integration as store};
 use crate::domain::role::ClientScope;
 use crate::error::{AppError, AppResult};
 use crate::input::parse_json;
-use crate::integration::clients::{self, ClientChange, NewClient, SecretCheck};
-use crate::integration::model::DeliveryState;
-use crate::integration::outbox;
 use crate::state::AppState;
+use crate::use_cases::integration::clients::{self, ClientChange, NewClient, SecretCheck};
+use crate::use_cases::integration::model::DeliveryState;
+use crate::use_cases::integration::outbox;
 
 const CLIENTS: &str = "clients";
 const DELIVERIES: &str = "webhook_deliveries";

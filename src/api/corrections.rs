@@ -1,4 +1,4 @@
-//! The body every correction route takes (see [`crate::corrections`]).
+//! The body every correction route takes (see [`crate::use_cases::corrections`]).
 
 use serde::Deserialize;
 

@@ -7,10 +7,10 @@ use super::concurrency::{etag, expected_version};
 use super::extract::ApiJson;
 use crate::auth::RequestContext;
 use crate::db;
-use crate::district::{self, Facility};
 use crate::domain::today;
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::use_cases::district::{self, Facility};
 
 pub async fn facilities(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let items = db::run(&state.pool, district::list).await?;

@@ -74,7 +74,7 @@ impl FromRequest for SheetBody {
             .map_or(32 * 1024 * 1024, |l| l.0);
         let format = match essence(req).as_deref() {
             Some("text/csv") => Some(SheetFormat::Csv),
-            Some(crate::reports::XLSX_TYPE) => Some(SheetFormat::Xlsx),
+            Some(crate::use_cases::reports::XLSX_TYPE) => Some(SheetFormat::Xlsx),
             _ => None,
         };
         let body = read_body(

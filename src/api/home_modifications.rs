@@ -8,12 +8,12 @@ use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
 use super::corrections::Correction;
 use super::extract::ApiJson;
-use crate::corrections::VoidRequest;
 use crate::db;
 use crate::domain::home_modification::Assessment;
 use crate::error::AppResult;
-use crate::home_modifications::{self, CaseAction, Item};
 use crate::state::AppState;
+use crate::use_cases::corrections::VoidRequest;
+use crate::use_cases::home_modifications::{self, CaseAction, Item};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

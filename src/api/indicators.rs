@@ -15,10 +15,10 @@ use crate::db;
 use crate::domain::eligibility::SubsidyKind;
 use crate::domain::indicators::{Definition, IndicatorCode};
 use crate::error::{AppError, AppResult};
-use crate::indicators;
-use crate::reports::exports::{self, ReportRequest};
-use crate::reports::Format;
 use crate::state::AppState;
+use crate::use_cases::indicators;
+use crate::use_cases::reports::exports::{self, ReportRequest};
+use crate::use_cases::reports::Format;
 
 const GAPS: &str = "indicator_gaps";
 const RECONCILIATION: &str = "subsidy_reconciliation";

@@ -87,7 +87,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     const SUBMIT: Access = Access::Clients { scope: Some(S::ApplicationsWrite), staff: &[R::Admin, R::Caseworker] };
     const APPLICATION_READERS: Access = Access::Clients { scope: Some(S::ApplicationsRead), staff: &[R::Admin, R::Caseworker, R::Auditor] };
     const VERIFIERS: Access = Access::Clients { scope: Some(S::CertificatesVerify), staff: &[R::Admin, R::Caseworker, R::Auditor] };
-    use crate::sections::kinds::*;
+    use crate::use_cases::sections::kinds::*;
     use Expensive::{Import, Report, Search};
     vec![
         endpoint(M::GET,   "/healthz", Public, health::healthz),

@@ -67,7 +67,6 @@ fn message_sets() -> Vec<CodeSet> {
 
 /// Every code set the API uses, in a stable order.
 pub fn catalogue() -> Vec<CodeSet> {
-    use crate::district::FacilityKind;
     use crate::domain::area::AreaLevel;
     use crate::domain::audit::{Action, Outcome};
     use crate::domain::certificate::{
@@ -84,11 +83,12 @@ pub fn catalogue() -> Vec<CodeSet> {
     };
     use crate::domain::role::Role;
     use crate::domain::work_queue::WorkQueue;
-    use crate::integration::model::{
+    use crate::use_cases::district::FacilityKind;
+    use crate::use_cases::integration::model::{
         ApplicationKind, ApplicationStatus, Channel, Decision, DeliveryState,
     };
-    use crate::residents::import_columns::ImportColumn;
-    use crate::sections::kinds::{
+    use crate::use_cases::residents::import_columns::ImportColumn;
+    use crate::use_cases::sections::kinds::{
         CultureKind, DeviceMode, DeviceType, EducationStage, EmploymentKind, InsuranceKind,
         OtherBenefitKind, RehabType,
     };
@@ -159,7 +159,13 @@ pub async fn create_village(
     super::extract::ApiJson(body): super::extract::ApiJson<NewVillage>,
 ) -> AppResult<HttpResponse> {
     let village = db::run(&state.pool, move |conn| {
-        crate::areas::create_village(conn, &ctx, &body.code, &body.name, &body.parent_code)
+        crate::use_cases::areas::create_village(
+            conn,
+            &ctx,
+            &body.code,
+            &body.name,
+            &body.parent_code,
+        )
     })
     .await?;
     let mut builder = HttpResponse::Created();
@@ -179,7 +185,7 @@ pub async fn import_villages(
     super::extract::CsvBody(bytes): super::extract::CsvBody,
 ) -> AppResult<HttpResponse> {
     let report = db::run(&state.pool, move |conn| {
-        crate::areas::import_villages(conn, &ctx, &bytes)
+        crate::use_cases::areas::import_villages(conn, &ctx, &bytes)
     })
     .await?;
     Ok(HttpResponse::Ok().json(report))

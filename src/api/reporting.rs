@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 
 use crate::error::AppError;
-use crate::reports::exports::File;
-use crate::reports::{content_disposition, Format};
+use crate::use_cases::reports::exports::File;
+use crate::use_cases::reports::{content_disposition, Format};
 
 /// The as-of day asked for (`YYYY-MM-DD`, not after today), or today.
 pub fn as_of(asked: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppError> {
@@ -18,7 +18,7 @@ pub fn as_of(asked: Option<&str>, today: NaiveDate) -> Result<NaiveDate, AppErro
         .ok()
         .filter(|_| text.len() == 10)
         .ok_or_else(|| AppError::field("as_of", "invalid_date", "write the date as YYYY-MM-DD"))?;
-    crate::indicators::check_as_of(day, today)
+    crate::use_cases::indicators::check_as_of(day, today)
 }
 
 /// The format asked for by `format`, else by `Accept`, else JSON.

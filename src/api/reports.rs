@@ -10,9 +10,9 @@ use super::paging::{self, Page};
 use super::reporting::{as_of, file_response, format_of};
 use crate::db;
 use crate::error::AppResult;
-use crate::reports::exports;
-use crate::reports::{snapshots, Format};
 use crate::state::AppState;
+use crate::use_cases::reports::exports;
+use crate::use_cases::reports::{snapshots, Format};
 
 const LIST: &str = "report_snapshots";
 

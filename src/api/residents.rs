@@ -17,11 +17,11 @@ use crate::domain::certificate::Category;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus};
 use crate::error::{AppError, AppResult, FieldError};
 use crate::input::read_with_placeholders;
-use crate::reports::{import_sheets, negotiate, resident_list, Format};
-use crate::residents::fields::ResidentFields;
-use crate::residents::{self, import, NewResident, ResidentPatch, ResidentView};
 use crate::state::AppState;
-use crate::whole_file;
+use crate::use_cases::reports::{import_sheets, negotiate, resident_list, Format};
+use crate::use_cases::residents::fields::ResidentFields;
+use crate::use_cases::residents::{self, import, NewResident, ResidentPatch, ResidentView};
+use crate::use_cases::whole_file;
 
 const LIST: &str = "residents";
 const HISTORY: &str = "resident_history";
@@ -532,7 +532,7 @@ pub struct TemplateQuery {
 pub async fn import_template(ApiQuery(query): ApiQuery<TemplateQuery>) -> AppResult<HttpResponse> {
     const TEMPLATES: &[(&str, &str, Format)] = &[
         ("csv", "text/csv", Format::Csv),
-        ("xlsx", crate::reports::XLSX_TYPE, Format::Xlsx),
+        ("xlsx", crate::use_cases::reports::XLSX_TYPE, Format::Xlsx),
     ];
     let format = negotiate(query.format.as_deref(), None, TEMPLATES, Format::Csv)?;
     Ok(file_response(import_sheets::template(format)?))

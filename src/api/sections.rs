@@ -7,11 +7,11 @@ use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
 use super::corrections::Correction;
 use super::extract::ApiJson;
-use crate::corrections::VoidRequest;
 use crate::db;
 use crate::error::AppResult;
-use crate::sections::{self, Section};
 use crate::state::AppState;
+use crate::use_cases::corrections::VoidRequest;
+use crate::use_cases::sections::{self, Section};
 
 #[derive(serde::Deserialize)]
 pub struct RecordPath {

@@ -9,12 +9,12 @@ use super::concurrency::{etag, expected_version};
 use super::corrections::Correction;
 use super::extract::{ApiJson, ApiQuery};
 use crate::auth::RequestContext;
-use crate::corrections::VoidRequest;
 use crate::db;
 use crate::domain::eligibility::SubsidyKind;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::subsidies::{self, GrantAction, GrantRequest};
+use crate::use_cases::corrections::VoidRequest;
+use crate::use_cases::subsidies::{self, GrantAction, GrantRequest};
 
 pub async fn policies(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let items = db::run(&state.pool, subsidies::policy_versions).await?;

@@ -7,13 +7,13 @@ use serde::Deserialize;
 use super::concurrency::{etag, expected_version};
 use super::extract::{explicit_null, ApiJson};
 use super::paging::{self, Page};
-use crate::accounts::{self, NewUser, UserUpdate, UserView};
 use crate::auth::{password, Caller, RequestContext};
 use crate::db::{self, users};
 use crate::domain::account::check_password;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::use_cases::accounts::{self, NewUser, UserUpdate, UserView};
 
 const LIST: &str = "users";
 

@@ -11,9 +11,9 @@ use super::reporting::file_response;
 use crate::db;
 use crate::domain::work_queue::WorkQueue;
 use crate::error::{AppError, AppResult};
-use crate::reports::{negotiate, resident_list, work_queue, Format};
 use crate::state::AppState;
-use crate::work_queues::{self, QueueRequest, WorkItem};
+use crate::use_cases::reports::{negotiate, resident_list, work_queue, Format};
+use crate::use_cases::work_queues::{self, QueueRequest, WorkItem};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

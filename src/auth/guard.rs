@@ -22,8 +22,8 @@ use crate::domain::role::{Access, Role, Scope};
 use crate::error::AppError;
 use crate::http::client_address::TrustedProxies;
 use crate::http::observe::RequestId;
-use crate::integration::clients::ClientCaller;
 use crate::state::AppState;
+use crate::use_cases::integration::clients::ClientCaller;
 
 /// The access rule of every (method, route pattern), and the allowance it spends if it is
 /// expensive.
@@ -260,7 +260,7 @@ async fn authenticate(req: &ServiceRequest, access: Access) -> Result<(), AppErr
         .validate_client(&token)
         .map_err(|_| invalid_token())?;
     let client = db::run(&state.pool, move |conn| {
-        crate::integration::clients::load_caller(conn, &claims)
+        crate::use_cases::integration::clients::load_caller(conn, &claims)
     })
     .await?
     .ok_or_else(invalid_token)?;

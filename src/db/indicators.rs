@@ -3,7 +3,7 @@
 //!
 //! A resident's value ([`StoredFacts`]) is made from their rows in eight tables, read for a
 //! set of residents at once and merged by resident ([`load_stored`]); void rows (records,
-//! grants and cases voided as entered by mistake, `crate::corrections`) are not read, and the
+//! grants and cases voided as entered by mistake, `crate::use_cases::corrections`) are not read, and the
 //! suspensions of a void grant go with it. Triggers mark a resident
 //! stale when any of those rows changes; [`refresh_stale`] rewrites the stale values inside
 //! every write transaction before it commits. A report reads one value per resident in id

@@ -1,4 +1,4 @@
-//! The rows behind the work queues (`crate::work_queues`): each query reads the open items of
+//! The rows behind the work queues (`crate::use_cases::work_queues`): each query reads the open items of
 //! one kind across the district; the use case joins them to their residents and keeps those in
 //! the caller's towns.
 

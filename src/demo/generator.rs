@@ -21,8 +21,8 @@ use crate::domain::eligibility::{
 use crate::domain::home_modification::{Assessment, CaseStatus};
 use crate::domain::id_number::{self, IdNumber};
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus};
-use crate::home_modifications::Item;
-use crate::sections::kinds::{
+use crate::use_cases::home_modifications::Item;
+use crate::use_cases::sections::kinds::{
     AssistiveDevice, CultureKind, CultureService, DeviceMode, DeviceType, Education,
     EducationStage, Employment, EmploymentKind, Income, Insurance, InsuranceKind, OtherBenefit,
     OtherBenefitKind, RehabNeed, RehabService, RehabType, Training,

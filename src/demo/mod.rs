@@ -160,8 +160,8 @@ pub fn seed(
     let horizon = generator::default_horizon().min(crate::domain::today());
 
     let prepared = prepare_district(&mut conn, horizon)?;
-    let policies =
-        crate::subsidies::policies(&mut conn).map_err(|e| SeedError::Other(e.to_string()))?;
+    let policies = crate::use_cases::subsidies::policies(&mut conn)
+        .map_err(|e| SeedError::Other(e.to_string()))?;
     let first_id = scalar(&mut conn, "SELECT COALESCE(MAX(id), 0) AS n FROM residents")? + 1;
     let mut next_grant_id = scalar(
         &mut conn,

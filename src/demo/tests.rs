@@ -15,8 +15,8 @@ use crate::domain::indicators::definition::{self, Definition, IndicatorCode};
 use crate::domain::indicators::{self as indicators, Context, DefinitionSet, Mark};
 use crate::domain::resident::HouseholdStatus;
 use crate::error::FieldError;
-use crate::sections::kinds::{EducationStage, InsuranceKind};
-use crate::sections::{Life, Section};
+use crate::use_cases::sections::kinds::{EducationStage, InsuranceKind};
+use crate::use_cases::sections::{Life, Section};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     generator::ymd(y, m, d)

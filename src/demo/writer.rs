@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::generator::{District, Grant, Person, Record};
 use crate::db::DbConn;
 use crate::protect::Protector;
-use crate::residents::view::context;
-use crate::sections::{Index, Section};
+use crate::use_cases::residents::view::context;
+use crate::use_cases::sections::{Index, Section};
 
 /// Rows per `INSERT` statement.
 const ROWS_PER_STATEMENT: usize = 500;

@@ -317,7 +317,7 @@ fn every_member_of_a_request_body_has_a_label() {
 
 #[test]
 fn the_import_columns_have_labels() {
-    for column in crate::residents::import_columns::codes() {
+    for column in crate::use_cases::residents::import_columns::codes() {
         assert!(field_label(column).is_some(), "{column}");
     }
 }

@@ -1409,10 +1409,11 @@ async fn the_template_round_trips_in_both_formats() {
     let worker = app
         .session("worker", Role::Caseworker, &[JINPING, XIKOU])
         .await;
-    let columns: Vec<&str> = fenghua_registry::residents::import_columns::ImportColumn::ALL
-        .iter()
-        .map(|c| c.label())
-        .collect();
+    let columns: Vec<&str> =
+        fenghua_registry::use_cases::residents::import_columns::ImportColumn::ALL
+            .iter()
+            .map(|c| c.label())
+            .collect();
 
     // CSV: the header and the example row, filled in with one more row.
     let answer = app.get_as(&worker, &format!("{TEMPLATE}?format=csv")).await;

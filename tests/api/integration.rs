@@ -16,9 +16,9 @@ use sha2::Sha256;
 use fenghua_registry::auth::rate_limit::RateLimiter;
 use fenghua_registry::db;
 use fenghua_registry::domain::role::Role;
-use fenghua_registry::integration::worker::{WebhookWorker, WorkerSettings};
 use fenghua_registry::startup;
 use fenghua_registry::state::AppState;
+use fenghua_registry::use_cases::integration::worker::{WebhookWorker, WorkerSettings};
 
 use crate::helpers::{certify, file_of, register, spawn_app, test_config, Answer, TestApp};
 use crate::session::{id_number, Session, JINPING, XIKOU};
@@ -386,7 +386,7 @@ async fn the_same_key_replays_the_first_answer_and_creates_nothing() {
     .unwrap();
     assert_eq!(kept.len(), 2);
     db::run(&app.state.pool, |conn| {
-        fenghua_registry::integration::idempotency::purge(conn)
+        fenghua_registry::use_cases::integration::idempotency::purge(conn)
     })
     .await
     .unwrap();

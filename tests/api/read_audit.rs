@@ -19,7 +19,7 @@ use fenghua_registry::access::Requester;
 use fenghua_registry::audit::AuditContext;
 use fenghua_registry::db::{self};
 use fenghua_registry::domain::role::{Role, Scope};
-use fenghua_registry::whole_file;
+use fenghua_registry::use_cases::whole_file;
 
 use crate::helpers::{register_named, spawn_app_with, sql, Answer, TestApp};
 use crate::session::{etag, id_number, Session, JINPING};

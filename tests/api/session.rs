@@ -4,10 +4,10 @@ use actix_web::http::header;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
-use fenghua_registry::accounts::{self, NewUser};
 use fenghua_registry::audit::AuditContext;
 use fenghua_registry::db;
 use fenghua_registry::domain::role::Role;
+use fenghua_registry::use_cases::accounts::{self, NewUser};
 
 use crate::helpers::{Answer, TestApp};
 

@@ -58,7 +58,7 @@ pub struct VoidMark {
 impl VoidMark {
     pub fn of(at: Option<NaiveDateTime>, by: Option<&str>, reason: Option<&str>) -> Self {
         VoidMark {
-            voided_at: at.map(crate::accounts::timestamp),
+            voided_at: at.map(crate::use_cases::accounts::timestamp),
             voided_by: by.map(str::to_owned),
             void_reason: reason.map(str::to_owned),
         }

@@ -8,7 +8,7 @@ use crate::domain::indicators::rules::GapReason;
 use crate::domain::resident::HouseholdStatus;
 use crate::domain::work_queue::WorkQueue;
 use crate::error::AppError;
-use crate::work_queues::WorkItem;
+use crate::use_cases::work_queues::WorkItem;
 
 use super::exports::File;
 use super::tables::{Cell, Table};

@@ -1,7 +1,7 @@
 //! One person, one file (一人一档): registering residents, keeping their records (a change of
 //! town records a move; a death or a move-out cancels the active certificate and ends the
 //! running grants), reading and searching them, within the caller's towns, every step audited.
-//! The whole file with all its sections is read by [`crate::whole_file`].
+//! The whole file with all its sections is read by [`crate::use_cases::whole_file`].
 //!
 //! Handlers call these functions with a [`Requester`] (see [`crate::access`]).
 
@@ -552,7 +552,7 @@ fn write_patch(
         certificates::cancel_stored(conn, who, row, &cert, reason, day)?;
     }
     if let Some((day, reason, _)) = ended {
-        crate::subsidies::end_on_departure(conn, who, row, day, reason)?;
+        crate::use_cases::subsidies::end_on_departure(conn, who, row, day, reason)?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::domain::eligibility::SubsidyKind;
 use crate::domain::indicators::definition::IndicatorCode;
 use crate::domain::role::Scope;
 use crate::error::AppError;
-use crate::indicators::{self, Gap};
+use crate::use_cases::indicators::{self, Gap};
 
 use super::figures::{Persons, ReportData, Suppression};
 use super::html::{self, Provenance, SnapshotNote};

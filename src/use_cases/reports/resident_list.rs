@@ -9,7 +9,7 @@ use crate::audit::{Action, Event};
 use crate::db::residents::ResidentFilter;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::residents::{self, SearchItem};
+use crate::use_cases::residents::{self, SearchItem};
 
 use super::exports::File;
 use super::tables::{Cell, Table};

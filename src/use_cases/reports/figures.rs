@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::domain::indicators::definition::{Comparator, IndicatorCode, IndicatorKind};
 use crate::domain::indicators::rules::{Evaluation, Mark};
-use crate::indicators::{AreaRef, IndicatorResult, Report, TownFigure};
+use crate::use_cases::indicators::{AreaRef, IndicatorResult, Report, TownFigure};
 
 /// The report exactly as `GET /api/v1/indicators` answers it, and its parts; a snapshot stores
 /// and reads back the same types.

@@ -4,12 +4,12 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::accounts::timestamp;
 use crate::audit::{self, Action, AuditContext, Event};
 use crate::db::integration::{self as store, AttemptRow, EventFilter, EventRow, NewEventRow};
 use crate::db::{self, DbConn};
 use crate::error::{stored_code, AppError};
-use crate::integration::model::DeliveryState;
+use crate::use_cases::accounts::timestamp;
+use crate::use_cases::integration::model::DeliveryState;
 
 /// The type of the one event there is so far.
 pub const STATUS_CHANGED: &str = "application.status_changed";

@@ -1,6 +1,6 @@
 //! The two subsidies (两项补贴): policy versions, eligibility on a day, and grants with their
 //! suspensions and termination. A grant entered by mistake is voided ([`void`], see
-//! [`crate::corrections`]): the file shows it (status `void`), but eligibility's `granted`, the
+//! [`crate::use_cases::corrections`]): the file shows it (status `void`), but eligibility's `granted`, the
 //! rules of new grants (one running grant per kind, no month paid twice) and departures read
 //! only the grants that count (`counted_grants_of`).
 
@@ -10,7 +10,6 @@ use serde_json::json;
 
 use crate::access::{load_in_scope, write_in_scope, Requester};
 use crate::audit::{self, Action, AuditContext, Event, Outcome};
-use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::{self as store, GrantRow, SuspensionRow};
 use crate::db::{self, certificates as certs, file_records, DbConn, WriteTx};
@@ -24,7 +23,8 @@ use crate::domain::role::Role;
 use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
 use crate::input::read_value;
-use crate::sections::kinds::OtherBenefitKind;
+use crate::use_cases::corrections::{self, VoidMark, VoidRequest, VoidTarget};
+use crate::use_cases::sections::kinds::OtherBenefitKind;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyView {
@@ -97,7 +97,7 @@ fn policy_of(row: &store::PolicyRow) -> Result<Policy, AppError> {
 
 fn version_view(row: &store::PolicyRow) -> Result<PolicyView, AppError> {
     Ok(PolicyView {
-        withdrawn_at: row.withdrawn_at.map(crate::accounts::timestamp),
+        withdrawn_at: row.withdrawn_at.map(crate::use_cases::accounts::timestamp),
         withdraw_reason: row.withdraw_reason.clone(),
         ..PolicyView::from(&policy_of(row)?)
     })
@@ -126,7 +126,7 @@ pub fn withdraw_policy(
     public_id: &str,
     reason: &str,
 ) -> Result<PolicyView, AppError> {
-    let reason = crate::corrections::reason(reason)?;
+    let reason = crate::use_cases::corrections::reason(reason)?;
     db::write_transaction(conn, |conn| {
         let row = store::policies(conn)?
             .into_iter()
@@ -904,7 +904,7 @@ pub fn act(
     })
 }
 
-/// Voids a grant entered by mistake (see [`crate::corrections`]): it stays in the file, marked
+/// Voids a grant entered by mistake (see [`crate::use_cases::corrections`]): it stays in the file, marked
 /// void with the reason, and no longer counts: not in payment, no bar to a new grant of the same
 /// subsidy, in no indicator or reconciliation. Needs the grant's current version.
 pub fn void(

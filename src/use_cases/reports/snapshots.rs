@@ -16,7 +16,7 @@ use crate::domain::indicators::definition::{IndicatorCode, IndicatorKind};
 use crate::domain::indicators::rules::{GapReason, Mark};
 use crate::domain::role::Scope;
 use crate::error::AppError;
-use crate::indicators;
+use crate::use_cases::indicators;
 
 use super::digest::{self, Contributions, Digests, Part};
 use super::figures::{AreaData, Persons, ReportData};

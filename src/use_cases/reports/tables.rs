@@ -3,7 +3,7 @@
 
 use crate::domain::eligibility::SubsidyKind;
 use crate::domain::indicators::definition::IndicatorKind;
-use crate::indicators::{Gap, KindSummary, Mismatch};
+use crate::use_cases::indicators::{Gap, KindSummary, Mismatch};
 
 use super::figures::{self, ReportData, Suppression, SUPPRESSED};
 

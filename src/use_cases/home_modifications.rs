@@ -1,6 +1,6 @@
 //! Barrier-free home modification cases: applied, assessed, in progress, completed or
 //! cancelled, each step by its own action, dated and audited. A case entered by mistake is
-//! voided ([`void`], see [`crate::corrections`]): shown marked, counted nowhere, changed no more.
+//! voided ([`void`], see [`crate::use_cases::corrections`]): shown marked, counted nowhere, changed no more.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -8,14 +8,14 @@ use serde_json::json;
 
 use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
-use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::home_modifications::{self as store, CaseRow, StepChanges};
 use crate::db::residents as residents_store;
 use crate::db::{self, DbConn};
 use crate::domain::home_modification::{next, Assessment, CaseState, CaseStatus, Step, StepError};
 use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
-use crate::sections::Life;
+use crate::use_cases::corrections::{self, VoidMark, VoidRequest, VoidTarget};
+use crate::use_cases::sections::Life;
 
 /// One item of the work (a ramp, grab bars…), with its cost in fen when known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,7 +324,7 @@ pub fn act(
     })
 }
 
-/// Voids a case entered by mistake (see [`crate::corrections`]): it stays in the file, marked
+/// Voids a case entered by mistake (see [`crate::use_cases::corrections`]): it stays in the file, marked
 /// void with the reason, leaves the home-modification indicator and the work queue, and takes
 /// no further step. Needs the case's current version.
 pub fn void(

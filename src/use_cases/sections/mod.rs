@@ -3,7 +3,7 @@
 //! one code path: each section is a type implementing [`Section`], which says how its record is
 //! indexed (kind, start, end) and which rules it keeps beyond the ones every record keeps.
 //!
-//! A record entered by mistake is voided ([`void`], see [`crate::corrections`]): the file shows
+//! A record entered by mistake is voided ([`void`], see [`crate::use_cases::corrections`]): the file shows
 //! it marked void, and it counts nowhere, not even against its section's rules (a per-year
 //! record of the same year may be entered again).
 
@@ -16,12 +16,12 @@ use serde_json::{json, Map, Value};
 
 use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
-use crate::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::{self, file_records as store, DbConn};
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::input::merge_patch;
+use crate::use_cases::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 
 /// What every report filters a record on.
 #[derive(Debug, Clone, PartialEq, Eq)]

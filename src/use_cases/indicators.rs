@@ -12,7 +12,6 @@ use crate::audit::{self, Action, AuditContext, Event};
 use crate::db::definitions::{self as store, DefinitionRow, NewDefinitionRow};
 use crate::db::indicators::{self as facts, Loaded, Scan};
 use crate::db::{self, areas, district, DbConn};
-use crate::district::FacilityKind;
 use crate::domain::area::AreaLevel;
 use crate::domain::eligibility::{policy_on, SubsidyKind};
 use crate::domain::indicators::definition::{
@@ -25,7 +24,8 @@ use crate::domain::resident::mask_name;
 use crate::domain::role::Scope;
 use crate::error::{AppError, FieldError};
 use crate::protect::Protector;
-use crate::residents::view;
+use crate::use_cases::district::FacilityKind;
+use crate::use_cases::residents::view;
 
 /// The district, whose code asks for every town.
 pub const DISTRICT: &str = "330213";
@@ -78,8 +78,8 @@ fn set_view(
         version: row.version,
         effective_from: row.effective_from,
         status: definition::status(all, set, today),
-        published_at: crate::accounts::timestamp(row.published_at),
-        withdrawn_at: row.withdrawn_at.map(crate::accounts::timestamp),
+        published_at: crate::use_cases::accounts::timestamp(row.published_at),
+        withdrawn_at: row.withdrawn_at.map(crate::use_cases::accounts::timestamp),
         withdraw_reason: row.withdraw_reason.clone(),
         indicators: set.definitions.clone(),
     }
@@ -176,7 +176,7 @@ pub fn withdraw(
     public_id: &str,
     reason: &str,
 ) -> Result<DefinitionSetView, AppError> {
-    let reason = crate::corrections::reason(reason)?;
+    let reason = crate::use_cases::corrections::reason(reason)?;
     let reason = reason.as_str();
     db::write_transaction(conn, |conn| {
         let (rows, _) = loaded_sets(conn)?;
@@ -347,7 +347,7 @@ impl Setting {
                 "no indicator definitions were in force on that day",
             )
         })?;
-        let policies = crate::subsidies::policies(conn)?;
+        let policies = crate::use_cases::subsidies::policies(conn)?;
         Ok(Setting {
             towns,
             area,

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::domain::indicators::definition::IndicatorKind;
-use crate::indicators::{Gap, KindSummary, Mismatch};
+use crate::use_cases::indicators::{Gap, KindSummary, Mismatch};
 
 use super::figures::{self, ItemData, ReportData, Suppression, SUPPRESSED};
 use super::tables::subsidy_label;
@@ -441,7 +441,7 @@ pub fn reconciliation(
 mod tests {
     use super::*;
     use crate::domain::indicators::definition::{Comparator, IndicatorCode};
-    use crate::reports::figures::AreaData;
+    use crate::use_cases::reports::figures::AreaData;
     use chrono::NaiveDate;
 
     fn rate(value: Option<f64>, met: Option<bool>) -> ItemData {

@@ -9,8 +9,8 @@ use crate::domain::id_number;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus};
 use crate::error::AppError;
 use crate::messages::Lang;
-use crate::residents::import::ImportReport;
-use crate::residents::import_columns::{self, ImportColumn};
+use crate::use_cases::residents::import::ImportReport;
+use crate::use_cases::residents::import_columns::{self, ImportColumn};
 
 use super::exports::{spreadsheet, spreadsheet_with_text_columns, File};
 use super::tables::{Cell, Table};

@@ -12,9 +12,9 @@ use crate::audit::Action;
 use crate::db::file::{self as store, FileRows};
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::residents::moves::{self, MoveView};
-use crate::residents::view::{self, CertificateView, ResidentView};
-use crate::{home_modifications, integration, sections, subsidies};
+use crate::use_cases::residents::moves::{self, MoveView};
+use crate::use_cases::residents::view::{self, CertificateView, ResidentView};
+use crate::use_cases::{home_modifications, integration, sections, subsidies};
 
 /// The whole file: the resident and every section that exists.
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,6 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::accounts::timestamp;
 use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
 use crate::auth::token::{ClientClaims, TokenKeys};
 use crate::db::integration::{self as store, ClientRow, NewClientRow};
@@ -12,6 +11,7 @@ use crate::db::{self, DbConn};
 use crate::domain::role::{ClientScope, Role};
 use crate::error::{AppError, FieldError};
 use crate::protect::Protector;
+use crate::use_cases::accounts::timestamp;
 
 /// The integration client behind a client token (DESIGN §5: client credentials).
 #[derive(Debug, Clone)]

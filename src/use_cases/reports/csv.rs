@@ -52,7 +52,7 @@ fn defuse(cell: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reports::tables::Cell;
+    use crate::use_cases::reports::tables::Cell;
 
     #[test]
     fn a_file_starts_with_a_bom_and_keeps_chinese_and_quotes() {

@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use super::model::{next_status, ApplicationKind, ApplicationStatus, Channel, Decision, Step};
 use super::outbox;
 use crate::access::Requester;
-use crate::accounts::timestamp;
 use crate::audit::{self, Action, AuditContext, Event};
 use crate::db::integration::{self as store, ApplicationFilter, ApplicationRow, NewApplicationRow};
 use crate::db::residents as residents_store;
@@ -24,8 +23,11 @@ use crate::domain::role::Scope;
 use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::protect::Protector;
-use crate::residents::certificates::{self as certificates, Assessment, CertificateAction};
-use crate::residents::fields::{Areas, ResidentFields, Rules, StatusChange};
+use crate::use_cases::accounts::timestamp;
+use crate::use_cases::residents::certificates::{
+    self as certificates, Assessment, CertificateAction,
+};
+use crate::use_cases::residents::fields::{Areas, ResidentFields, Rules, StatusChange};
 
 /// Who reads applications: a client (its own) or staff (their towns).
 #[derive(Debug, Clone, Copy)]
@@ -522,11 +524,11 @@ fn approve_effect(
                 SubsidyKind::Nursing
             };
             let start = request.start_month.unwrap_or(who.today);
-            let grant = crate::subsidies::grant(
+            let grant = crate::use_cases::subsidies::grant(
                 conn,
                 who,
                 resident_id,
-                crate::subsidies::GrantRequest {
+                crate::use_cases::subsidies::GrantRequest {
                     kind: subsidy,
                     start_month: start.with_day(1).unwrap_or(start),
                     monthly_amount_fen: None,
@@ -543,7 +545,7 @@ fn approve_effect(
                 .and_then(|p| p.get("items").cloned())
                 .and_then(|items| serde_json::from_value(items).ok())
                 .unwrap_or_default();
-            let case = crate::home_modifications::apply(
+            let case = crate::use_cases::home_modifications::apply(
                 conn,
                 who,
                 resident_id,
@@ -814,7 +816,7 @@ pub fn register(
                 if !errors.is_empty() {
                     return Err(AppError::Validation(errors));
                 }
-                crate::residents::insert_unregistered(
+                crate::use_cases::residents::insert_unregistered(
                     conn,
                     who,
                     &id_number,

@@ -17,9 +17,9 @@ use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 use crate::db::district::FacilityRow;
-use crate::district::FacilityKind;
 use crate::domain::indicators::definition::{IndicatorCode, COUNT};
 use crate::domain::indicators::rules::{Evaluation, GapReason, Mark};
+use crate::use_cases::district::FacilityKind;
 
 use super::figures::Persons;
 

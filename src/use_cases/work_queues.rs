@@ -19,9 +19,9 @@ use crate::domain::home_modification::CaseStatus;
 use crate::domain::indicators::definition::IndicatorCode;
 use crate::domain::work_queue::WorkQueue;
 use crate::error::{stored_code, AppError};
-use crate::indicators;
-use crate::residents::fields::Areas;
-use crate::residents::view;
+use crate::use_cases::indicators;
+use crate::use_cases::residents::fields::Areas;
+use crate::use_cases::residents::view;
 
 /// One thing waiting: whose, what (`subject_id`: the certificate, case or grant), in which
 /// state, and since when.
