@@ -7,16 +7,16 @@ health) get no token.
 
 The fuzzer's own calls end its session: `POST /api/v1/auth/logout` ends it, and a wrong
 current password at `POST /api/v1/me/password` counts as a failed login, so a few of them lock
-the account and end all its sessions. The provider below therefore signs in again whenever a
-request with its token answers 401 (schemathesis' `retry_on`: it drops the cached token, asks
-`get` for a new one and sends the request again), waiting out a login rate limit (429) or a
-short lockout (`.ci/schemathesis` runs the server with `LOGIN_LOCKOUT_SECS=1`). Nothing is
-skipped and no check is turned off.
+the account and end all its sessions; a PATCH of its own account can demote it. The provider
+below therefore signs in again whenever a request with its token answers 401 or 403
+(schemathesis' `retry_on`: it drops the cached token, asks `get` for a new one and sends the
+request again), waiting out a login rate limit (429) or a short lockout (`.ci/schemathesis`
+runs the server with `LOGIN_LOCKOUT_SECS=1`), and makes the admin again when it is no admin
+any more. Nothing is skipped and no check is turned off.
 
 Read from the environment: REGISTRY_URL (e.g. http://127.0.0.1:8081), REGISTRY_ADMIN,
 REGISTRY_ADMIN_PASSWORD and REGISTRY_ADMIN_CREATE (the `create-admin` command line, without its
-`--username`, that resets
-the admin when the fuzzer has changed its password).
+`--username`, that resets the admin when the fuzzer has changed its password).
 """
 
 import os
@@ -84,16 +84,11 @@ class _Credentials:
 
     @classmethod
     def admin_token(cls):
-        sign_in = lambda: _post_patiently(  # noqa: E731
-            "/api/v1/auth/login",
-            f"signing in as {cls.admin}",
-            json={"username": cls.admin, "password": ADMIN_PASSWORD},
-        )
-        try:
-            return sign_in()["access_token"]
-        except RuntimeError:
-            if not CREATE_ADMIN:
-                raise
+        token = cls._sign_in_as_admin()
+        if token is not None:
+            return token
+        if not CREATE_ADMIN:
+            raise RuntimeError(f"{cls.admin} cannot sign in as an admin")
         # The fuzzer can change the admin's password, disable it, or make it a caseworker once it
         # has made another admin (PATCH /api/v1/users/{id} with the right ETag): `create-admin`
         # on the same database resets it, the documented way back in; one whose role changed is
@@ -117,7 +112,28 @@ class _Credentials:
                     capture_output=True,
                     timeout=60,
                 )
-        return sign_in()["access_token"]
+        token = cls._sign_in_as_admin()
+        if token is None:
+            raise RuntimeError(f"{cls.admin} cannot sign in as an admin after create-admin")
+        return token
+
+    @classmethod
+    def _sign_in_as_admin(cls):
+        """An access token of the hooks' admin, or None when it cannot sign in or is no admin now."""
+        try:
+            token = _post_patiently(
+                "/api/v1/auth/login",
+                f"signing in as {cls.admin}",
+                json={"username": cls.admin, "password": ADMIN_PASSWORD},
+            )["access_token"]
+        except RuntimeError:
+            return None
+        me = requests.get(
+            f"{BASE_URL}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+        if me.status_code == 200 and me.json().get("role") == "admin":
+            return token
+        return None
 
     @classmethod
     def client_token(cls):
@@ -153,7 +169,7 @@ class _Credentials:
             return body["access_token"]
 
 
-@schemathesis.auth(refresh_interval=600, cache_by_key=_kind, retry_on=[401])
+@schemathesis.auth(refresh_interval=600, cache_by_key=_kind, retry_on=[401, 403])
 class RegistryAuth:
     """The admin's token for staff routes, a client's for integration-only routes."""
 
@@ -183,7 +199,8 @@ class RegistryAuth:
 
 
 class _Reader:
-    """GETs and POSTs through the API with the admin's or the client's token, signing in again on 401."""
+    """GETs and POSTs through the API with the admin's or the client's token, signing in again
+    on 401 (the session ended) or 403 (the fuzzer demoted the admin, or narrowed the client)."""
 
     tokens = {}
 
@@ -211,7 +228,7 @@ class _Reader:
                 timeout=30,
                 **kwargs,
             )
-            if response.status_code != 401:
+            if response.status_code not in (401, 403):
                 return response
             cls.tokens.pop(kind, None)
         return response
