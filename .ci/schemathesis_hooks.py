@@ -73,6 +73,18 @@ def _post_patiently(path, what, **kwargs):
         time.sleep(min(max(float(wait) if wait.isdigit() else 1.0, 0.2), 5.0))
 
 
+def _create_admin(username):
+    """Runs `create-admin` for `username`; answers whether it made or reset an admin."""
+    made = subprocess.run(
+        [*CREATE_ADMIN, "--username", username, "--password-stdin"],
+        input=f"{ADMIN_PASSWORD}\n",
+        text=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return made.returncode == 0
+
+
 class _Credentials:
     """The admin's sign-in and the integration client, shared by all worker threads."""
 
@@ -81,6 +93,11 @@ class _Credentials:
 
     admin = ADMIN
     admins_made = 0
+
+    @classmethod
+    def token(cls, kind):
+        """A fresh token of the admin ("staff") or of the integration client ("client")."""
+        return cls.admin_token() if kind == "staff" else cls.client_token()
 
     @classmethod
     def admin_token(cls):
@@ -94,24 +111,11 @@ class _Credentials:
         # on the same database resets it, the documented way back in; one whose role changed is
         # not an admin to reset, so a new admin is made in its place.
         with cls.lock:
-            reset = subprocess.run(
-                [*CREATE_ADMIN, "--username", cls.admin, "--password-stdin"],
-                input=f"{ADMIN_PASSWORD}\n",
-                text=True,
-                capture_output=True,
-                timeout=60,
-            )
-            if reset.returncode != 0:
+            if not _create_admin(cls.admin):
                 cls.admins_made += 1
                 cls.admin = f"{ADMIN}-{cls.admins_made}"
-                subprocess.run(
-                    [*CREATE_ADMIN, "--username", cls.admin, "--password-stdin"],
-                    input=f"{ADMIN_PASSWORD}\n",
-                    text=True,
-                    check=True,
-                    capture_output=True,
-                    timeout=60,
-                )
+                if not _create_admin(cls.admin):
+                    raise RuntimeError(f"create-admin could not make {cls.admin}")
         token = cls._sign_in_as_admin()
         if token is None:
             raise RuntimeError(f"{cls.admin} cannot sign in as an admin after create-admin")
@@ -175,11 +179,7 @@ class RegistryAuth:
 
     def get(self, case, context):
         kind = _kind(case, context)
-        if kind == "staff":
-            return _Credentials.admin_token()
-        if kind == "client":
-            return _Credentials.client_token()
-        return None
+        return None if kind == "public" else _Credentials.token(kind)
 
     def set(self, case, data, context):
         case.headers = case.headers or {}
@@ -217,9 +217,7 @@ class _Reader:
         for _ in range(2):
             token = cls.tokens.get(kind)
             if token is None:
-                token = (
-                    _Credentials.admin_token() if kind == "staff" else _Credentials.client_token()
-                )
+                token = _Credentials.token(kind)
                 cls.tokens[kind] = token
             response = requests.request(
                 method,
@@ -342,5 +340,4 @@ def _renew_own_token(case, kind):
     probe = "/api/v1/me" if kind == "staff" else "/api/v1/areas"
     answer = requests.get(f"{BASE_URL}{probe}", headers={"Authorization": authorization}, timeout=30)
     if answer.status_code == 401:
-        token = _Credentials.admin_token() if kind == "staff" else _Credentials.client_token()
-        case.headers["Authorization"] = f"Bearer {token}"
+        case.headers["Authorization"] = f"Bearer {_Credentials.token(kind)}"
