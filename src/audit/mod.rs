@@ -122,7 +122,7 @@ impl Event {
 /// }
 /// ```
 pub fn append(tx: &mut WriteTx<'_>, ctx: &AuditContext, event: Event) -> diesel::QueryResult<i64> {
-    let (last_seq, prev_hash) = current_head(tx)?;
+    let (last_seq, prev_hash) = head(tx)?;
     let row = link(last_seq + 1, prev_hash, ctx, event);
     store::insert(tx, &row)?;
     Ok(row.seq)
@@ -135,13 +135,8 @@ pub fn append_many<'a>(
     tx: &mut WriteTx<'_>,
     events: impl IntoIterator<Item = (&'a AuditContext, Event)>,
 ) -> diesel::QueryResult<Vec<i64>> {
-    let head = current_head(tx)?;
+    let head = head(tx)?;
     append_linked(tx, &link_after(head, events))
-}
-
-/// The chain's head to link new events after ([`link_after`]), inside a write transaction.
-pub fn head(tx: &mut WriteTx<'_>) -> diesel::QueryResult<(i64, String)> {
-    current_head(tx)
 }
 
 /// Events linked in order after `head` (from [`head`]), ready for [`append_linked`]: hashing
@@ -166,7 +161,7 @@ pub fn append_linked(tx: &mut WriteTx<'_>, rows: &[AuditRow]) -> diesel::QueryRe
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let (seq, hash) = current_head(tx)?;
+    let (seq, hash) = head(tx)?;
     if first.seq != seq + 1 || first.prev_hash != hash {
         return Err(diesel::result::Error::QueryBuilderError(
             "audit events linked after another head than the chain's".into(),
@@ -176,8 +171,9 @@ pub fn append_linked(tx: &mut WriteTx<'_>, rows: &[AuditRow]) -> diesel::QueryRe
     Ok(rows.iter().map(|r| r.seq).collect())
 }
 
-/// The chain's head for the next append: the genesis hash before the first event.
-fn current_head(tx: &mut WriteTx<'_>) -> diesel::QueryResult<(i64, String)> {
+/// The chain's head to link new events after ([`link_after`]), inside a write transaction:
+/// the genesis hash before the first event.
+pub fn head(tx: &mut WriteTx<'_>) -> diesel::QueryResult<(i64, String)> {
     Ok(store::chain_head(tx)?.unwrap_or((0, GENESIS_HASH.to_owned())))
 }
 
@@ -237,23 +233,10 @@ pub fn link_hash(row: &AuditRow) -> String {
         &row.changes,
         &row.prev_hash,
     );
-    let mut hashing = Hashing(Sha256::new());
-    serde_json::to_writer(&mut hashing, &canonical).expect("serialising strings cannot fail");
-    hex::encode(hashing.0.finalize())
-}
-
-/// Feeds what is written into a SHA-256.
-struct Hashing(Sha256);
-
-impl std::io::Write for Hashing {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    // Sha256 is an io::Write: the JSON streams into the hash without a buffer.
+    let mut hasher = Sha256::new();
+    serde_json::to_writer(&mut hasher, &canonical).expect("serialising strings cannot fail");
+    hex::encode(hasher.finalize())
 }
 
 /// Replaces the values of sensitive fields, at any depth, with a marker.
