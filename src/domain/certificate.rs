@@ -2,6 +2,7 @@
 //! digit, the grade digit and, after a reissue, `B1`…`B9`.
 
 use super::id_number::IdNumber;
+use crate::error::FieldError;
 
 crate::code_enum! {
     pub enum Category: "disability_category" {
@@ -127,6 +128,12 @@ impl Grade {
 /// Grades run from 1 (most severe) to 4.
 pub fn valid_grade(grade: i32) -> bool {
     (1..=4).contains(&grade)
+}
+
+/// The fault of a grade out of range, named as `field`.
+pub fn grade_error(field: &str, grade: i32) -> Option<FieldError> {
+    (!valid_grade(grade))
+        .then(|| FieldError::new(field, "out_of_range", "a grade is 1 (most severe) to 4"))
 }
 
 /// A certificate number taken apart: `^\d{17}[\dX][1-7][1-4](B[1-9])?$`.

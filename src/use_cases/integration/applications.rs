@@ -15,7 +15,7 @@ use crate::db::integration::{self as store, ApplicationFilter, ApplicationRow, N
 use crate::db::residents as residents_store;
 use crate::db::{self, areas, certificates as certs, DbConn, WriteTx};
 use crate::domain::area::AreaLevel;
-use crate::domain::certificate::{valid_grade, Category, CertificateNumber};
+use crate::domain::certificate::{grade_error, Category, CertificateNumber};
 use crate::domain::eligibility::SubsidyKind;
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{clean_name, mask_name, HouseholdStatus};
@@ -617,14 +617,10 @@ pub fn decide(
     )?;
     // Checked whatever the application's kind: a grade out of range is refused, not ignored
     // because this kind issues no certificate.
-    if let Some(found) = &request.certificate {
-        if !valid_grade(found.grade) {
-            return Err(AppError::field(
-                "certificate.grade",
-                "out_of_range",
-                "a grade is 1 (most severe) to 4",
-            ));
-        }
+    if let Some(fault) = (request.certificate.as_ref())
+        .and_then(|found| grade_error("certificate.grade", found.grade))
+    {
+        return Err(AppError::Validation(vec![fault]));
     }
     db::write_transaction(conn, |conn| {
         let row = load_visible(conn, Reader::Staff(who.scope), public_id)?;

@@ -10,7 +10,7 @@ use crate::audit::{self, Action, Event};
 use crate::db::certificates::{self as store, CertificateRow, NewCertificateRow};
 use crate::db::residents::{self as residents, ResidentRow};
 use crate::db::{self, DbConn, WriteTx};
-use crate::domain::certificate::{valid_grade, CancelReason, Category, CertificateNumber};
+use crate::domain::certificate::{grade_error, CancelReason, Category, CertificateNumber};
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{status, ResidentStatus};
 use crate::error::{AppError, FieldError};
@@ -57,13 +57,7 @@ fn check_assessment(
     today: NaiveDate,
     errors: &mut Vec<FieldError>,
 ) -> NaiveDate {
-    if !valid_grade(a.grade) {
-        errors.push(FieldError::new(
-            "grade",
-            "out_of_range",
-            "a grade is 1 (most severe) to 4",
-        ));
-    }
+    errors.extend(grade_error("grade", a.grade));
     match a.category {
         Category::Multiple => {
             let mut parts = a.components.clone();
