@@ -96,6 +96,26 @@ pub fn clean_field(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Stri
     })
 }
 
+/// [`clean`] for a field of 1 to `max` characters: a forbidden character, an empty text or a
+/// longer one becomes the field's error in `errors` (with the param `max`).
+pub fn bounded_field(raw: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    match clean(raw) {
+        Err(forbidden) => {
+            errors.push(forbidden.field_error(field));
+            raw.trim().to_owned()
+        }
+        Ok(text) => {
+            if text.is_empty() || text.chars().count() > max {
+                errors.push(
+                    FieldError::new(field, "invalid", format!("1 to {max} characters"))
+                        .with_param("max", max),
+                );
+            }
+            text
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

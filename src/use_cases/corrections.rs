@@ -23,7 +23,7 @@ use crate::db::residents::{self as residents_store, ResidentRow};
 use crate::db::subsidies::GrantRow;
 use crate::db::{self, DbConn, WriteTx};
 use crate::domain::text;
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 
 /// Most characters of a withdrawal's or a void's reason.
 const REASON_MAX: usize = 500;
@@ -31,17 +31,13 @@ const REASON_MAX: usize = 500;
 /// The reason of a withdrawal or a void as stored: cleaned by the free-text rule, 1 to 500
 /// characters, else 422 naming `reason`.
 pub fn reason(raw: &str) -> Result<String, AppError> {
-    let reason = text::clean(raw)
-        .map_err(|forbidden| AppError::Validation(vec![forbidden.field_error("reason")]))?;
-    if reason.is_empty() || reason.chars().count() > REASON_MAX {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "reason",
-            "invalid",
-            "1 to 500 characters",
-        )
-        .with_param("max", REASON_MAX)]));
+    let mut errors = Vec::new();
+    let reason = text::bounded_field(raw, "reason", REASON_MAX, &mut errors);
+    if errors.is_empty() {
+        Ok(reason)
+    } else {
+        Err(AppError::Validation(errors))
     }
-    Ok(reason)
 }
 
 /// How a row stands as to voiding, as every view of a voidable row shows it: all `null` while

@@ -17,6 +17,9 @@ use crate::error::{stored_code, AppError, FieldError};
 use crate::use_cases::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::use_cases::sections::Life;
 
+/// Most characters of a cancellation's reason.
+const REASON_MAX: usize = 200;
+
 /// One item of the work (a ramp, grab bars…), with its cost in fen when known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -284,17 +287,7 @@ pub fn act(
                 changes.cost_fen = Some(cost_fen);
             }
             CaseAction::Cancel { on, reason } => {
-                let reason = text::clean_field(&reason, "reason", &mut errors);
-                if reason.is_empty() || reason.chars().count() > 200 {
-                    errors.push(
-                        FieldError::new(
-                            "reason",
-                            "invalid",
-                            "give a reason of 1 to 200 characters",
-                        )
-                        .with_param("max", 200),
-                    );
-                }
+                let reason = text::bounded_field(&reason, "reason", REASON_MAX, &mut errors);
                 changes.cancelled_on = Some(Some(on));
                 changes.cancel_reason = Some(Some(reason));
             }

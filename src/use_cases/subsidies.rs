@@ -26,6 +26,9 @@ use crate::input::read_value;
 use crate::use_cases::corrections::{self, VoidMark, VoidRequest, VoidTarget};
 use crate::use_cases::sections::kinds::OtherBenefitKind;
 
+/// Most characters of an override's, a suspension's or an ending's reason.
+const REASON_MAX: usize = 200;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyView {
     pub id: String,
@@ -487,23 +490,6 @@ fn first_of_month(day: NaiveDate) -> NaiveDate {
     day.with_day(1).expect("every month has a first day")
 }
 
-fn check_reason(field: &str, reason: &str, errors: &mut Vec<FieldError>) -> String {
-    let reason = match text::clean(reason) {
-        Ok(reason) => reason,
-        Err(forbidden) => {
-            errors.push(forbidden.field_error(field));
-            return reason.to_owned();
-        }
-    };
-    if reason.is_empty() || reason.chars().count() > 200 {
-        errors.push(
-            FieldError::new(field, "invalid", "give a reason of 1 to 200 characters")
-                .with_param("max", 200),
-        );
-    }
-    reason
-}
-
 /// How a grant's amount stands to the policy in force: the policy's own, another amount up to
 /// it (an override a caseworker may make, with a reason), or more than it (or an amount where
 /// no policy gives one): an override only an admin may make.
@@ -614,7 +600,7 @@ fn write_grant(
         let override_reason = request
             .override_reason
             .as_deref()
-            .map(|r| check_reason("override_reason", r, &mut errors));
+            .map(|r| text::bounded_field(r, "override_reason", REASON_MAX, &mut errors));
         let amount_rule = amount.map(|a| amount_rule(a, policy_amount));
         if !decision.eligible && override_reason.is_none() {
             let why: Vec<&str> = decision.reasons.iter().map(|r| r.label()).collect();
@@ -852,7 +838,7 @@ pub fn act(
                     last_resume.max(grant.start_month),
                     &mut errors,
                 );
-                let reason = check_reason("reason", reason, &mut errors);
+                let reason = text::bounded_field(reason, "reason", REASON_MAX, &mut errors);
                 if !errors.is_empty() {
                     return Err(AppError::Validation(errors));
                 }
@@ -873,7 +859,7 @@ pub fn act(
             }
             GrantAction::Terminate { on, reason } => {
                 date_check("terminated_on", *on, grant.start_month, &mut errors);
-                let reason = check_reason("reason", reason, &mut errors);
+                let reason = text::bounded_field(reason, "reason", REASON_MAX, &mut errors);
                 if !errors.is_empty() {
                     return Err(AppError::Validation(errors));
                 }
