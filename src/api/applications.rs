@@ -35,15 +35,18 @@ const EVENTS: &str = "application_events";
 
 /// The checked `Idempotency-Key` of a client's POST, bound to this request.
 fn idempotency_key(req: &HttpRequest, body: &Value) -> AppResult<Key> {
-    let value = idempotency::parse_key(
-        req.headers()
-            .get("idempotency-key")
-            .map(|v| v.to_str().unwrap_or("\u{0}")),
-    )?;
+    let value = idempotency::parse_key(key_header(req))?;
     Ok(Key {
         value,
         request_hash: request_hash(req.method().as_str(), req.path(), body),
     })
+}
+
+/// The `Idempotency-Key` header as sent (a value that is no text reads as one no key may be).
+fn key_header(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
 }
 
 /// A stored or fresh answer, sent byte for byte; a replay says so in `Idempotent-Replayed`.
@@ -121,8 +124,8 @@ pub async fn create(
         }
         Principal::Staff(caller) => {
             // Staff submissions are not replayed by key, but a key sent must still be one.
-            if req.headers().contains_key("idempotency-key") {
-                idempotency_key(&req, &raw)?;
+            if let Some(key) = key_header(&req) {
+                idempotency::parse_key(Some(key))?;
             }
             let channel = match body.channel.unwrap_or(Channel::Counter) {
                 Channel::Zheliban => {
