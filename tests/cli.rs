@@ -1303,8 +1303,6 @@ fn production_refuses_to_start_without_a_signing_secret() {
 // 8. import residents FILE.csv.
 // ---------------------------------------------------------------------------------------------
 
-/// A valid ID number (GB 11643: region, birth date `YYYYMMDD`, three-digit sequence, ISO 7064
-/// MOD 11-2 check character).
 /// `SELECT COUNT(*) FROM table` on a SQLite file; 0 when the file does not exist.
 fn sqlite_rows(db: &Path, table: &str) -> i64 {
     use diesel::{Connection, RunQueryDsl};

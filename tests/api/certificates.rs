@@ -2,46 +2,21 @@
 //! the number rules (the holder's ID number, then the category and grade digits); at most one
 //! active certificate; the history kept in the file; the audit trail; scope; and a recorded
 //! death or move-out cancelling the active certificate the same day.
-//!
-//! The helpers at the top are shared with `imports.rs`.
 
-use chrono::NaiveDate;
-use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use fenghua_registry::db::{self, schema::certificates};
 use fenghua_registry::domain::role::Role;
 
 use crate::helpers::{
-    assert_invalid, file_of, file_with_etag, issue_certificate, issued_certificate, patch_current,
-    register_named, register_with, resident_path, spawn_app, spawn_app_with, today, Answer,
-    TestApp,
+    assert_invalid, certificate_rows, file_of, file_with_etag, issue_certificate,
+    issued_certificate, masked, patch_current, register_named, register_with, resident_path,
+    spawn_app, spawn_app_with, today, Answer, TestApp,
 };
 use crate::session::{id_number, Session, JINPING, XIKOU};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 // ---------------------------------------------------------------------------------------------
-
-pub(crate) fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, d).expect("a real date")
-}
-
-/// How the API shows an ID number or a certificate number: the region only, then the
-/// certificate's category, grade and reissue suffix (issue 9: birth date, sequence and check
-/// character hidden).
-pub(crate) fn masked(number: &str) -> String {
-    format!("{}************{}", &number[..6], &number[18..])
-}
-
-/// The number of certificate rows in the database, of every resident.
-pub(crate) async fn certificate_rows(app: &TestApp) -> i64 {
-    db::run(&app.state.pool, |conn| {
-        Ok(certificates::table.count().get_result::<i64>(conn)?)
-    })
-    .await
-    .unwrap()
-}
 
 async fn act(
     app: &TestApp,

@@ -3,7 +3,7 @@
 use actix_web::test::TestRequest;
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{id_of, patch_request, resident_path, spawn_app};
 
 /// `type: integer` in JSON Schema admits `-1407.0` (a number with a zero fraction); the server
 /// refused it as a float (`invalid_type`, "expected i32"). A real fraction stays refused.
@@ -93,16 +93,8 @@ async fn a_malformed_facility_patch_is_refused_whatever_the_version() {
         )
         .await;
     assert_eq!(answer.status, 201, "{}", answer.text());
-    let path = format!(
-        "/api/v1/facilities/{}",
-        answer.json()["id"].as_str().unwrap()
-    );
-    let patch = |version: &str, body| {
-        TestRequest::patch()
-            .uri(&path)
-            .insert_header(("If-Match", version.to_owned()))
-            .set_json(body)
-    };
+    let path = format!("/api/v1/facilities/{}", id_of(&answer.json()));
+    let patch = |version: &str, body| patch_request(&path, Some(version), &body);
     let answer = app
         .send_as(&admin, patch("\"7\"", json!({"bogus": []})))
         .await;
@@ -149,12 +141,7 @@ async fn a_malformed_record_patch_is_refused_whatever_the_version() {
         "/api/v1/residents/{resident}/rehab-needs/{}",
         answer.json()["id"].as_str().unwrap()
     );
-    let patch = |body| {
-        TestRequest::patch()
-            .uri(&path)
-            .insert_header(("If-Match", "\"7\""))
-            .set_json(body)
-    };
+    let patch = |body| patch_request(&path, Some("\"7\""), &body);
     let answer = app.send_as(&admin, patch(json!({"assessed_on": 5}))).await;
     let problem = answer.problem(422, "validation_failed");
     assert_eq!(problem["errors"][0]["field"], "assessed_on");
@@ -488,7 +475,7 @@ async fn the_spec_lists_the_towns_of_the_district() {
 /// refused now whatever the kind, and the application stays as it was.
 #[actix_web::test]
 async fn a_decisions_certificate_grade_is_checked_whatever_the_kind() {
-    use crate::integration::{application, register_client, submit_ok};
+    use crate::integration::{application, decide, register_client, submit_ok};
 
     let app = spawn_app().await;
     let admin = app.admin().await;
@@ -500,25 +487,19 @@ async fn a_decisions_certificate_grade_is_checked_whatever_the_kind() {
         &application("rehab_service", &person, "赵六", "A-1"),
     )
     .await;
-    let path = format!(
-        "/api/v1/applications/{}/decision",
-        submitted["id"].as_str().unwrap()
-    );
-    let decide = |grade| json!({"decision": "accept", "certificate": {"category": "mental", "grade": grade}});
+    let application_id = id_of(&submitted);
+    let accept = |grade| json!({"decision": "accept", "certificate": {"category": "mental", "grade": grade}});
 
-    let answer = app.post_as(&admin, &path, &decide(5)).await;
+    let answer = decide(&app, &admin, &application_id, accept(5)).await;
     let problem = answer.problem(422, "validation_failed");
     assert_eq!(problem["errors"][0]["field"], "certificate.grade");
     assert_eq!(problem["errors"][0]["code"], "out_of_range");
     let read = app
-        .get_as(
-            &admin,
-            &format!("/api/v1/applications/{}", submitted["id"].as_str().unwrap()),
-        )
+        .get_as(&admin, &format!("/api/v1/applications/{application_id}"))
         .await;
     assert_eq!(read.json()["status"], "submitted", "nothing changed");
 
-    let answer = app.post_as(&admin, &path, &decide(4)).await;
+    let answer = decide(&app, &admin, &application_id, accept(4)).await;
     assert_eq!(answer.status, 200, "{}", answer.text());
     assert_eq!(answer.json()["status"], "accepted");
 }
@@ -540,13 +521,8 @@ async fn a_resident_patch_that_breaks_a_rule_is_refused_whatever_the_version() {
         json!({}),
     )
     .await;
-    let path = format!("/api/v1/residents/{resident}");
-    let patch = |body| {
-        TestRequest::patch()
-            .uri(&path)
-            .insert_header(("If-Match", "\"7\""))
-            .set_json(body)
-    };
+    let path = resident_path(&resident);
+    let patch = |body| patch_request(&path, Some("\"7\""), &body);
     let answer = app
         .send_as(&admin, patch(json!({"guardian_name": "\u{0084}"})))
         .await;

@@ -17,12 +17,14 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::test;
 use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
-use diesel::Connection;
+use diesel::{Connection, QueryDsl, RunQueryDsl};
 use serde_json::{json, Value};
 
 use fenghua_registry::config::{AuthConfig, Config, FieldKeys, ReportConfig};
 use fenghua_registry::db::audit::AuditRow;
+use fenghua_registry::db::schema::certificates;
 use fenghua_registry::db::{DatabaseUrl, PoolSettings};
+use fenghua_registry::domain::certificate::Category;
 use fenghua_registry::domain::role::Role;
 use fenghua_registry::secrets::AppEnv;
 use fenghua_registry::secrets::Secret;
@@ -346,6 +348,26 @@ pub async fn seeded_district(residents: u64) -> (TestApp, crate::session::Sessio
 // needs a variant builds it on these.
 // ---------------------------------------------------------------------------------------------
 
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("a real date")
+}
+
+/// How the API shows an ID number or a certificate number: the region only, then the
+/// certificate's category, grade and reissue suffix (issue 9: birth date, sequence and check
+/// character hidden).
+pub fn masked(number: &str) -> String {
+    format!("{}************{}", &number[..6], &number[18..])
+}
+
+/// The number of certificate rows in the database, of every resident.
+pub async fn certificate_rows(app: &TestApp) -> i64 {
+    fenghua_registry::db::run(&app.state.pool, |conn| {
+        Ok(certificates::table.count().get_result::<i64>(conn)?)
+    })
+    .await
+    .unwrap()
+}
+
 /// The service's today (the day every date rule is checked against).
 pub fn today() -> NaiveDate {
     fenghua_registry::domain::today()
@@ -400,8 +422,7 @@ pub async fn register_with(
     for (key, value) in extra.as_object().expect("an object") {
         body[key] = value.clone();
     }
-    let resident = register_resident(app, who, body).await;
-    resident["id"].as_str().unwrap().to_owned()
+    id_of(&register_resident(app, who, body).await)
 }
 
 /// Registers the holder of `id_number` with `name` in `town`; returns its id.
@@ -431,21 +452,10 @@ pub async fn register(
     (resident, number)
 }
 
-/// A certificate for the holder of `number` (one of the six single categories): its number is
+/// A certificate for the holder of `number` in `category` (its code): its number is
 /// the ID number, then the category's digit and the grade.
 pub fn certificate_body(number: &str, category: &str, grade: i32, issued_on: &str) -> Value {
-    let digit = [
-        "visual",
-        "hearing",
-        "speech",
-        "physical",
-        "intellectual",
-        "mental",
-    ]
-    .iter()
-    .position(|c| *c == category)
-    .expect("a single category")
-        + 1;
+    let digit = Category::parse(category).expect("a category").digit();
     json!({
         "number": format!("{number}{digit}{grade}"),
         "category": category,
@@ -630,11 +640,7 @@ pub async fn file_with_etag(app: &TestApp, who: &Session, resident: &str) -> (Va
         .get_as(who, &format!("{}/file", resident_path(resident)))
         .await;
     assert_eq!(answer.status, 200, "file: {}", answer.text());
-    let etag = answer
-        .header("etag")
-        .expect("the file has an ETag")
-        .to_owned();
-    (answer.json(), etag)
+    (answer.json(), etag(&answer))
 }
 
 /// `GET /residents/{id}/file`, asserting 200.

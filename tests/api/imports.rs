@@ -12,7 +12,7 @@ use fenghua_registry::db::{
 };
 use fenghua_registry::domain::role::Role;
 
-use crate::certificates::{certificate_rows, date, masked};
+use crate::helpers::{certificate_rows, date, masked};
 use crate::helpers::{
     field_codes, file_of, register_named, register_with, spawn_app, spawn_app_with, Answer, TestApp,
 };

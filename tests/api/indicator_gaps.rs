@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use fenghua_registry::domain::role::Role;
 
-use crate::certificates::masked;
+use crate::helpers::masked;
 use crate::helpers::{
     assert_invalid, certificate_body, change_resident, days_from_today, events, grant_action,
     grant_subsidy, id_of, issued_certificate, move_to, record, register_with, resident_path,

@@ -122,7 +122,7 @@ pub(crate) async fn submit_ok(app: &TestApp, client: &Client, body: &Value) -> V
     answer.json()
 }
 
-async fn decide(app: &TestApp, who: &Session, application: &str, body: Value) -> Answer {
+pub(crate) async fn decide(app: &TestApp, who: &Session, application: &str, body: Value) -> Answer {
     app.post_as(
         who,
         &format!("/api/v1/applications/{application}/decision"),
