@@ -181,13 +181,10 @@ class Rules:
             "POST /api/v1/residents/{id}/moves": self.move,
             "POST /api/v1/residents/{id}/subsidies": self.override_reason,
             "POST /api/v1/residents/{id}/certificates": self.certificate_number,
-            "POST /api/v1/residents/{id}/assistive-devices": self.device_mode,
             "PATCH /api/v1/residents/{id}/assistive-devices/{record_id}": self.device_mode,
             "POST /api/v1/residents/{id}/employment": self.fresh_resident,
-            "POST /api/v1/residents/{id}/insurance": self.enrolled,
             "PATCH /api/v1/users/{id}": self.user_towns,
             "POST /api/v1/applications": self.channel,
-            "POST /api/v1/residents/{id}/certificates/{certificate_id}/reassess": self.components,
             "PATCH /api/v1/residents/{id}/insurance/{record_id}": self.enrolled,
         }.get(operation)
         if special:
@@ -240,7 +237,8 @@ class Rules:
         self.body.pop("village_code", None)
 
     def enrolled(self):
-        """Only an enrolment can be paid by the government (a patch may leave a stored one)."""
+        """Only an enrolment can be paid by the government: a patch may leave a stored one,
+        which the spec cannot see (a new record keeps the rule by the spec's `anyOf`)."""
         if self.body.get("government_paid"):
             self.body["enrolled"] = True
         elif self.body.get("enrolled") is False:
@@ -283,20 +281,13 @@ class Rules:
         if answer.status_code != 200:
             return
         category = CATEGORY_DIGITS.get(self.body.get("category"), "4")
-        self.components()
         grade = self.body.get("grade")
         grade = str(int(grade)) if isinstance(grade, (int, float)) and 1 <= grade <= 4 else "1"
         self.body["number"] = answer.json()["value"] + category + grade
 
-    def components(self):
-        """Only a multiple disability has components: two or more different single ones."""
-        if self.body.get("category") == "multiple":
-            self.body["components"] = ["visual", "hearing"]
-        elif "components" in self.body:
-            self.body["components"] = []
-
     def device_mode(self):
-        """A device fitted says how it was provided (a patch may leave a stored fitting)."""
+        """A device fitted says how it was provided: a patch may leave a stored fitting, which
+        the spec cannot see (a new record keeps the rule by the spec's `anyOf`)."""
         if self.body.get("mode") is None and ("mode" in self.body or self.body.get("fitted_on")):
             self.body["mode"] = DEVICE_MODES[0]
 

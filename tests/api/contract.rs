@@ -293,6 +293,7 @@ const CHECKED: &[&str] = &[
     "maxLength",
     "minItems",
     "maxItems",
+    "uniqueItems",
     "format",
     "pattern",
 ];
@@ -498,6 +499,13 @@ fn validate_depth(
                     "expected at most {max} items, found {}",
                     array.len()
                 ));
+            }
+        }
+        if schema.get("uniqueItems") == Some(&Value::Bool(true)) {
+            for (i, item) in array.iter().enumerate() {
+                if array[..i].contains(item) {
+                    return fail(format!("expected unique items, {item} is there twice"));
+                }
             }
         }
     }
