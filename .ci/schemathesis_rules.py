@@ -53,8 +53,16 @@ TOWNS = list(_SCHEMAS["TownCode"]["enum"])
 DEVICE_MODES = list(_SCHEMAS["DeviceMode"].get("enum") or [])
 
 
+# The district's day (UTC+8), as the server counts it: between 16:00 and 24:00 UTC it is
+# already tomorrow there.
+RECORD_OF_A_RESIDENT = re.compile(
+    r"^POST /api/v1/residents/\{id\}/(?!reveal$|moves$|employment$)[a-z-]+$"
+)
+DISTRICT_TIME = datetime.timezone(datetime.timedelta(hours=8))
+
+
 def today():
-    return datetime.date.today()
+    return datetime.datetime.now(DISTRICT_TIME).date()
 
 
 def day(offset=0):
@@ -173,6 +181,11 @@ class Rules:
         # latest next month: this month is one.
         if isinstance(body.get("start_month"), str) and MONTH.match(body["start_month"]):
             body["start_month"] = today().strftime("%Y-%m")
+        # A record, grant, case or certificate added to a resident is dated today (above):
+        # one who died or moved out before today gets none, so it goes to a resident in the
+        # district (moves and employment make their own, below).
+        if RECORD_OF_A_RESIDENT.match(operation):
+            self.resident_in_district()
         special = {
             "POST /api/v1/areas": self.village_code,
             "POST /api/v1/indicator-definitions": self.definitions,
@@ -290,6 +303,12 @@ class Rules:
         the spec cannot see (a new record keeps the rule by the spec's `anyOf`)."""
         if self.body.get("mode") is None and ("mode" in self.body or self.body.get("fitted_on")):
             self.body["mode"] = DEVICE_MODES[0]
+
+    def resident_in_district(self):
+        """The case's resident, or a fresh one when it has died or moved out."""
+        resident = self.resident()
+        if resident and (resident.get("deceased_on") or resident.get("moved_out_on")):
+            self.fresh_resident()
 
     def fresh_resident(self):
         """A spell of employment may not overlap another: it goes to a resident with none."""
