@@ -292,13 +292,8 @@ pub fn update(
             failed_logins: change.unlock.then_some(0),
             locked_until: change.unlock.then_some(None),
         };
-        written(users::update_versioned(
-            conn,
-            row.id,
-            expected_version,
-            &changes,
-            now,
-        )?)?;
+        let updated = users::update_versioned(conn, row.id, expected_version, &changes, now)?;
+        written(updated)?;
         users::set_towns(conn, row.id, &towns)?;
         let revoke_reason = if change.password_hash.is_some() {
             Some("password_reset")

@@ -121,14 +121,8 @@ pub fn void_in_file<Row: VersionedRow, View: Serialize>(
             return Err(already_voided(target.what));
         }
         check_version(row.version(), request.expected_version)?;
-        written((target.mark)(
-            conn,
-            row.id(),
-            row.version(),
-            by,
-            reason,
-            now,
-        )?)?;
+        let marked = (target.mark)(conn, row.id(), row.version(), by, reason, now)?;
+        written(marked)?;
         Ok(target.action)
     })
 }

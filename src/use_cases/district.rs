@@ -133,10 +133,7 @@ pub fn create(
             ctx,
             Event::new(Action::FacilityCreate)
                 .entity("facility", public_id)
-                .changes(audit::diff(
-                    &json!({}),
-                    &serde_json::to_value(&created.facility).expect("serialises"),
-                )),
+                .changes(audit::diff_of(&json!({}), &created.facility)),
         )?;
         Ok(created)
     })

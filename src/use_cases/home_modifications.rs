@@ -167,10 +167,7 @@ pub fn apply(
             Event::new(Action::HomeModificationApply)
                 .entity("home_modification", public_id)
                 .resident(resident.public_id.clone())
-                .changes(audit::diff(
-                    &json!({}),
-                    &serde_json::to_value(&case).expect("serialises"),
-                )),
+                .changes(audit::diff_of(&json!({}), &case)),
         )?;
         Ok(case)
     })

@@ -235,10 +235,7 @@ pub fn create_policy(
             ctx,
             Event::new(Action::PolicyCreate)
                 .entity("subsidy_policy", public_id)
-                .changes(audit::diff(
-                    &json!({}),
-                    &serde_json::to_value(&view).expect("serialises"),
-                )),
+                .changes(audit::diff_of(&json!({}), &view)),
         )?;
         Ok(view)
     })
@@ -699,10 +696,7 @@ fn write_grant(
             .into_iter()
             .find(|g| g.id == public_id)
             .ok_or(AppError::NotFound)?;
-        let mut changes = audit::diff(
-            &json!({}),
-            &serde_json::to_value(&view).expect("serialises"),
-        );
+        let mut changes = audit::diff_of(&json!({}), &view);
         changes["eligibility_reasons"] = json!(decision.reasons);
         if overridden {
             let mut what = Vec::new();

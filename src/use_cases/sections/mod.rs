@@ -313,23 +313,17 @@ pub fn update<S: Section>(
             return Ok(shown(&row));
         }
         let now = db::now();
-        written(
-            store::update_versioned(
-                conn,
-                row.id,
-                expected_version,
-                &store::FileRecordChanges {
-                    kind: index.kind,
-                    start_on: index.start_on,
-                    end_on: index.end_on,
-                    natural_key: index.natural_key,
-                    holds: index.holds,
-                    data: after.to_string(),
-                },
-                now,
-            )
-            .map_err(map_unique)?,
-        )?;
+        let changes = store::FileRecordChanges {
+            kind: index.kind,
+            start_on: index.start_on,
+            end_on: index.end_on,
+            natural_key: index.natural_key,
+            holds: index.holds,
+            data: after.to_string(),
+        };
+        let updated = store::update_versioned(conn, row.id, expected_version, &changes, now)
+            .map_err(map_unique)?;
+        written(updated)?;
         residents_store::touch(conn, resident.id, now)?;
         audit::append(
             conn,
