@@ -2,8 +2,10 @@
 //! walks every file under `src/`, and fails when a file imports a layer above its own, when
 //! files import each other in a loop, or when a module belongs to no layer.
 //!
-//! Plain text scanning, no parser: `use crate::…;` statements (grouped ones expanded), inline
-//! `crate::…` paths and `crate::name!` macros (owned by the file that defines `macro_rules!
+//! Plain text scanning, no parser: `use` statements (grouped ones expanded) and inline paths
+//! that start with `crate::`, `self::` or `super::` (the last two resolved against the file's
+//! own module: in `a/b.rs`, module `a::b`, `super` is `a`; in `a/mod.rs`, module `a`, it is
+//! the crate root), and `crate::name!` macros (owned by the file that defines `macro_rules!
 //! name`). Comment lines, `#[cfg(test)]` items and `tests.rs` files are left out: tests may
 //! reach anything.
 
@@ -53,7 +55,7 @@ fn imports_follow_the_layer_order_of_lib_rs() {
             continue;
         };
         let text = fs::read_to_string(file).unwrap();
-        for path in crate_paths(&without_tests_and_comments(&text), &macros) {
+        for path in module_paths(&without_tests_and_comments(&text), &module, &macros) {
             let Some(target) = resolve(&src, &path) else {
                 continue;
             };
@@ -240,29 +242,62 @@ fn skip_item<'a>(lines: &mut impl Iterator<Item = &'a str>) {
     }
 }
 
-/// Every `crate::…` path of a source text, grouped `use` trees expanded; a `crate::name!`
-/// macro becomes the path of the module that defines it.
-fn crate_paths(text: &str, macros: &BTreeMap<String, ModulePath>) -> Vec<ModulePath> {
+/// Every path of a source text that starts with `crate::`, `self::` or `super::`, grouped `use`
+/// trees expanded, as a path from the crate root: `self` and `super` are taken from `module`,
+/// the module of the file. A `crate::name!` macro becomes the path of the module that defines
+/// it.
+fn module_paths(
+    text: &str,
+    module: &ModulePath,
+    macros: &BTreeMap<String, ModulePath>,
+) -> Vec<ModulePath> {
     let mut paths = Vec::new();
     let mut rest = text;
-    while let Some(at) = rest.find("crate::") {
-        let preceded_by_ident = rest[..at].chars().next_back().is_some_and(|c| is_ident(&c));
-        rest = &rest[at + "crate::".len()..];
-        if preceded_by_ident {
-            continue;
-        }
+    while let Some(at) = ["crate::", "self::", "super::"]
+        .iter()
+        .filter_map(|root| rest.find(root))
+        .min()
+    {
+        let preceded_by_path = rest[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| is_ident(&c) || c == ':');
+        rest = &rest[at..];
         let tree_len = use_tree_len(rest);
         let tree = &rest[..tree_len];
-        if rest[tree_len..].starts_with('!') {
-            if let Some(owner) = macros.get(tree) {
+        rest = &rest[tree_len..];
+        if preceded_by_path {
+            continue;
+        }
+        if rest.starts_with('!') {
+            if let Some(owner) = tree.strip_prefix("crate::").and_then(|m| macros.get(m)) {
                 paths.push(owner.clone());
             }
-        } else {
-            paths.extend(expand(tree));
+            continue;
         }
-        rest = &rest[tree_len..];
+        paths.extend(
+            expand(tree)
+                .iter()
+                .filter_map(|path| from_root(module, path)),
+        );
     }
     paths
+}
+
+/// A path that starts with `crate`, `self` or `super`s as a path from the crate root, seen
+/// from `module`; `None` for a `super` above the root.
+fn from_root(module: &ModulePath, path: &[String]) -> Option<ModulePath> {
+    let (mut base, mut rest) = match path.first().map(String::as_str) {
+        Some("crate") => (Vec::new(), &path[1..]),
+        Some("self") => (module.clone(), &path[1..]),
+        _ => (module.clone(), path),
+    };
+    while rest.first().is_some_and(|s| s == "super") {
+        base.pop()?;
+        rest = &rest[1..];
+    }
+    base.extend(rest.iter().filter(|s| *s != "*").cloned());
+    Some(base)
 }
 
 /// The length of the path (or grouped use tree) that starts `text`.
@@ -436,7 +471,7 @@ fn paths(names: &[&str]) -> Vec<ModulePath> {
 fn grouped_use_trees_expand_to_every_path() {
     let text = "use crate::a::{b, c::{d, e as f}, self};\nlet x = crate::g::h(1);";
     assert_eq!(
-        crate_paths(text, &BTreeMap::new()),
+        module_paths(text, &ModulePath::new(), &BTreeMap::new()),
         paths(&["a::b", "a::c::d", "a::c::e", "a", "g::h"])
     );
 }
@@ -445,7 +480,7 @@ fn grouped_use_trees_expand_to_every_path() {
 fn a_crate_macro_belongs_to_the_module_that_defines_it() {
     let macros = BTreeMap::from([("code_enum".to_string(), segments("domain::codes"))]);
     assert_eq!(
-        crate_paths("crate::code_enum! { X }", &macros),
+        module_paths("crate::code_enum! { X }", &ModulePath::new(), &macros),
         paths(&["domain::codes"])
     );
 }
@@ -454,7 +489,11 @@ fn a_crate_macro_belongs_to_the_module_that_defines_it() {
 fn test_modules_and_comment_lines_are_left_out() {
     let text = "// crate::a\nuse crate::b;\n#[cfg(test)]\nmod tests {\n    use crate::c;\n    fn f() {}\n}\n#[cfg(test)]\nmod more;\nuse crate::d;\n";
     assert_eq!(
-        crate_paths(&without_tests_and_comments(text), &BTreeMap::new()),
+        module_paths(
+            &without_tests_and_comments(text),
+            &ModulePath::new(),
+            &BTreeMap::new()
+        ),
         paths(&["b", "d"])
     );
 }
@@ -488,4 +527,83 @@ fn a_loop_through_three_files_is_found() {
         (segments("d"), BTreeSet::new()),
     ]);
     assert_eq!(import_loops(&imports), vec![paths(&["a", "b", "c"])]);
+}
+
+#[test]
+fn super_and_self_paths_resolve_from_the_files_module() {
+    let text = "use super::{a, b::{c, self}};\nuse self::d;\nlet x = super::super::e::f(1);\nuse crate::g;\n";
+    assert_eq!(
+        module_paths(text, &segments("x::y::z"), &BTreeMap::new()),
+        paths(&[
+            "x::y::a",
+            "x::y::b::c",
+            "x::y::b",
+            "x::y::z::d",
+            "x::e::f",
+            "g"
+        ])
+    );
+    // In a folder's `mod.rs`, whose module is the folder, `super` is the folder's parent.
+    let module = module_of(Path::new("src"), Path::new("src/a/mod.rs"));
+    assert_eq!(
+        module_paths("use super::b;\nuse self::c;", &module, &BTreeMap::new()),
+        paths(&["b", "a::c"])
+    );
+    // Not the start of a path: a `self::` after another segment, or `super` above the root.
+    assert_eq!(
+        module_paths(
+            "x::self::y; use super::super::z;",
+            &segments("a"),
+            &BTreeMap::new()
+        ),
+        Vec::<ModulePath>::new()
+    );
+}
+
+#[test]
+fn a_loop_through_super_within_one_folder_is_found() {
+    let files = [
+        ("src/use_cases/residents/a.rs", "use super::b::B;\n"),
+        ("src/use_cases/residents/b.rs", "fn f() { super::a::g() }\n"),
+        ("src/use_cases/residents/mod.rs", "use self::a::A;\n"),
+    ];
+    let modules: Vec<ModulePath> = files
+        .iter()
+        .map(|(file, _)| module_of(Path::new("src"), Path::new(file)))
+        .collect();
+    let mut imports: BTreeMap<ModulePath, BTreeSet<ModulePath>> = BTreeMap::new();
+    for ((_, text), module) in files.iter().zip(&modules) {
+        for path in module_paths(text, module, &BTreeMap::new()) {
+            // As `resolve` does on the files: the deepest module the path names.
+            let target = modules
+                .iter()
+                .filter(|m| path.starts_with(m))
+                .max_by_key(|m| m.len())
+                .unwrap();
+            imports
+                .entry(module.clone())
+                .or_default()
+                .insert(target.clone());
+        }
+    }
+    assert_eq!(
+        import_loops(&imports),
+        vec![paths(&[
+            "use_cases::residents::a",
+            "use_cases::residents::b"
+        ])]
+    );
+}
+
+#[test]
+fn super_star_in_a_files_own_test_module_is_left_out() {
+    let text = "use super::b;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+    assert_eq!(
+        module_paths(
+            &without_tests_and_comments(text),
+            &segments("a::c"),
+            &BTreeMap::new()
+        ),
+        paths(&["a::b"])
+    );
 }

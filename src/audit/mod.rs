@@ -258,6 +258,14 @@ fn redact(value: Value) -> Value {
     }
 }
 
+/// The changes between two views of a thing (each serialising as a JSON object), as [`diff`].
+pub fn diff_of(before: &impl serde::Serialize, after: &impl serde::Serialize) -> Value {
+    diff(
+        &serde_json::to_value(before).expect("views serialise"),
+        &serde_json::to_value(after).expect("views serialise"),
+    )
+}
+
 /// The changes between two JSON objects, field by field: `{field: {from, to}}`.
 pub fn diff(before: &Value, after: &Value) -> Value {
     let empty = serde_json::Map::new();

@@ -2,6 +2,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{facilities, gdp_growth};
+use super::versioned::versioned;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -65,24 +66,9 @@ pub fn insert_facility(conn: &mut DbConn, row: &NewFacilityRow) -> QueryResult<(
         .map(|_| ())
 }
 
-pub fn update_facility(
-    conn: &mut DbConn,
-    id: i64,
-    version: i32,
-    changes: &FacilityChanges,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let target = facilities::table
-        .filter(facilities::id.eq(id))
-        .filter(facilities::version.eq(version));
-    let updated = diesel::update(target)
-        .set((
-            changes,
-            facilities::updated_at.eq(now),
-            facilities::version.eq(facilities::version + 1),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+versioned! {
+    /// Applies `changes` if the facility is still at `expected_version`; returns whether it was.
+    update update_facility(facilities, FacilityChanges)
 }
 
 pub fn gdp_growth(conn: &mut DbConn) -> QueryResult<Vec<(i32, i32)>> {

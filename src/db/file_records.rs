@@ -2,6 +2,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::file_records;
+use super::versioned::versioned;
 use super::DbConn;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
@@ -117,48 +118,13 @@ pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<FileR
         .load(conn)
 }
 
-pub fn update_versioned(
-    conn: &mut DbConn,
-    id: i64,
-    expected_version: i32,
-    changes: &FileRecordChanges,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let target = file_records::table
-        .filter(file_records::id.eq(id))
-        .filter(file_records::version.eq(expected_version));
-    let updated = diesel::update(target)
-        .set((
-            changes,
-            file_records::updated_at.eq(now),
-            file_records::version.eq(file_records::version + 1),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+versioned! {
+    /// Applies `changes` if the record is still at `expected_version`; returns whether it was.
+    update update_versioned(file_records, FileRecordChanges)
 }
 
-/// Marks a record void, if it still has `expected_version` and is not void; answers whether it
-/// did. The version moves on, so the record's ETag changes.
-pub fn void(
-    conn: &mut DbConn,
-    id: i64,
-    expected_version: i32,
-    by: Option<&str>,
-    reason: &str,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let target = file_records::table
-        .filter(file_records::id.eq(id))
-        .filter(file_records::version.eq(expected_version))
-        .filter(file_records::voided_at.is_null());
-    let updated = diesel::update(target)
-        .set((
-            file_records::voided_at.eq(now),
-            file_records::voided_by.eq(by),
-            file_records::void_reason.eq(reason),
-            file_records::updated_at.eq(now),
-            file_records::version.eq(file_records::version + 1),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+versioned! {
+    /// Marks a record void, if it still has `expected_version` and is not void; answers whether
+    /// it did. The version moves on, so the record's ETag changes.
+    void void(file_records)
 }

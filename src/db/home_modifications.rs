@@ -2,6 +2,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::home_modifications;
+use super::versioned::versioned;
 use super::DbConn;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
@@ -88,47 +89,14 @@ pub struct StepChanges {
     pub cost_fen: Option<Option<i64>>,
 }
 
-pub fn apply(
-    conn: &mut DbConn,
-    id: i64,
-    version: i32,
-    changes: &StepChanges,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let target = home_modifications::table
-        .filter(home_modifications::id.eq(id))
-        .filter(home_modifications::version.eq(version));
-    let updated = diesel::update(target)
-        .set((
-            changes,
-            home_modifications::updated_at.eq(now),
-            home_modifications::version.eq(home_modifications::version + 1),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+versioned! {
+    /// Applies a step's `changes` if the case is still at `expected_version`; returns whether it
+    /// was.
+    update apply(home_modifications, StepChanges)
 }
 
-/// Marks a case void, if it still has `version` and is not void; answers whether it did.
-pub fn void(
-    conn: &mut DbConn,
-    id: i64,
-    version: i32,
-    by: Option<&str>,
-    reason: &str,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let target = home_modifications::table
-        .filter(home_modifications::id.eq(id))
-        .filter(home_modifications::version.eq(version))
-        .filter(home_modifications::voided_at.is_null());
-    let updated = diesel::update(target)
-        .set((
-            home_modifications::voided_at.eq(now),
-            home_modifications::voided_by.eq(by),
-            home_modifications::void_reason.eq(reason),
-            home_modifications::updated_at.eq(now),
-            home_modifications::version.eq(home_modifications::version + 1),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+versioned! {
+    /// Marks a case void, if it still has `expected_version` and is not void; answers whether it
+    /// did.
+    void void(home_modifications)
 }

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod subsidies;
 pub mod url;
 pub mod users;
+mod versioned;
 pub mod work_queues;
 
 use std::time::Duration;

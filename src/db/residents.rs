@@ -5,6 +5,7 @@ use diesel::dsl::sql;
 use diesel::sql_types::{Bool, Text};
 
 use super::schema::{certificates, household_statuses, resident_name_grams, residents};
+use super::versioned::versioned;
 use super::{DbConn, MultiBackend};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
@@ -224,37 +225,15 @@ pub fn by_index(conn: &mut DbConn, id_number_index: &str) -> QueryResult<Option<
         .optional()
 }
 
-/// Applies `changes` and moves the version on, if the row is still at `expected_version`.
-pub fn update_versioned(
-    conn: &mut DbConn,
-    id: i64,
-    expected_version: i32,
-    changes: &ResidentChanges,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let target = residents::table
-        .filter(residents::id.eq(id))
-        .filter(residents::version.eq(expected_version));
-    let updated = diesel::update(target)
-        .set((
-            changes,
-            residents::updated_at.eq(now),
-            residents::version.eq(residents::version + 1),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+versioned! {
+    /// Applies `changes` and moves the version on, if the row is still at `expected_version`.
+    update update_versioned(residents, ResidentChanges)
 }
 
-/// Moves the version on after a change elsewhere in the file (a certificate, a status), so the
-/// file's ETag changes with any of its parts.
-pub fn touch(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(residents::table.find(id))
-        .set((
-            residents::updated_at.eq(now),
-            residents::version.eq(residents::version + 1),
-        ))
-        .execute(conn)
-        .map(|_| ())
+versioned! {
+    /// Moves the version on after a change elsewhere in the file (a certificate, a status), so
+    /// the file's ETag changes with any of its parts.
+    touch touch(residents)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]

@@ -2,6 +2,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::schema::{grant_suspensions, subsidy_grants, subsidy_policies};
+use super::versioned::versioned;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -170,40 +171,15 @@ pub fn terminate(
         .map(|_| ())
 }
 
-/// Marks a grant void, if it still has `expected_version` and is not void; answers whether it
-/// did. Its suspensions stay as they were: they count only through their grant.
-pub fn void_grant(
-    conn: &mut DbConn,
-    id: i64,
-    expected_version: i32,
-    by: Option<&str>,
-    reason: &str,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let target = subsidy_grants::table
-        .filter(subsidy_grants::id.eq(id))
-        .filter(subsidy_grants::version.eq(expected_version))
-        .filter(subsidy_grants::voided_at.is_null());
-    let updated = diesel::update(target)
-        .set((
-            subsidy_grants::voided_at.eq(now),
-            subsidy_grants::voided_by.eq(by),
-            subsidy_grants::void_reason.eq(reason),
-            subsidy_grants::updated_at.eq(now),
-            subsidy_grants::version.eq(subsidy_grants::version + 1),
-        ))
-        .execute(conn)?;
-    Ok(updated == 1)
+versioned! {
+    /// Marks a grant void, if it still has `expected_version` and is not void; answers whether it
+    /// did. Its suspensions stay as they were: they count only through their grant.
+    void void_grant(subsidy_grants)
 }
 
-pub fn touch_grant(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(subsidy_grants::table.find(id))
-        .set((
-            subsidy_grants::updated_at.eq(now),
-            subsidy_grants::version.eq(subsidy_grants::version + 1),
-        ))
-        .execute(conn)
-        .map(|_| ())
+versioned! {
+    /// Moves a grant's version on after a change to its suspensions.
+    touch touch_grant(subsidy_grants)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]

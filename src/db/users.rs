@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{user_towns, users};
+use super::versioned::versioned;
 use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -158,24 +159,7 @@ pub struct UserChanges {
     pub locked_until: Option<Option<NaiveDateTime>>,
 }
 
-/// Applies `changes` if the row is still at `expected_version`; returns whether it was.
-pub fn update_versioned(
-    conn: &mut DbConn,
-    user_id: i64,
-    expected_version: i32,
-    changes: &UserChanges,
-    now: NaiveDateTime,
-) -> QueryResult<bool> {
-    let updated = diesel::update(
-        users::table
-            .filter(users::id.eq(user_id))
-            .filter(users::version.eq(expected_version)),
-    )
-    .set((
-        changes,
-        users::updated_at.eq(now),
-        users::version.eq(users::version + 1),
-    ))
-    .execute(conn)?;
-    Ok(updated == 1)
+versioned! {
+    /// Applies `changes` if the row is still at `expected_version`; returns whether it was.
+    update update_versioned(users, UserChanges)
 }

@@ -12,6 +12,7 @@ use crate::domain::account::{check_password, normalize_username};
 use crate::domain::area::AreaLevel;
 use crate::domain::role::Role;
 use crate::error::{stored_code, AppError, FieldError};
+use crate::use_cases::file_rows::{check_version, written};
 
 /// A user as the API shows it. The password hash never leaves the database layer.
 #[derive(Debug, Clone, Serialize)]
@@ -261,9 +262,7 @@ pub fn update(
     db::write_transaction(conn, |conn| {
         let row = users::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
         let before = view(row.clone(), users::towns(conn, row.id)?)?;
-        if row.version != expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
+        check_version(row.version, expected_version)?;
         let role = change.role.unwrap_or(before.role);
         let towns = match (&change.towns, role) {
             (Some(towns), _) => towns.clone(),
@@ -293,9 +292,8 @@ pub fn update(
             failed_logins: change.unlock.then_some(0),
             locked_until: change.unlock.then_some(None),
         };
-        if !users::update_versioned(conn, row.id, expected_version, &changes, now)? {
-            return Err(AppError::PreconditionFailed);
-        }
+        let updated = users::update_versioned(conn, row.id, expected_version, &changes, now)?;
+        written(updated)?;
         users::set_towns(conn, row.id, &towns)?;
         let revoke_reason = if change.password_hash.is_some() {
             Some("password_reset")

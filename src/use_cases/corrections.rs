@@ -16,14 +16,12 @@
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::audit::{self, Action, AuditContext, Event};
-use crate::db::file_records::FileRecordRow;
-use crate::db::home_modifications::CaseRow;
-use crate::db::residents::{self as residents_store, ResidentRow};
-use crate::db::subsidies::GrantRow;
-use crate::db::{self, DbConn, WriteTx};
+use crate::audit::{Action, AuditContext};
+use crate::db::residents::ResidentRow;
+use crate::db::{DbConn, WriteTx};
 use crate::domain::text;
 use crate::error::AppError;
+use crate::use_cases::file_rows::{change_in_file, check_version, written, FileRow, VersionedRow};
 
 /// Most characters of a withdrawal's or a void's reason.
 const REASON_MAX: usize = 500;
@@ -86,58 +84,26 @@ pub fn voided(what: &str) -> AppError {
     }
 }
 
-/// A stored row that can be voided: what the void flow reads of it, whatever its table.
-pub trait VoidableRow {
-    fn id(&self) -> i64;
-    fn public_id(&self) -> &str;
-    fn version(&self) -> i32;
-    fn is_void(&self) -> bool;
-}
-
-macro_rules! voidable_row {
-    ($($row:ty),*) => {$(
-        impl VoidableRow for $row {
-            fn id(&self) -> i64 {
-                self.id
-            }
-            fn public_id(&self) -> &str {
-                &self.public_id
-            }
-            fn version(&self) -> i32 {
-                self.version
-            }
-            fn is_void(&self) -> bool {
-                self.voided_at.is_some()
-            }
-        }
-    )*};
-}
-
-voidable_row!(FileRecordRow, GrantRow, CaseRow);
-
 /// Marks a row void if it still has the version (id, expected version, by whom, reason, when)
 /// and is not void yet; whether it did (the `void` of each table's store).
 pub type MarkVoid =
     fn(&mut DbConn, i64, i32, Option<&str>, &str, NaiveDateTime) -> diesel::QueryResult<bool>;
 
-/// What is voided, as the void flow needs it: the names it goes by and how it is read, marked
-/// and shown.
+/// What is voided, as the void flow needs it: the names it goes by, how it is read, marked and
+/// shown.
 pub struct VoidTarget<'a, Row, View> {
     /// What a 409 calls it (`record`, `grant`, `case`).
     pub what: &'static str,
     pub action: Action,
-    pub entity_type: &'static str,
-    /// Reads the row within the resident's file (`None`: not there).
-    pub load: &'a dyn Fn(&mut DbConn) -> Result<Option<Row>, AppError>,
+    pub row: FileRow<'a, Row, View>,
     pub mark: MarkVoid,
-    pub view: &'a dyn Fn(&mut DbConn, &Row) -> Result<View, AppError>,
 }
 
-/// The one flow of a void, inside the write transaction of the resident's file: the row is
-/// refused when it is void already (409) or has changed since it was read (412), else marked
-/// with the reason, the resident's version moves on, and the void is audited with what it
+/// The one flow of a void, inside the write transaction of the resident's file (a
+/// [`change_in_file`]): the row is refused when it is void already (409) or has changed since
+/// it was read (412), else marked with the reason, and the void is audited with what it
 /// changed. Answers the row as shown after the void.
-pub fn void_in_file<Row: VoidableRow, View: Serialize>(
+pub fn void_in_file<Row: VersionedRow, View: Serialize>(
     conn: &mut WriteTx<'_>,
     ctx: &AuditContext,
     resident: &ResidentRow,
@@ -145,32 +111,14 @@ pub fn void_in_file<Row: VoidableRow, View: Serialize>(
     reason: &str,
     target: VoidTarget<'_, Row, View>,
 ) -> Result<View, AppError> {
-    let row = (target.load)(conn)?.ok_or(AppError::NotFound)?;
-    if row.is_void() {
-        return Err(already_voided(target.what));
-    }
-    if row.version() != request.expected_version {
-        return Err(AppError::PreconditionFailed);
-    }
-    let before = (target.view)(conn, &row)?;
-    let now = db::now();
     let by = ctx.actor.username.as_deref();
-    if !(target.mark)(conn, row.id(), row.version(), by, reason, now)? {
-        return Err(AppError::PreconditionFailed);
-    }
-    residents_store::touch(conn, resident.id, now)?;
-    let voided = (target.load)(conn)?.ok_or(AppError::NotFound)?;
-    let after = (target.view)(conn, &voided)?;
-    audit::append(
-        conn,
-        ctx,
-        Event::new(target.action)
-            .entity(target.entity_type, row.public_id().to_owned())
-            .resident(resident.public_id.clone())
-            .changes(audit::diff(
-                &serde_json::to_value(&before).expect("views serialise"),
-                &serde_json::to_value(&after).expect("views serialise"),
-            )),
-    )?;
-    Ok(after)
+    change_in_file(conn, ctx, resident, target.row, |conn, row, now| {
+        if row.is_void() {
+            return Err(already_voided(target.what));
+        }
+        check_version(row.version(), request.expected_version)?;
+        let marked = (target.mark)(conn, row.id(), row.version(), by, reason, now)?;
+        written(marked)?;
+        Ok(target.action)
+    })
 }

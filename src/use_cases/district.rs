@@ -11,6 +11,7 @@ use crate::db::{self, areas, DbConn};
 use crate::domain::area::AreaLevel;
 use crate::domain::resident::clean_name;
 use crate::error::{stored_code, AppError, FieldError};
+use crate::use_cases::file_rows::{check_version, written};
 
 crate::code_enum! {
     pub enum FacilityKind: "facility_kind" {
@@ -132,10 +133,7 @@ pub fn create(
             ctx,
             Event::new(Action::FacilityCreate)
                 .entity("facility", public_id)
-                .changes(audit::diff(
-                    &json!({}),
-                    &serde_json::to_value(&created.facility).expect("serialises"),
-                )),
+                .changes(audit::diff_of(&json!({}), &created.facility)),
         )?;
         Ok(created)
     })
@@ -159,11 +157,9 @@ pub fn update(
         // such (422) whatever the version: reading the facility again would not make it valid.
         let facility: Facility = crate::input::merge_patch(&before.facility, changes)?;
         let f = check(conn, &facility, today)?;
-        if stored_version != expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
+        check_version(stored_version, expected_version)?;
         let now = db::now();
-        let changed = store::update_facility(
+        written(store::update_facility(
             conn,
             id,
             expected_version,
@@ -176,20 +172,14 @@ pub fn update(
                 closed_on: f.closed_on,
             },
             now,
-        )?;
-        if !changed {
-            return Err(AppError::PreconditionFailed);
-        }
+        )?)?;
         let after = view(store::facility(conn, public_id)?.ok_or(AppError::NotFound)?)?;
         audit::append(
             conn,
             ctx,
             Event::new(Action::FacilityUpdate)
                 .entity("facility", public_id)
-                .changes(audit::diff(
-                    &serde_json::to_value(&before.facility).expect("serialises"),
-                    &serde_json::to_value(&after.facility).expect("serialises"),
-                )),
+                .changes(audit::diff_of(&before.facility, &after.facility)),
         )?;
         Ok(after)
     })

@@ -15,6 +15,7 @@ use crate::domain::home_modification::{next, Assessment, CaseState, CaseStatus, 
 use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
 use crate::use_cases::corrections::{self, VoidMark, VoidRequest, VoidTarget};
+use crate::use_cases::file_rows::{change_in_file, written, FileRow};
 use crate::use_cases::sections::Life;
 
 /// Most characters of a cancellation's reason.
@@ -169,10 +170,7 @@ pub fn apply(
             Event::new(Action::HomeModificationApply)
                 .entity("home_modification", public_id)
                 .resident(resident.public_id.clone())
-                .changes(audit::diff(
-                    &json!({}),
-                    &serde_json::to_value(&case).expect("serialises"),
-                )),
+                .changes(audit::diff_of(&json!({}), &case)),
         )?;
         Ok(case)
     })
@@ -207,114 +205,114 @@ pub fn act(
     action: CaseAction,
 ) -> Result<CaseView, AppError> {
     write_in_scope(conn, who, resident_id, |conn, resident| {
-        let row = store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?;
-        if row.voided_at.is_some() {
-            return Err(corrections::voided("case"));
-        }
-        let before = view(&row)?;
-        let last_step_on = [row.applied_on]
-            .into_iter()
-            .chain(row.assessed_on)
-            .chain(row.started_on)
-            .max()
-            .unwrap_or(row.applied_on);
-        let state = CaseState {
-            status: before.status,
-            assessment: before.assessment,
-            last_step_on,
+        let target = FileRow {
+            entity_type: "home_modification",
+            load: &|conn| Ok(store::by_public_id(conn, resident.id, case_id)?),
+            view: &|_, row| view(row),
         };
-        let (step, on, field) = match &action {
-            CaseAction::Assess { on, outcome } => (Step::Assess(*outcome), *on, "assessed_on"),
-            CaseAction::Start { on } => (Step::Start, *on, "started_on"),
-            CaseAction::Complete { on, .. } => (Step::Complete, *on, "completed_on"),
-            CaseAction::Cancel { on, .. } => (Step::Cancel, *on, "cancelled_on"),
-        };
-        let status = match next(state, step, on) {
-            Ok(status) => status,
-            Err(StepError::Illegal) => {
-                return Err(AppError::Conflict {
-                    code: "illegal_transition",
-                    detail: format!(
-                        "a case that is {} cannot take this step",
-                        before.status.as_str()
-                    ),
-                    extra: None,
-                })
+        change_in_file(conn, who.audit, &resident, target, |conn, row, now| {
+            if row.voided_at.is_some() {
+                return Err(corrections::voided("case"));
             }
-            Err(StepError::BeforePrevious) => {
-                return Err(AppError::field(
-                    field,
-                    "before_previous_step",
-                    "the date is before the case's previous step",
-                ))
-            }
-        };
-        let mut errors = Vec::new();
-        if on > who.today {
-            errors.push(FieldError::new(
-                field,
-                "in_future",
-                "the date is in the future",
-            ));
-        }
-        let mut changes = StepChanges {
-            status: Some(status.as_str().to_owned()),
-            ..Default::default()
-        };
-        match action {
-            CaseAction::Assess { on, outcome } => {
-                changes.assessed_on = Some(Some(on));
-                changes.assessment = Some(Some(outcome.as_str().to_owned()));
-            }
-            CaseAction::Start { on } => changes.started_on = Some(Some(on)),
-            CaseAction::Complete {
-                on,
-                cost_fen,
-                items,
-            } => {
-                changes.completed_on = Some(Some(on));
-                if let Some(items) = items {
-                    let items = check_items(items, &mut errors);
-                    changes.items = Some(serde_json::to_string(&items).expect("items serialise"));
-                }
-                if cost_fen.is_some_and(|c| c < 0) {
-                    errors.push(FieldError::new(
-                        "cost_fen",
-                        "out_of_range",
-                        "0 or more, in fen",
-                    ));
-                }
-                changes.cost_fen = Some(cost_fen);
-            }
-            CaseAction::Cancel { on, reason } => {
-                let reason = text::bounded_field(&reason, "reason", REASON_MAX, &mut errors);
-                changes.cancelled_on = Some(Some(on));
-                changes.cancel_reason = Some(Some(reason));
-            }
-        }
-        if !errors.is_empty() {
-            return Err(AppError::Validation(errors));
-        }
-        let now = db::now();
-        if !store::apply(conn, row.id, row.version, &changes, now)? {
-            return Err(AppError::PreconditionFailed);
-        }
-        residents_store::touch(conn, resident.id, now)?;
-        let after =
-            view(&store::by_public_id(conn, resident.id, case_id)?.ok_or(AppError::NotFound)?)?;
-        audit::append(
-            conn,
-            who.audit,
-            Event::new(Action::HomeModificationStep)
-                .entity("home_modification", row.public_id.clone())
-                .resident(resident.public_id.clone())
-                .changes(audit::diff(
-                    &serde_json::to_value(&before).expect("serialises"),
-                    &serde_json::to_value(&after).expect("serialises"),
-                )),
-        )?;
-        Ok(after)
+            let changes = step_changes(row, action, who.today)?;
+            written(store::apply(conn, row.id, row.version, &changes, now)?)?;
+            Ok(Action::HomeModificationStep)
+        })
     })
+}
+
+/// What a step changes of a case as it stands: 409 for a step its status does not allow, 422
+/// for a date or a field that breaks a rule.
+fn step_changes(
+    row: &CaseRow,
+    action: CaseAction,
+    today: NaiveDate,
+) -> Result<StepChanges, AppError> {
+    let before = view(row)?;
+    let last_step_on = [row.applied_on]
+        .into_iter()
+        .chain(row.assessed_on)
+        .chain(row.started_on)
+        .max()
+        .unwrap_or(row.applied_on);
+    let state = CaseState {
+        status: before.status,
+        assessment: before.assessment,
+        last_step_on,
+    };
+    let (step, on, field) = match &action {
+        CaseAction::Assess { on, outcome } => (Step::Assess(*outcome), *on, "assessed_on"),
+        CaseAction::Start { on } => (Step::Start, *on, "started_on"),
+        CaseAction::Complete { on, .. } => (Step::Complete, *on, "completed_on"),
+        CaseAction::Cancel { on, .. } => (Step::Cancel, *on, "cancelled_on"),
+    };
+    let status = match next(state, step, on) {
+        Ok(status) => status,
+        Err(StepError::Illegal) => {
+            return Err(AppError::Conflict {
+                code: "illegal_transition",
+                detail: format!(
+                    "a case that is {} cannot take this step",
+                    before.status.as_str()
+                ),
+                extra: None,
+            })
+        }
+        Err(StepError::BeforePrevious) => {
+            return Err(AppError::field(
+                field,
+                "before_previous_step",
+                "the date is before the case's previous step",
+            ))
+        }
+    };
+    let mut errors = Vec::new();
+    if on > today {
+        errors.push(FieldError::new(
+            field,
+            "in_future",
+            "the date is in the future",
+        ));
+    }
+    let mut changes = StepChanges {
+        status: Some(status.as_str().to_owned()),
+        ..Default::default()
+    };
+    match action {
+        CaseAction::Assess { on, outcome } => {
+            changes.assessed_on = Some(Some(on));
+            changes.assessment = Some(Some(outcome.as_str().to_owned()));
+        }
+        CaseAction::Start { on } => changes.started_on = Some(Some(on)),
+        CaseAction::Complete {
+            on,
+            cost_fen,
+            items,
+        } => {
+            changes.completed_on = Some(Some(on));
+            if let Some(items) = items {
+                let items = check_items(items, &mut errors);
+                changes.items = Some(serde_json::to_string(&items).expect("items serialise"));
+            }
+            if cost_fen.is_some_and(|c| c < 0) {
+                errors.push(FieldError::new(
+                    "cost_fen",
+                    "out_of_range",
+                    "0 or more, in fen",
+                ));
+            }
+            changes.cost_fen = Some(cost_fen);
+        }
+        CaseAction::Cancel { on, reason } => {
+            let reason = text::bounded_field(&reason, "reason", REASON_MAX, &mut errors);
+            changes.cancelled_on = Some(Some(on));
+            changes.cancel_reason = Some(Some(reason));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok(changes)
 }
 
 /// Voids a case entered by mistake (see [`crate::use_cases::corrections`]): it stays in the file, marked
@@ -332,10 +330,12 @@ pub fn void(
         let target = VoidTarget {
             what: "case",
             action: Action::HomeModificationVoid,
-            entity_type: "home_modification",
-            load: &|conn| Ok(store::by_public_id(conn, resident.id, case_id)?),
+            row: FileRow {
+                entity_type: "home_modification",
+                load: &|conn| Ok(store::by_public_id(conn, resident.id, case_id)?),
+                view: &|_, row| view(row),
+            },
             mark: store::void,
-            view: &|_, row| view(row),
         };
         corrections::void_in_file(conn, who.audit, &resident, &request, &reason, target)
     })

@@ -4,7 +4,7 @@
 //! rules of new grants (one running grant per kind, no month paid twice) and departures read
 //! only the grants that count (`counted_grants_of`).
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::json;
 
@@ -24,6 +24,7 @@ use crate::domain::text;
 use crate::error::{stored_code, AppError, FieldError};
 use crate::input::read_value;
 use crate::use_cases::corrections::{self, VoidMark, VoidRequest, VoidTarget};
+use crate::use_cases::file_rows::{change_in_file, FileRow};
 use crate::use_cases::sections::kinds::OtherBenefitKind;
 
 /// Most characters of an override's, a suspension's or an ending's reason.
@@ -237,10 +238,7 @@ pub fn create_policy(
             ctx,
             Event::new(Action::PolicyCreate)
                 .entity("subsidy_policy", public_id)
-                .changes(audit::diff(
-                    &json!({}),
-                    &serde_json::to_value(&view).expect("serialises"),
-                )),
+                .changes(audit::diff_of(&json!({}), &view)),
         )?;
         Ok(view)
     })
@@ -684,10 +682,7 @@ fn write_grant(
             .into_iter()
             .find(|g| g.id == public_id)
             .ok_or(AppError::NotFound)?;
-        let mut changes = audit::diff(
-            &json!({}),
-            &serde_json::to_value(&view).expect("serialises"),
-        );
+        let mut changes = audit::diff_of(&json!({}), &view);
         changes["eligibility_reasons"] = json!(decision.reasons);
         if overridden {
             let mut what = Vec::new();
@@ -758,10 +753,7 @@ pub(crate) fn end_on_departure(
             Event::new(Action::SubsidyTerminate)
                 .entity("subsidy_grant", grant.public_id.clone())
                 .resident(resident.public_id.clone())
-                .changes(audit::diff(
-                    &serde_json::to_value(&before).expect("serialises"),
-                    &serde_json::to_value(&after).expect("serialises"),
-                )),
+                .changes(audit::diff_of(&before, &after)),
         )?;
         ended += 1;
     }
@@ -791,103 +783,107 @@ pub fn act(
     action: GrantAction,
 ) -> Result<GrantView, AppError> {
     write_in_scope(conn, who, resident_id, |conn, resident| {
-        let grant = store::grant(conn, resident.id, grant_id)?.ok_or(AppError::NotFound)?;
-        let suspensions = store::suspensions_of(conn, resident.id)?;
-        let open = suspensions
-            .iter()
-            .find(|s| s.grant_id == grant.id && s.resumed_on.is_none());
-        let before = grant_view(&grant, &suspensions, who.today)?;
-        if grant.voided_at.is_some() {
-            return Err(corrections::voided("grant"));
-        }
-        if grant.terminated_on.is_some() {
-            return Err(illegal("the grant is terminated"));
-        }
-        let mut errors = Vec::new();
-        let date_check =
-            |field: &str, on: NaiveDate, not_before: NaiveDate, errors: &mut Vec<FieldError>| {
-                if on < not_before {
-                    errors.push(FieldError::new(
-                        field,
-                        "too_early",
-                        format!("must be on or after {not_before}"),
-                    ));
-                } else if on > who.today {
-                    errors.push(FieldError::new(
-                        field,
-                        "in_future",
-                        "the date is in the future",
-                    ));
-                }
-            };
-        let now = db::now();
-        let audit_action = match &action {
-            GrantAction::Suspend { on, reason } => {
-                if open.is_some() {
-                    return Err(illegal("the grant is already suspended"));
-                }
-                let last_resume = suspensions
-                    .iter()
-                    .filter(|s| s.grant_id == grant.id)
-                    .filter_map(|s| s.resumed_on)
-                    .max()
-                    .unwrap_or(grant.start_month);
-                date_check(
-                    "suspended_on",
-                    *on,
-                    last_resume.max(grant.start_month),
-                    &mut errors,
-                );
-                let reason = text::bounded_field(reason, "reason", REASON_MAX, &mut errors);
-                if !errors.is_empty() {
-                    return Err(AppError::Validation(errors));
-                }
-                store::suspend(conn, grant.id, resident.id, *on, &reason, now)?;
-                Action::SubsidySuspend
-            }
-            GrantAction::Resume { on } => {
-                let Some(open) = open else {
-                    return Err(illegal("the grant is not suspended"));
-                };
-                let day_after = open.suspended_on.succ_opt().unwrap_or(open.suspended_on);
-                date_check("resumed_on", *on, day_after, &mut errors);
-                if !errors.is_empty() {
-                    return Err(AppError::Validation(errors));
-                }
-                store::resume(conn, open.id, *on)?;
-                Action::SubsidyResume
-            }
-            GrantAction::Terminate { on, reason } => {
-                date_check("terminated_on", *on, grant.start_month, &mut errors);
-                let reason = text::bounded_field(reason, "reason", REASON_MAX, &mut errors);
-                if !errors.is_empty() {
-                    return Err(AppError::Validation(errors));
-                }
-                store::terminate(conn, grant.id, *on, &reason, now)?;
-                Action::SubsidyTerminate
+        let target = FileRow {
+            entity_type: "subsidy_grant",
+            load: &|conn| Ok(store::grant(conn, resident.id, grant_id)?),
+            // Read at each view: the step may change them.
+            view: &|conn, grant| {
+                let suspensions = store::suspensions_of(conn, resident.id)?;
+                grant_view(grant, &suspensions, who.today)
+            },
+        };
+        change_in_file(conn, who.audit, &resident, target, |conn, grant, now| {
+            take_step(conn, grant, action, who.today, now)
+        })
+    })
+}
+
+/// Checks and writes a step on a grant as it stands (409 for a step it does not allow, 422 for
+/// a date or a reason that breaks a rule); names the action audited.
+fn take_step(
+    conn: &mut WriteTx<'_>,
+    grant: &GrantRow,
+    action: GrantAction,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<Action, AppError> {
+    if grant.voided_at.is_some() {
+        return Err(corrections::voided("grant"));
+    }
+    if grant.terminated_on.is_some() {
+        return Err(illegal("the grant is terminated"));
+    }
+    let suspensions = store::suspensions_of(conn, grant.resident_id)?;
+    let open = suspensions
+        .iter()
+        .find(|s| s.grant_id == grant.id && s.resumed_on.is_none());
+    let mut errors = Vec::new();
+    let date_check =
+        |field: &str, on: NaiveDate, not_before: NaiveDate, errors: &mut Vec<FieldError>| {
+            if on < not_before {
+                errors.push(FieldError::new(
+                    field,
+                    "too_early",
+                    format!("must be on or after {not_before}"),
+                ));
+            } else if on > today {
+                errors.push(FieldError::new(
+                    field,
+                    "in_future",
+                    "the date is in the future",
+                ));
             }
         };
-        if !matches!(action, GrantAction::Terminate { .. }) {
-            store::touch_grant(conn, grant.id, now)?;
+    let audit_action = match &action {
+        GrantAction::Suspend { on, reason } => {
+            if open.is_some() {
+                return Err(illegal("the grant is already suspended"));
+            }
+            let last_resume = suspensions
+                .iter()
+                .filter(|s| s.grant_id == grant.id)
+                .filter_map(|s| s.resumed_on)
+                .max()
+                .unwrap_or(grant.start_month);
+            date_check(
+                "suspended_on",
+                *on,
+                last_resume.max(grant.start_month),
+                &mut errors,
+            );
+            let reason = text::bounded_field(reason, "reason", REASON_MAX, &mut errors);
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors));
+            }
+            store::suspend(conn, grant.id, grant.resident_id, *on, &reason, now)?;
+            Action::SubsidySuspend
         }
-        residents_store::touch(conn, resident.id, now)?;
-        let after = grants_of(conn, resident.id, who.today)?
-            .into_iter()
-            .find(|g| g.id == grant.public_id)
-            .ok_or(AppError::NotFound)?;
-        audit::append(
-            conn,
-            who.audit,
-            Event::new(audit_action)
-                .entity("subsidy_grant", grant.public_id.clone())
-                .resident(resident.public_id.clone())
-                .changes(audit::diff(
-                    &serde_json::to_value(&before).expect("serialises"),
-                    &serde_json::to_value(&after).expect("serialises"),
-                )),
-        )?;
-        Ok(after)
-    })
+        GrantAction::Resume { on } => {
+            let Some(open) = open else {
+                return Err(illegal("the grant is not suspended"));
+            };
+            let day_after = open.suspended_on.succ_opt().unwrap_or(open.suspended_on);
+            date_check("resumed_on", *on, day_after, &mut errors);
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors));
+            }
+            store::resume(conn, open.id, *on)?;
+            Action::SubsidyResume
+        }
+        GrantAction::Terminate { on, reason } => {
+            date_check("terminated_on", *on, grant.start_month, &mut errors);
+            let reason = text::bounded_field(reason, "reason", REASON_MAX, &mut errors);
+            if !errors.is_empty() {
+                return Err(AppError::Validation(errors));
+            }
+            store::terminate(conn, grant.id, *on, &reason, now)?;
+            Action::SubsidyTerminate
+        }
+    };
+    if !matches!(action, GrantAction::Terminate { .. }) {
+        store::touch_grant(conn, grant.id, now)?;
+    }
+    Ok(audit_action)
 }
 
 /// Voids a grant entered by mistake (see [`crate::use_cases::corrections`]): it stays in the file, marked
@@ -906,10 +902,12 @@ pub fn void(
         let target = VoidTarget {
             what: "grant",
             action: Action::SubsidyVoid,
-            entity_type: "subsidy_grant",
-            load: &|conn| Ok(store::grant(conn, resident.id, grant_id)?),
+            row: FileRow {
+                entity_type: "subsidy_grant",
+                load: &|conn| Ok(store::grant(conn, resident.id, grant_id)?),
+                view: &|_, grant| grant_view(grant, &suspensions, who.today),
+            },
             mark: store::void_grant,
-            view: &|_, grant| grant_view(grant, &suspensions, who.today),
         };
         corrections::void_in_file(conn, who.audit, &resident, &request, &reason, target)
     })

@@ -26,6 +26,7 @@ use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdStatus, ProtectedField};
 use crate::error::{stored_code, AppError, FieldError};
 use crate::protect::Protector;
+use crate::use_cases::file_rows::{check_version, written};
 use fields::{check_life_date, Areas, ResidentFields, Rules, StatusChange};
 pub use view::{CertificateView, ResidentView};
 
@@ -347,9 +348,7 @@ pub(crate) fn apply_patch(
     let history = store::household_history(conn, row.id)?;
     let active = certs::active(conn, row.id)?;
     let plan = plan_patch(who, rules, row, patch, &history, active)?;
-    if row.version != expected_version {
-        return Err(AppError::PreconditionFailed);
-    }
+    check_version(row.version, expected_version)?;
     match plan {
         Some(plan) => {
             write_patch(conn, who, row, plan)?;
@@ -515,9 +514,8 @@ fn write_patch(
         deceased_on: Some(after.deceased_on),
         moved_out_on: Some(after.moved_out_on),
     };
-    if !store::update_versioned(conn, row.id, row.version, &changes, now)? {
-        return Err(AppError::PreconditionFailed);
-    }
+    let updated = store::update_versioned(conn, row.id, row.version, &changes, now)?;
+    written(updated)?;
     if let Some(change) = status_change {
         store::change_household_status(conn, row.id, change.status.as_str(), change.since, now)?;
     }

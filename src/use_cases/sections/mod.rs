@@ -22,6 +22,7 @@ use crate::domain::text;
 use crate::error::{AppError, FieldError};
 use crate::input::merge_patch;
 use crate::use_cases::corrections::{self, VoidMark, VoidRequest, VoidTarget};
+use crate::use_cases::file_rows::{check_version, written, FileRow};
 
 /// What every report filters a record on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,9 +299,7 @@ pub fn update<S: Section>(
         let record: S = clean_texts(merge_patch(&stored, changes)?)?;
         let others = others_of::<S>(conn, resident.id, Some(row.id))?;
         check(&record, &Life::of(&resident, who.today), &others)?;
-        if row.version != expected_version {
-            return Err(AppError::PreconditionFailed);
-        }
+        check_version(row.version, expected_version)?;
         let index = record.index();
         if let Some(key) = &index.natural_key {
             if store::by_natural_key(conn, resident.id, S::NAME, key)?
@@ -314,24 +313,17 @@ pub fn update<S: Section>(
             return Ok(shown(&row));
         }
         let now = db::now();
-        let updated = store::update_versioned(
-            conn,
-            row.id,
-            expected_version,
-            &store::FileRecordChanges {
-                kind: index.kind,
-                start_on: index.start_on,
-                end_on: index.end_on,
-                natural_key: index.natural_key,
-                holds: index.holds,
-                data: after.to_string(),
-            },
-            now,
-        )
-        .map_err(map_unique)?;
-        if !updated {
-            return Err(AppError::PreconditionFailed);
-        }
+        let changes = store::FileRecordChanges {
+            kind: index.kind,
+            start_on: index.start_on,
+            end_on: index.end_on,
+            natural_key: index.natural_key,
+            holds: index.holds,
+            data: after.to_string(),
+        };
+        let updated = store::update_versioned(conn, row.id, expected_version, &changes, now)
+            .map_err(map_unique)?;
+        written(updated)?;
         residents_store::touch(conn, resident.id, now)?;
         audit::append(
             conn,
@@ -361,10 +353,12 @@ pub fn void<S: Section>(
         let target = VoidTarget {
             what: "record",
             action: Action::RecordVoid,
-            entity_type: S::NAME,
-            load: &|conn| Ok(store::by_public_id(conn, resident.id, S::NAME, record_id)?),
+            row: FileRow {
+                entity_type: S::NAME,
+                load: &|conn| Ok(store::by_public_id(conn, resident.id, S::NAME, record_id)?),
+                view: &|_, row| Ok(shown(row)),
+            },
             mark: store::void,
-            view: &|_, row| Ok(shown(row)),
         };
         corrections::void_in_file(conn, who.audit, &resident, &request, &reason, target)
     })
