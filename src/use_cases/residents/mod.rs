@@ -444,15 +444,26 @@ pub(crate) fn apply_patch(
     row: &ResidentRow,
     patch: &ResidentPatch,
 ) -> Result<bool, AppError> {
-    let history = store::household_history(conn, row.id)?;
-    let active = certs::active(conn, row.id)?;
-    match plan_patch(who, rules, row, patch, &history, active)? {
+    match plan_stored(conn, who, rules, row, patch)? {
         Some(plan) => {
             write_patch(conn, who, row, plan)?;
             Ok(true)
         }
         None => Ok(false),
     }
+}
+
+/// [`plan_patch`] on the household statuses and the active certificate stored now.
+fn plan_stored(
+    conn: &mut DbConn,
+    who: &Requester,
+    rules: &Rules,
+    row: &ResidentRow,
+    patch: &ResidentPatch,
+) -> Result<Option<PatchPlan>, AppError> {
+    let history = store::household_history(conn, row.id)?;
+    let active = certs::active(conn, row.id)?;
+    plan_patch(who, rules, row, patch, &history, active)
 }
 
 /// What a patch changes of a stored resident, decided before anything is written.
@@ -648,9 +659,7 @@ pub fn update(
             scope: who.scope,
             today: who.today,
         };
-        let history = store::household_history(conn, row.id)?;
-        let active = certs::active(conn, row.id)?;
-        let plan = plan_patch(who, &rules, &row, &patch, &history, active)?;
+        let plan = plan_stored(conn, who, &rules, &row, &patch)?;
         if row.version != expected_version {
             return Err(AppError::PreconditionFailed);
         }
