@@ -9,13 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
-use super::extract::{explicit_null, ApiJson, ApiQuery, SheetBody};
+use super::extract::{ApiJson, ApiQuery, SheetBody};
 use super::paging::{self, Page};
 use super::reporting::file_response;
 use crate::db::{self, residents::ResidentFilter};
 use crate::domain::certificate::Category;
 use crate::domain::resident::{HouseholdFlag, HouseholdStatus, ProtectedField, ResidentStatus};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult};
 use crate::input::read_with_placeholders;
 use crate::state::AppState;
 use crate::use_cases::reports::{import_sheets, negotiate, resident_list, Format};
@@ -274,84 +274,18 @@ pub async fn lookup(
     Ok(with_etag(HttpResponse::Ok(), resident.version, &resident))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchResident {
-    /// Present only to be refused with a clear message.
-    id_number: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    town_code: Option<Option<String>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    village_code: Option<Option<String>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    address: Option<Option<String>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    guardian_name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    guardian_phone: Option<Option<String>>,
-    household_flags: Option<Vec<HouseholdFlag>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    work_capacity: Option<Option<bool>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    registered_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    deceased_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "explicit_null")]
-    moved_out_on: Option<Option<NaiveDate>>,
-    household_status: Option<HouseholdStatus>,
-    household_status_since: Option<NaiveDate>,
-}
-
+/// `PATCH /residents/{id}`: a JSON merge patch of the resident's fields, with the household
+/// status members (see [`ResidentPatch`]).
 pub async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     asker: Asker,
     id: web::Path<uuid::Uuid>,
-    ApiJson(body): ApiJson<PatchResident>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner().to_string();
+    let patch = ResidentPatch::read(body)?;
     let expected = expected_version(&req)?;
-    if body.id_number.is_some() {
-        return Err(AppError::field(
-            "id_number",
-            "immutable",
-            "the ID number cannot be changed; a wrongly registered person is corrected by an admin",
-        ));
-    }
-    let required = |field: &str, cleared: bool| {
-        cleared.then(|| FieldError::new(field, "required", "this field cannot be cleared"))
-    };
-    let cleared: Vec<FieldError> = [
-        required("name", matches!(body.name, Some(None))),
-        required("town_code", matches!(body.town_code, Some(None))),
-        required("registered_on", matches!(body.registered_on, Some(None))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if !cleared.is_empty() {
-        return Err(AppError::Validation(cleared));
-    }
-    let patch = ResidentPatch {
-        name: body.name.flatten(),
-        town_code: body.town_code.flatten(),
-        village_code: body.village_code,
-        address: body.address,
-        phone: body.phone,
-        guardian_name: body.guardian_name,
-        guardian_phone: body.guardian_phone,
-        household_flags: body.household_flags,
-        work_capacity: body.work_capacity,
-        registered_on: body.registered_on.flatten(),
-        deceased_on: body.deceased_on,
-        moved_out_on: body.moved_out_on,
-        household_status: body.household_status,
-        household_status_since: body.household_status_since,
-    };
     let resident = db::run(&state.pool, move |conn| {
         residents::update(conn, &asker.requester(), &id, expected, patch)
     })

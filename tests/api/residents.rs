@@ -1129,6 +1129,72 @@ async fn a_caseworker_works_freely_in_its_own_town_but_cannot_register_or_move_i
         .problem(403, "forbidden");
 }
 
+/// A change is a JSON merge patch: `null` clears an optional field; the fields a resident must
+/// have cannot be cleared (named all at once, before the version is weighed); for the household
+/// flags and the members that are not fields, `null` is the same as leaving them out; an
+/// unknown member is refused even as `null`.
+#[actix_web::test]
+async fn null_in_a_change_clears_only_what_may_be_empty() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let number = id_number("330213", "1975-03-03", 7);
+    let created = register_resident(
+        &app,
+        &admin,
+        with(
+            resident_body(&number, "王五", JINPING),
+            json!({"address": "锦屏路1号", "household_flags": ["multiple_disabled"]}),
+        ),
+    )
+    .await;
+    let id = id_of(&created);
+
+    let cleared = json!({"name": null, "town_code": null, "registered_on": null});
+    for if_match in ["\"1\"", "\"7\""] {
+        let answer = patch_resident(&app, &admin, &id, Some(if_match), &cleared).await;
+        assert_eq!(
+            field_errors(&answer),
+            [
+                ("name".to_owned(), "required".to_owned()),
+                ("town_code".to_owned(), "required".to_owned()),
+                ("registered_on".to_owned(), "required".to_owned()),
+            ]
+        );
+    }
+    // Members of a wrong type, fields or not, are named in one answer, in the body's order.
+    let body = json!({"work_capacity": "yes", "household_status": "poor", "address": 5});
+    let answer = patch_resident(&app, &admin, &id, None, &body).await;
+    assert_eq!(
+        field_errors(&answer),
+        [
+            ("address".to_owned(), "invalid_type".to_owned()),
+            ("household_status".to_owned(), "unknown_code".to_owned()),
+            ("work_capacity".to_owned(), "invalid_type".to_owned()),
+        ]
+    );
+    let answer = patch_resident(&app, &admin, &id, Some("\"1\""), &json!({"bogus": null})).await;
+    assert_eq!(
+        field_errors(&answer),
+        [("bogus".to_owned(), "unknown_field".to_owned())]
+    );
+    assert_eq!(stored(&app, &id).await.version, 1);
+
+    let body = json!({
+        "household_flags": null,
+        "household_status": null,
+        "household_status_since": null,
+        "id_number": null,
+        "address": null,
+    });
+    let changed = patch_resident(&app, &admin, &id, Some("\"1\""), &body).await;
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    let resident = changed.json();
+    assert_eq!(resident["address"], Value::Null);
+    assert_eq!(resident["household_flags"], json!(["multiple_disabled"]));
+    assert_eq!(resident["household_status"], "none");
+    assert_eq!(resident["name"], "王五");
+}
+
 // 5. Concurrency -------------------------------------------------------------------------------
 
 #[actix_web::test]

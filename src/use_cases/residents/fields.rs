@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::{areas, DbConn};
 use crate::domain::area::AreaLevel;
@@ -41,8 +41,12 @@ impl Areas {
     }
 }
 
-/// What may be set on a resident besides the ID number and the household status.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// What may be set on a resident besides the ID number and the household status: what a
+/// registration, a change (a JSON merge patch of these fields, see
+/// [`super::ResidentPatch`]), an import row and the stored row all carry, and what the audit
+/// trail records by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResidentFields {
     pub name: String,
     pub town_code: String,
@@ -51,6 +55,7 @@ pub struct ResidentFields {
     pub phone: Option<String>,
     pub guardian_name: Option<String>,
     pub guardian_phone: Option<String>,
+    #[serde(default)]
     pub household_flags: Vec<HouseholdFlag>,
     pub work_capacity: Option<bool>,
     pub registered_on: NaiveDate,

@@ -457,23 +457,15 @@ fn write_new(
 /// The patch a checked row makes to its registered resident. A column the file does not have
 /// leaves the stored value; an empty cell of a column it has clears the value.
 fn patch_of(columns: &[&'static str], row: &CheckedRow) -> ResidentPatch {
-    let given = |column: &str| columns.contains(&column);
-    let fields = row.fields.clone();
+    let given = |member: &str| match member {
+        "name" | "town_code" => true,
+        "registered_on" => row.registered_given,
+        column => columns.contains(&column),
+    };
     ResidentPatch {
-        name: Some(fields.name),
-        town_code: Some(fields.town_code),
-        village_code: given("village_code").then_some(fields.village_code),
-        address: given("address").then_some(fields.address),
-        phone: given("phone").then_some(fields.phone),
-        guardian_name: given("guardian_name").then_some(fields.guardian_name),
-        guardian_phone: given("guardian_phone").then_some(fields.guardian_phone),
-        household_flags: given("household_flags").then_some(fields.household_flags),
-        work_capacity: given("work_capacity").then_some(fields.work_capacity),
-        registered_on: row.registered_given.then_some(fields.registered_on),
-        deceased_on: given("deceased_on").then_some(fields.deceased_on),
-        moved_out_on: given("moved_out_on").then_some(fields.moved_out_on),
         household_status: row.status_given.then_some(row.status.status),
         household_status_since: row.status_given.then_some(row.status_since).flatten(),
+        ..ResidentPatch::of_fields(&row.fields, given)
     }
 }
 
@@ -512,7 +504,7 @@ fn update_row(
     row: CheckedRow,
 ) -> Result<Outcome, AppError> {
     let patch = patch_of(columns, &row);
-    let changed = apply_patch(conn, who, rules, &existing, &patch, existing.version)?;
+    let changed = apply_patch(conn, who, rules, &existing, &patch)?;
     let resident = store::by_public_id(conn, &existing.public_id)?.ok_or(AppError::NotFound)?;
     let mut outcome = if changed {
         Outcome::Updated

@@ -13,7 +13,8 @@ pub mod moves;
 pub mod view;
 
 use chrono::NaiveDate;
-use serde_json::{json, Value};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
 
 use crate::access::{check_scope, load_in_scope, record_read, write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
@@ -25,6 +26,7 @@ use crate::domain::certificate::CancelReason;
 use crate::domain::id_number::IdNumber;
 use crate::domain::resident::{HouseholdStatus, ProtectedField};
 use crate::error::{stored_code, AppError, FieldError};
+use crate::input;
 use crate::protect::Protector;
 use crate::use_cases::file_rows::{check_version, written};
 use fields::{check_life_date, Areas, ResidentFields, Rules, StatusChange};
@@ -40,45 +42,116 @@ pub struct NewResident {
     pub household_status_since: Option<NaiveDate>,
 }
 
-/// Changes to a resident. `None` keeps a field; for optional fields `Some(None)` clears it.
+/// A change to a resident: a JSON merge patch (RFC 7396) of its [`ResidentFields`], applied to
+/// the stored fields and checked whole by the rules of a new resident, and the household status,
+/// which is a dated history rather than a field.
 #[derive(Debug, Clone, Default)]
 pub struct ResidentPatch {
-    pub name: Option<String>,
-    pub town_code: Option<String>,
-    pub village_code: Option<Option<String>>,
-    pub address: Option<Option<String>>,
-    pub phone: Option<Option<String>>,
-    pub guardian_name: Option<Option<String>>,
-    pub guardian_phone: Option<Option<String>>,
-    pub household_flags: Option<Vec<crate::domain::resident::HouseholdFlag>>,
-    pub work_capacity: Option<Option<bool>>,
-    pub registered_on: Option<NaiveDate>,
-    pub deceased_on: Option<Option<NaiveDate>>,
-    pub moved_out_on: Option<Option<NaiveDate>>,
+    /// The members of [`ResidentFields`] sent: each replaces the stored one, `null` clears it.
+    pub fields: Map<String, Value>,
     pub household_status: Option<HouseholdStatus>,
     /// When the new household status takes effect (default today).
     pub household_status_since: Option<NaiveDate>,
+    /// Whether the patch gave an ID number, which cannot be changed.
+    id_number_given: bool,
 }
 
+/// The members of a resident patch that are not fields.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OtherMembers {
+    /// Present only to be refused with a clear message.
+    id_number: Option<Value>,
+    household_status: Option<HouseholdStatus>,
+    household_status_since: Option<NaiveDate>,
+}
+
+const OTHER_MEMBERS: [&str; 3] = ["id_number", "household_status", "household_status_since"];
+
+/// The fields a resident always has: a patch cannot clear them.
+const REQUIRED: [&str; 3] = ["name", "town_code", "registered_on"];
+
 impl ResidentPatch {
-    fn apply(&self, current: &ResidentFields) -> ResidentFields {
-        fn pick<T: Clone>(change: &Option<T>, current: &T) -> T {
-            change.clone().unwrap_or_else(|| current.clone())
+    /// Reads the body of a change, naming every member that is unknown or of the wrong type
+    /// (nothing else is checked yet). `null` clears a field, except the household flags, which
+    /// it leaves as they are, as it leaves the members that are not fields (openapi.yaml).
+    pub fn read(body: Map<String, Value>) -> Result<Self, AppError> {
+        let (others, mut fields): (Map<String, Value>, Map<String, Value>) = body
+            .into_iter()
+            .partition(|(member, _)| OTHER_MEMBERS.contains(&member.as_str()));
+        if fields.get("household_flags").is_some_and(Value::is_null) {
+            fields.remove("household_flags");
         }
-        ResidentFields {
-            name: pick(&self.name, &current.name),
-            town_code: pick(&self.town_code, &current.town_code),
-            village_code: pick(&self.village_code, &current.village_code),
-            address: pick(&self.address, &current.address),
-            phone: pick(&self.phone, &current.phone),
-            guardian_name: pick(&self.guardian_name, &current.guardian_name),
-            guardian_phone: pick(&self.guardian_phone, &current.guardian_phone),
-            household_flags: pick(&self.household_flags, &current.household_flags),
-            work_capacity: pick(&self.work_capacity, &current.work_capacity),
-            registered_on: pick(&self.registered_on, &current.registered_on),
-            deceased_on: pick(&self.deceased_on, &current.deceased_on),
-            moved_out_on: pick(&self.moved_out_on, &current.moved_out_on),
+        let mut errors = Vec::new();
+        let others = input::read_value::<OtherMembers>(Value::Object(others))
+            .map_err(|faults| errors.extend(faults))
+            .ok();
+        // The members sent over fields that all read, so only the members' own faults show; a
+        // `null` of a field is a clearing, weighed when the patch is checked.
+        let Ok(Value::Object(mut shape)) = serde_json::to_value(ResidentFields::default()) else {
+            unreachable!("fields serialise as an object");
+        };
+        for (member, value) in &fields {
+            if !(value.is_null() && shape.contains_key(member)) {
+                shape.insert(member.clone(), value.clone());
+            }
         }
+        if let Err(faults) = input::read_value::<ResidentFields>(Value::Object(shape)) {
+            errors.extend(faults);
+        }
+        let Some(others) = others.filter(|_| errors.is_empty()) else {
+            // In the order of the members, as one read of the whole body names them.
+            errors.sort_by(|a, b| a.field.cmp(&b.field));
+            return Err(AppError::Validation(errors));
+        };
+        Ok(ResidentPatch {
+            fields,
+            household_status: others.household_status,
+            household_status_since: others.household_status_since,
+            id_number_given: others.id_number.is_some_and(|v| !v.is_null()),
+        })
+    }
+
+    /// The patch that sets the `given` members of `fields`.
+    pub fn of_fields(fields: &ResidentFields, given: impl Fn(&str) -> bool) -> Self {
+        let Ok(Value::Object(all)) = serde_json::to_value(fields) else {
+            unreachable!("fields serialise as an object");
+        };
+        ResidentPatch {
+            fields: all
+                .into_iter()
+                .filter(|(member, _)| given(member))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Refuses what no resident may be changed to, whatever its file holds: another ID number,
+    /// or none of a field it must have.
+    fn check_members(&self) -> Result<(), AppError> {
+        if self.id_number_given {
+            return Err(AppError::field(
+                "id_number",
+                "immutable",
+                "the ID number cannot be changed; a wrongly registered person is corrected by an \
+                 admin",
+            ));
+        }
+        let cleared: Vec<FieldError> = REQUIRED
+            .iter()
+            .filter(|field| self.fields.get(**field).is_some_and(Value::is_null))
+            .map(|field| FieldError::new(*field, "required", "this field cannot be cleared"))
+            .collect();
+        if cleared.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(cleared))
+        }
+    }
+
+    /// The fields after the patch.
+    fn apply(&self, current: &ResidentFields) -> Result<ResidentFields, AppError> {
+        input::merge_patch(current, self.fields.clone())
     }
 }
 
@@ -270,6 +343,36 @@ pub(crate) fn new_resident_row(
     }
 }
 
+/// The columns that store `fields` of the resident `public_id`, every one set: the one
+/// conversion from fields to a stored change, its phones encrypted.
+fn changes_to(protector: &Protector, public_id: &str, fields: &ResidentFields) -> ResidentChanges {
+    let fields = fields.clone();
+    ResidentChanges {
+        phone_enc: Some(encrypt(
+            protector,
+            "phone",
+            public_id,
+            fields.phone.as_ref(),
+        )),
+        guardian_phone_enc: Some(encrypt(
+            protector,
+            "guardian_phone",
+            public_id,
+            fields.guardian_phone.as_ref(),
+        )),
+        household_flags: Some(flags_json(&fields)),
+        name: Some(fields.name),
+        town_code: Some(fields.town_code),
+        village_code: Some(fields.village_code),
+        address: Some(fields.address),
+        guardian_name: Some(fields.guardian_name),
+        work_capacity: Some(fields.work_capacity),
+        registered_on: Some(fields.registered_on),
+        deceased_on: Some(fields.deceased_on),
+        moved_out_on: Some(fields.moved_out_on),
+    }
+}
+
 /// The audit event of registering the resident `public_id`: every field, from nothing.
 pub(crate) fn create_event(
     public_id: &str,
@@ -331,31 +434,37 @@ pub fn faults_of_new(
     Ok(check_new(&rules, new).err().unwrap_or_default())
 }
 
-/// Applies a patch to a stored resident (already checked to be in scope and at the expected
-/// version). Returns whether anything changed. A change of town records a move dated today. A
-/// recorded death or move-out cancels the active certificate the same day and ends the running
-/// subsidy grants from the month after.
-/// Checks and writes a patch; a patch that breaks a rule is refused before the version the
-/// client read (`expected_version`) is weighed, so its faults are named even when stale.
+/// Applies a patch to a stored resident (already checked to be in scope). Returns whether
+/// anything changed. A change of town records a move dated today. A recorded death or move-out
+/// cancels the active certificate the same day and ends the running subsidy grants from the
+/// month after.
 pub(crate) fn apply_patch(
     conn: &mut WriteTx<'_>,
     who: &Requester,
     rules: &Rules,
     row: &ResidentRow,
     patch: &ResidentPatch,
-    expected_version: i32,
 ) -> Result<bool, AppError> {
-    let history = store::household_history(conn, row.id)?;
-    let active = certs::active(conn, row.id)?;
-    let plan = plan_patch(who, rules, row, patch, &history, active)?;
-    check_version(row.version, expected_version)?;
-    match plan {
+    match plan_stored(conn, who, rules, row, patch)? {
         Some(plan) => {
             write_patch(conn, who, row, plan)?;
             Ok(true)
         }
         None => Ok(false),
     }
+}
+
+/// [`plan_patch`] on the household statuses and the active certificate stored now.
+fn plan_stored(
+    conn: &mut DbConn,
+    who: &Requester,
+    rules: &Rules,
+    row: &ResidentRow,
+    patch: &ResidentPatch,
+) -> Result<Option<PatchPlan>, AppError> {
+    let history = store::household_history(conn, row.id)?;
+    let active = certs::active(conn, row.id)?;
+    plan_patch(who, rules, row, patch, &history, active)
 }
 
 /// What a patch changes of a stored resident, decided before anything is written.
@@ -383,7 +492,7 @@ pub(crate) fn plan_patch(
     let id_number = view::id_number(who.protector, row)?;
     let before = view::stored_fields(who.protector, row)?;
     let mut errors = Vec::new();
-    let after = rules.check(patch.apply(&before), row.birth_date, &mut errors);
+    let after = rules.check(patch.apply(&before)?, row.birth_date, &mut errors);
 
     let current_status = history
         .iter()
@@ -490,30 +599,7 @@ fn write_patch(
         active,
     } = plan;
     let now = db::now();
-    let changes = ResidentChanges {
-        name: Some(after.name.clone()),
-        town_code: Some(after.town_code.clone()),
-        village_code: Some(after.village_code.clone()),
-        address: Some(after.address.clone()),
-        phone_enc: Some(encrypt(
-            who.protector,
-            "phone",
-            &row.public_id,
-            after.phone.as_ref(),
-        )),
-        guardian_name: Some(after.guardian_name.clone()),
-        guardian_phone_enc: Some(encrypt(
-            who.protector,
-            "guardian_phone",
-            &row.public_id,
-            after.guardian_phone.as_ref(),
-        )),
-        household_flags: Some(flags_json(&after)),
-        work_capacity: Some(after.work_capacity),
-        registered_on: Some(after.registered_on),
-        deceased_on: Some(after.deceased_on),
-        moved_out_on: Some(after.moved_out_on),
-    };
+    let changes = changes_to(who.protector, &row.public_id, &after);
     let updated = store::update_versioned(conn, row.id, row.version, &changes, now)?;
     written(updated)?;
     if let Some(change) = status_change {
@@ -555,6 +641,9 @@ fn write_patch(
     Ok(())
 }
 
+/// Changes a resident: the patch is checked whole first, so a change that breaks a rule is
+/// named even when made on a stale version; then the version the client read
+/// (`expected_version`) is weighed, then the change is written.
 pub fn update(
     conn: &mut DbConn,
     who: &Requester,
@@ -562,6 +651,7 @@ pub fn update(
     expected_version: i32,
     patch: ResidentPatch,
 ) -> Result<ResidentView, AppError> {
+    patch.check_members()?;
     write_in_scope(conn, who, public_id, |conn, row| {
         let areas = Areas::load(conn)?;
         let rules = Rules {
@@ -569,7 +659,11 @@ pub fn update(
             scope: who.scope,
             today: who.today,
         };
-        apply_patch(conn, who, &rules, &row, &patch, expected_version)?;
+        let plan = plan_stored(conn, who, &rules, &row, &patch)?;
+        check_version(row.version, expected_version)?;
+        if let Some(plan) = plan {
+            write_patch(conn, who, &row, plan)?;
+        }
         let row = store::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
         let history = store::household_history(conn, row.id)?;
         view::resident(who.protector, &row, &history)

@@ -29,29 +29,21 @@ pub struct HouseholdPeriod {
     pub until: Option<NaiveDate>,
 }
 
+/// A resident as shown: its fields with the phones masked, the ID number masked, and what is
+/// derived from the file.
 #[derive(Debug, Clone, Serialize)]
 pub struct ResidentView {
     pub id: String,
     pub id_number: String,
-    pub name: String,
     pub sex: Sex,
     /// The year only: with the day, the masked ID number would give the whole number back
     /// (see [`mask_id_number`]). The day is reached by revealing the ID number.
     pub birth_year: i32,
-    pub town_code: String,
-    pub village_code: Option<String>,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-    pub guardian_name: Option<String>,
-    pub guardian_phone: Option<String>,
+    #[serde(flatten)]
+    pub fields: ResidentFields,
     pub household_status: HouseholdStatus,
     pub household_status_since: Option<NaiveDate>,
     pub household_status_history: Vec<HouseholdPeriod>,
-    pub household_flags: Vec<HouseholdFlag>,
-    pub work_capacity: Option<bool>,
-    pub registered_on: NaiveDate,
-    pub deceased_on: Option<NaiveDate>,
-    pub moved_out_on: Option<NaiveDate>,
     pub status: ResidentStatus,
     pub version: i32,
 }
@@ -147,34 +139,19 @@ pub fn resident(
     history: &[HouseholdStatusRow],
 ) -> Result<ResidentView, AppError> {
     let id_number = id_number(protector, row)?;
-    let phone = protected(protector, row, "phone", row.phone_enc.as_ref())?;
-    let guardian_phone = protected(
-        protector,
-        row,
-        "guardian_phone",
-        row.guardian_phone_enc.as_ref(),
-    )?;
+    let mut fields = stored_fields(protector, row)?;
+    fields.phone = fields.phone.as_deref().map(mask_phone);
+    fields.guardian_phone = fields.guardian_phone.as_deref().map(mask_phone);
     let periods = household_periods(history)?;
     let current = periods.iter().find(|p| p.until.is_none());
     Ok(ResidentView {
         id: row.public_id.clone(),
         id_number: id_number.masked(),
-        name: row.name.clone(),
         sex: stored_code("residents", "sex", &row.sex, Sex::parse)?,
         birth_year: row.birth_date.year(),
-        town_code: row.town_code.clone(),
-        village_code: row.village_code.clone(),
-        address: row.address.clone(),
-        phone: phone.as_deref().map(mask_phone),
-        guardian_name: row.guardian_name.clone(),
-        guardian_phone: guardian_phone.as_deref().map(mask_phone),
+        fields,
         household_status: current.map_or(HouseholdStatus::None, |p| p.status),
         household_status_since: current.map(|p| p.since),
-        household_flags: household_flags(row)?,
-        work_capacity: row.work_capacity,
-        registered_on: row.registered_on,
-        deceased_on: row.deceased_on,
-        moved_out_on: row.moved_out_on,
         status: resident::status(row.deceased_on, row.moved_out_on),
         household_status_history: periods,
         version: row.version,
