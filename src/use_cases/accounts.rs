@@ -262,14 +262,15 @@ pub fn update(
     db::write_transaction(conn, |conn| {
         let row = users::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
         let before = view(row.clone(), users::towns(conn, row.id)?)?;
-        check_version(row.version, expected_version)?;
         let role = change.role.unwrap_or(before.role);
         let towns = match (&change.towns, role) {
             (Some(towns), _) => towns.clone(),
             (None, Role::Caseworker) => before.towns.clone(),
             (None, _) => Vec::new(),
         };
+        // The request's own faults first, named even on a stale version; then the version.
         let towns = check_role_and_towns(conn, role, &towns)?;
+        check_version(row.version, expected_version)?;
         let disabled = change.disabled.unwrap_or(before.disabled);
         let stays_active_admin = role == Role::Admin && !disabled;
         if before.role == Role::Admin

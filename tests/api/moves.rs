@@ -284,6 +284,17 @@ async fn a_bad_move_is_refused_naming_the_field_and_changes_nothing() {
         )
         .await;
     stale.problem(412, "precondition_failed");
+    // A bad move is refused for what is wrong with it, even on a stale version.
+    let stale_and_bad = app
+        .send_as(
+            &admin,
+            TestRequest::post()
+                .uri(&moves_path(&resident))
+                .insert_header((header::IF_MATCH, "\"1\""))
+                .set_json(json!({"town_code": XIKOU, "moved_on": "2016-01-01"})),
+        )
+        .await;
+    assert_invalid(&stale_and_bad, "town_code", Some("same_town"));
 
     assert_eq!(resident_now(&app, &admin, &resident).await, before);
     assert_eq!(moves_in_file(&app, &admin, &resident).await, file_before);

@@ -174,6 +174,11 @@ async fn updates_need_the_current_etag() {
     )
     .await
     .problem(412, "precondition_failed");
+    // A change that breaks a rule is refused for it, even on a stale version.
+    let stale_and_bad = patch_user(&app, &admin, &id, Some("\"7\""), json!({"towns": []})).await;
+    let problem = stale_and_bad.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "towns");
+    assert_eq!(problem["errors"][0]["code"], "required");
 
     let first = patch_user(
         &app,

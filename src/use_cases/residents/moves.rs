@@ -14,6 +14,7 @@ use crate::db::moves::{self as store, MoveRow, NewMoveRow};
 use crate::db::residents::{self as residents, ResidentChanges, ResidentRow};
 use crate::db::{self, DbConn, WriteTx};
 use crate::error::{AppError, FieldError};
+use crate::use_cases::file_rows::{check_version, written};
 
 /// A move as shown in the file.
 #[derive(Debug, Clone, Serialize)]
@@ -169,18 +170,23 @@ pub fn record(
     request: MoveRequest,
 ) -> Result<ResidentView, AppError> {
     write_in_scope(conn, who, public_id, |conn, row| {
-        if expected_version.is_some_and(|v| v != row.version) {
-            return Err(AppError::PreconditionFailed);
-        }
+        // The request's own faults first, named even on a stale version; then the version.
         let (town, village) = check(conn, who, &row, &request)?;
+        if let Some(expected) = expected_version {
+            check_version(row.version, expected)?;
+        }
         let changes = ResidentChanges {
             town_code: Some(town.clone()),
             village_code: Some(village.clone()),
             ..Default::default()
         };
-        if !residents::update_versioned(conn, row.id, row.version, &changes, db::now())? {
-            return Err(AppError::PreconditionFailed);
-        }
+        written(residents::update_versioned(
+            conn,
+            row.id,
+            row.version,
+            &changes,
+            db::now(),
+        )?)?;
         insert_move(conn, who, &row, &town, village.as_deref(), request.moved_on)?;
         let row = residents::by_public_id(conn, public_id)?.ok_or(AppError::NotFound)?;
         let history = residents::household_history(conn, row.id)?;
