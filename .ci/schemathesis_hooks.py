@@ -7,12 +7,12 @@ health) get no token.
 
 The fuzzer's own calls end its session: `POST /api/v1/auth/logout` ends it, and a wrong
 current password at `POST /api/v1/me/password` counts as a failed login, so a few of them lock
-the account and end all its sessions; a PATCH of its own account can demote it. The provider
-below therefore signs in again whenever a request with its token answers 401 or 403
-(schemathesis' `retry_on`: it drops the cached token, asks `get` for a new one and sends the
-request again), waiting out a login rate limit (429) or a short lockout (`.ci/schemathesis`
-runs the server with `LOGIN_LOCKOUT_SECS=1`), and makes the admin again when it is no admin
-any more. Nothing is skipped and no check is turned off.
+the account and end all its sessions; a valid one changes the password, and a PATCH of its
+own account can demote it. The provider below therefore signs in again whenever a request
+with its token answers 401 or 403 (schemathesis' `retry_on`: it drops the cached token, asks
+`get` for a new one and sends the request again), waiting out a login rate limit (429); when
+the admin cannot sign in or is no admin any more, `create-admin` resets (and unlocks) it or
+makes a new one at once. Nothing is skipped and no check is turned off.
 
 Read from the environment: REGISTRY_URL (e.g. http://127.0.0.1:8081), REGISTRY_ADMIN,
 REGISTRY_ADMIN_PASSWORD and REGISTRY_ADMIN_CREATE (the `create-admin` command line, without its
@@ -39,7 +39,7 @@ ADMIN_PASSWORD = os.environ["REGISTRY_ADMIN_PASSWORD"]
 CREATE_ADMIN = shlex.split(os.environ.get("REGISTRY_ADMIN_CREATE", ""))
 
 CLIENT_SCOPES = ["applications:write", "applications:read", "certificates:verify"]
-# How long `get` keeps trying to sign in (lockouts of 1 s, login windows, a busy server).
+# How long `get` keeps trying to sign in through login limits and a busy server (429, 503).
 SIGN_IN_PATIENCE_SECS = 30
 
 
@@ -61,13 +61,16 @@ def _kind(case, context):
 
 
 def _post_patiently(path, what, **kwargs):
-    """POSTs until it answers 200 or 201, waiting out 429, 503 and a locked account's 401."""
+    """POSTs until it answers 200 or 201, waiting out 429 and 503. Any other answer fails at
+    once: a 401 means the credentials no longer work (the fuzzer changed the admin's password,
+    locked the account or rotated the client's secret), which waiting does not mend and the
+    callers mend by making them again (`create-admin` also unlocks)."""
     deadline = time.monotonic() + SIGN_IN_PATIENCE_SECS
     while True:
         response = requests.post(f"{BASE_URL}{path}", timeout=30, **kwargs)
         if response.status_code in (200, 201):
             return response.json()
-        if time.monotonic() >= deadline or response.status_code not in (401, 429, 503):
+        if time.monotonic() >= deadline or response.status_code not in (429, 503):
             raise RuntimeError(f"{what}: {response.status_code} {response.text[:300]}")
         wait = response.headers.get("Retry-After", "1")
         time.sleep(min(max(float(wait) if wait.isdigit() else 1.0, 0.2), 5.0))
