@@ -104,9 +104,14 @@ class _Credentials:
 
     @classmethod
     def admin_token(cls):
-        token = cls._sign_in_as_admin()
-        if token is not None:
-            return token
+        return cls.admin_sign_in()["access_token"]
+
+    @classmethod
+    def admin_sign_in(cls):
+        """The admin's token pair, the admin made again first when it cannot sign in."""
+        pair = cls._sign_in_as_admin()
+        if pair is not None:
+            return pair
         if not CREATE_ADMIN:
             raise RuntimeError(f"{cls.admin} cannot sign in as an admin")
         # The fuzzer can change the admin's password, disable it, or make it a caseworker once it
@@ -119,27 +124,29 @@ class _Credentials:
                 cls.admin = f"{ADMIN}-{cls.admins_made}"
                 if not _create_admin(cls.admin):
                     raise RuntimeError(f"create-admin could not make {cls.admin}")
-        token = cls._sign_in_as_admin()
-        if token is None:
+        pair = cls._sign_in_as_admin()
+        if pair is None:
             raise RuntimeError(f"{cls.admin} cannot sign in as an admin after create-admin")
-        return token
+        return pair
 
     @classmethod
     def _sign_in_as_admin(cls):
-        """An access token of the hooks' admin, or None when it cannot sign in or is no admin now."""
+        """The hooks' admin's token pair, or None when it cannot sign in or is no admin now."""
         try:
-            token = _post_patiently(
+            pair = _post_patiently(
                 "/api/v1/auth/login",
                 f"signing in as {cls.admin}",
                 json={"username": cls.admin, "password": ADMIN_PASSWORD},
-            )["access_token"]
+            )
         except RuntimeError:
             return None
         me = requests.get(
-            f"{BASE_URL}/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30
+            f"{BASE_URL}/api/v1/me",
+            headers={"Authorization": f"Bearer {pair['access_token']}"},
+            timeout=30,
         )
         if me.status_code == 200 and me.json().get("role") == "admin":
-            return token
+            return pair
         return None
 
     @classmethod
@@ -308,6 +315,7 @@ ETAG = re.compile(r'^"\d+"$')
 def before_call(context, case, **kwargs):
     kind = _kind(case, context)
     if kind == "public":
+        _working_credentials(case)
         return
     rules.obey(case, kind, _Reader, valid=lambda location: _made_valid(case, location))
     headers = case.headers or {}
@@ -328,6 +336,31 @@ def before_call(context, case, **kwargs):
             del case.query["cursor"]
         else:
             case.query["cursor"] = cursor
+
+
+def _working_credentials(case):
+    """Credentials that work in a sign-in, a refresh or a token grant generated as valid.
+
+    Made-up ones can only answer 401, so the logic behind these routes would go untested (and
+    `.ci/schemathesis.toml` fails a run on an operation answered only 401). A body generated
+    as invalid goes out as generated.
+    """
+    body = case.body
+    if not isinstance(body, dict) or not _made_valid(case, ParameterLocation.BODY):
+        return
+    path = case.operation.path
+    if path == "/api/v1/auth/login":
+        _Credentials.admin_token()  # the admin can sign in, made again if need be
+        body["username"] = _Credentials.admin
+        body["password"] = ADMIN_PASSWORD
+    elif path == "/api/v1/auth/refresh":
+        body["refresh_token"] = _Credentials.admin_sign_in()["refresh_token"]
+    elif path == "/api/v1/auth/token":
+        _Credentials.client_token()  # the client works, made again if need be
+        body["client_id"], body["client_secret"] = _Credentials.client
+        # A scope is a subset of the client's.
+        if "scope" in body:
+            body["scope"] = CLIENT_SCOPES[1]
 
 
 def _renew_own_token(case, kind):
