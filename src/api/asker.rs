@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// blocking pool.
 pub struct Asker {
     pub(super) audit: AuditContext,
-    recorder: crate::audit::Recorder,
+    recorder: crate::audit::batch::Recorder,
     pub(super) scope: Scope,
     protector: Arc<Protector>,
     today: NaiveDate,
