@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 use crate::access::Requester;
 use crate::audit::AuditContext;
-use crate::auth::{Caller, RequestContext};
+use crate::auth::guard::{Caller, RequestContext};
 use crate::domain::role::Scope;
 use crate::error::AppError;
 use crate::protect::Protector;
