@@ -20,7 +20,7 @@ use crate::protect::Protector;
 pub struct Requester<'a> {
     pub audit: &'a AuditContext,
     /// Where the events of reads go (batched with concurrent reads).
-    pub recorder: &'a audit::Recorder,
+    pub recorder: &'a audit::batch::Recorder,
     pub scope: &'a Scope,
     pub protector: &'a Protector,
     pub today: NaiveDate,

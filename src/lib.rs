@@ -4,8 +4,9 @@
 //! Layers, top to bottom. A module may import its own layer or any layer below it, never one
 //! above. Where a folder straddles two layers, its named submodule sits higher and "the rest"
 //! of the folder lower; an indented line continues the layer above it. `tests/layers.rs` reads
-//! this list and checks every `crate::`, `self::` and `super::` path of `src/` against it, and
-//! that no two files import each other in a loop.
+//! this list and checks every `crate::`, `self::` and `super::` path of `src/`, and every path
+//! through a child module a file declares (`mod name;`, then `use name::…`), against it, and
+//! that no two files import each other in a loop (a folder's `mod.rs` and its files included).
 //!
 //! - wiring: `startup`, `demo`, `telemetry`
 //! - HTTP: `api`, `state`, `auth::guard`, `http::observe`

@@ -97,7 +97,7 @@ pub fn import_residents(
     let ctx = command_line_context();
     let who = crate::access::Requester {
         audit: &ctx,
-        recorder: &crate::audit::Recorder::direct(),
+        recorder: &crate::audit::batch::Recorder::direct(),
         scope: &crate::domain::role::Scope::All,
         protector: &protector,
         today: crate::domain::today(),
@@ -165,7 +165,8 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
         source,
     })?;
     let pool = db::connect_pool(&config.database_url, &config.pool)?;
-    let recorder = crate::audit::Recorder::start(&config.database_url, config.storage.read_audit)?;
+    let recorder =
+        crate::audit::batch::Recorder::start(&config.database_url, config.storage.read_audit)?;
     warn_if_no_users(&pool);
     if let Ok(mut conn) = db::checkout(&pool) {
         if let Err(error) = crate::audit::anchor::sign_start(&mut conn) {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::audit::Recorder;
+use crate::audit::batch::Recorder;
 use crate::auth::settings::AuthSettings;
 use crate::config::Config;
 use crate::db::Pool;

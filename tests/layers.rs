@@ -3,9 +3,10 @@
 //! files import each other in a loop, or when a module belongs to no layer.
 //!
 //! Plain text scanning, no parser: `use` statements (grouped ones expanded) and inline paths
-//! that start with `crate::`, `self::` or `super::` (the last two resolved against the file's
-//! own module: in `a/b.rs`, module `a::b`, `super` is `a`; in `a/mod.rs`, module `a`, it is
-//! the crate root), and `crate::name!` macros (owned by the file that defines `macro_rules!
+//! that start with `crate::`, `self::`, `super::` or a child module the file declares with
+//! `mod name;` (all but the first resolved against the file's own module: in `a/b.rs`, module
+//! `a::b`, `super` is `a`; in `a/mod.rs`, module `a`, it is the crate root, and `name::` is
+//! `a::name`), and `crate::name!` macros (owned by the file that defines `macro_rules!
 //! name`). Comment lines, `#[cfg(test)]` items and `tests.rs` files are left out: tests may
 //! reach anything.
 
@@ -242,22 +243,24 @@ fn skip_item<'a>(lines: &mut impl Iterator<Item = &'a str>) {
     }
 }
 
-/// Every path of a source text that starts with `crate::`, `self::` or `super::`, grouped `use`
-/// trees expanded, as a path from the crate root: `self` and `super` are taken from `module`,
-/// the module of the file. A `crate::name!` macro becomes the path of the module that defines
-/// it.
+/// Every path of a source text that starts with `crate::`, `self::`, `super::` or the name of a
+/// child module the text declares (`mod name;`), grouped `use` trees expanded, as a path from
+/// the crate root: `self`, `super` and a child are taken from `module`, the module of the file.
+/// A `crate::name!` macro becomes the path of the module that defines it.
 fn module_paths(
     text: &str,
     module: &ModulePath,
     macros: &BTreeMap<String, ModulePath>,
 ) -> Vec<ModulePath> {
+    let roots: Vec<String> = ["crate", "self", "super"]
+        .into_iter()
+        .map(String::from)
+        .chain(declared_children(text))
+        .map(|root| root + "::")
+        .collect();
     let mut paths = Vec::new();
     let mut rest = text;
-    while let Some(at) = ["crate::", "self::", "super::"]
-        .iter()
-        .filter_map(|root| rest.find(root))
-        .min()
-    {
+    while let Some(at) = roots.iter().filter_map(|root| rest.find(root)).min() {
         let preceded_by_path = rest[..at]
             .chars()
             .next_back()
@@ -284,8 +287,30 @@ fn module_paths(
     paths
 }
 
-/// A path that starts with `crate`, `self` or `super`s as a path from the crate root, seen
-/// from `module`; `None` for a `super` above the root.
+/// The child modules a source text declares with `mod name;` (each in `name.rs` or
+/// `name/mod.rs` beside it). Only these: a plain `name::` path may as well name an extern crate
+/// or an item of the file.
+fn declared_children(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            let line = match line.strip_prefix("pub") {
+                Some(rest) if rest.starts_with('(') => rest.split_once(')')?.1,
+                Some(rest) => rest,
+                None => line,
+            };
+            let name = line
+                .trim_start()
+                .strip_prefix("mod ")?
+                .strip_suffix(';')?
+                .trim();
+            (!name.is_empty() && name.chars().all(|c| is_ident(&c))).then(|| name.to_string())
+        })
+        .collect()
+}
+
+/// A path that starts with `crate`, `self`, `super`s or a child module as a path from the
+/// crate root, seen from `module`; `None` for a `super` above the root.
 fn from_root(module: &ModulePath, path: &[String]) -> Option<ModulePath> {
     let (mut base, mut rest) = match path.first().map(String::as_str) {
         Some("crate") => (Vec::new(), &path[1..]),
@@ -605,5 +630,61 @@ fn super_star_in_a_files_own_test_module_is_left_out() {
             &BTreeMap::new()
         ),
         paths(&["a::b"])
+    );
+}
+
+#[test]
+fn a_path_through_a_declared_child_module_resolves_to_the_child() {
+    let text = "pub mod view;\npub(crate) mod batch;\nmod tests {}\npub use batch::Recorder;\nuse view::{render, Page};\nfn f() { view::show(1) }\n";
+    assert_eq!(
+        module_paths(text, &segments("a"), &BTreeMap::new()),
+        paths(&[
+            "a::batch::Recorder",
+            "a::view::render",
+            "a::view::Page",
+            "a::view::show"
+        ])
+    );
+    // Only `mod name;` declarations: an inline module, or a child of another file, is no child.
+    assert_eq!(
+        declared_children(text),
+        BTreeSet::from(["batch".to_string(), "view".to_string()])
+    );
+}
+
+#[test]
+fn an_extern_crate_or_a_local_item_is_no_child_module() {
+    let text = "mod view;\nuse serde::Serialize;\nuse chrono::{NaiveDate, Utc};\nenum Event { A }\nfn f() { Event::A; preview::x(); crate::a::view::y() }\n";
+    assert_eq!(
+        module_paths(text, &segments("a"), &BTreeMap::new()),
+        paths(&["a::view::y"])
+    );
+}
+
+#[test]
+fn a_loop_between_a_folder_and_its_child_through_a_re_export_is_found() {
+    let files = [
+        (
+            "src/audit/mod.rs",
+            "pub mod batch;\npub use batch::Recorder;\npub struct Event;\n",
+        ),
+        ("src/audit/batch.rs", "use super::{AuditContext, Event};\n"),
+    ];
+    let mut imports: BTreeMap<ModulePath, BTreeSet<ModulePath>> = BTreeMap::new();
+    for (file, text) in files {
+        let module = module_of(Path::new("src"), Path::new(file));
+        for path in module_paths(text, &module, &BTreeMap::new()) {
+            // As `resolve` does on the files: `audit::batch::Recorder` is `audit::batch`.
+            let target = if path.starts_with(&segments("audit::batch")) {
+                segments("audit::batch")
+            } else {
+                segments("audit")
+            };
+            imports.entry(module.clone()).or_default().insert(target);
+        }
+    }
+    assert_eq!(
+        import_loops(&imports),
+        vec![paths(&["audit", "audit::batch"])]
     );
 }

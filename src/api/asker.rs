@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 
 use crate::access::Requester;
 use crate::audit::AuditContext;
-use crate::auth::{Caller, RequestContext};
+use crate::auth::guard::{Caller, RequestContext};
 use crate::domain::role::Scope;
 use crate::error::AppError;
 use crate::protect::Protector;
@@ -20,7 +20,7 @@ use crate::state::AppState;
 /// blocking pool.
 pub struct Asker {
     pub(super) audit: AuditContext,
-    recorder: crate::audit::Recorder,
+    recorder: crate::audit::batch::Recorder,
     pub(super) scope: Scope,
     protector: Arc<Protector>,
     today: NaiveDate,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::paging::{self, Page};
 use crate::audit;
-use crate::auth::RequestContext;
+use crate::auth::guard::RequestContext;
 use crate::db::{self, audit::AuditFilter, audit::AuditRow};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;

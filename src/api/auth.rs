@@ -6,9 +6,9 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::extract::ApiJson;
+use crate::auth::guard::{Caller, RequestContext};
 use crate::auth::password;
 use crate::auth::sessions::{self, PasswordCheck};
-use crate::auth::{Caller, RequestContext};
 use crate::db::{self, users};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;

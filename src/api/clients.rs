@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use super::extract::{ApiJson, ApiQuery, RawBody};
 use super::paging::{self, Page};
-use crate::auth::{password, RequestContext};
+use crate::auth::guard::RequestContext;
+use crate::auth::password;
 use crate::db::{self, integration as store};
 use crate::domain::role::ClientScope;
 use crate::error::{AppError, AppResult};

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::concurrency::{etag, expected_version};
 use super::extract::ApiJson;
-use crate::auth::RequestContext;
+use crate::auth::guard::RequestContext;
 use crate::db;
 use crate::domain::today;
 use crate::error::AppResult;

@@ -57,10 +57,14 @@ fn has_metrics_token(req: &HttpRequest, token: &[u8]) -> bool {
         == 0
 }
 
+/// Marks the app of `METRICS_BIND` (see [`crate::startup::metrics_app`]).
+#[derive(Debug, Clone, Copy)]
+pub struct MetricsListener;
+
 /// The metrics. With `METRICS_TOKEN` set, only for a caller that sends it as a bearer token.
 /// With `METRICS_BIND` set, only on that address: the main address answers 404.
 pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
-    if state.config.metrics_bind.is_some() && req.app_data::<super::MetricsListener>().is_none() {
+    if state.config.metrics_bind.is_some() && req.app_data::<MetricsListener>().is_none() {
         return Err(AppError::NotFound);
     }
     if let Some(token) = &state.auth.metrics_token {

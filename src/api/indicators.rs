@@ -10,7 +10,7 @@ use super::corrections::Correction;
 use super::extract::{ApiJson, ApiQuery};
 use super::paging::{self, Page};
 use super::reporting::{as_of, file_response, format_of};
-use crate::auth::RequestContext;
+use crate::auth::guard::RequestContext;
 use crate::db;
 use crate::domain::eligibility::SubsidyKind;
 use crate::domain::indicators::{Definition, IndicatorCode};

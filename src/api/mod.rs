@@ -243,11 +243,8 @@ fn registration_order(path: &str) -> Vec<(bool, &str)> {
         .collect()
 }
 
-/// Marks the app of `METRICS_BIND` (see [`crate::startup::metrics_app`]).
-#[derive(Debug, Clone, Copy)]
-pub struct MetricsListener;
-
-pub use health::metrics;
+/// The metrics route and the marker of its own listener, which `startup` mounts apart.
+pub use health::{metrics, MetricsListener};
 
 pub async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound)

@@ -155,7 +155,7 @@ pub struct NewVillage {
 /// Adds a village or community (村社区) under a town.
 pub async fn create_village(
     state: web::Data<AppState>,
-    crate::auth::RequestContext(ctx): crate::auth::RequestContext,
+    crate::auth::guard::RequestContext(ctx): crate::auth::guard::RequestContext,
     super::extract::ApiJson(body): super::extract::ApiJson<NewVillage>,
 ) -> AppResult<HttpResponse> {
     let village = db::run(&state.pool, move |conn| {
@@ -181,7 +181,7 @@ pub async fn create_village(
 /// `POST /imports/areas`: adds villages and communities from a CSV file (`code,name,town_code`).
 pub async fn import_villages(
     state: web::Data<AppState>,
-    crate::auth::RequestContext(ctx): crate::auth::RequestContext,
+    crate::auth::guard::RequestContext(ctx): crate::auth::guard::RequestContext,
     super::extract::CsvBody(bytes): super::extract::CsvBody,
 ) -> AppResult<HttpResponse> {
     let report = db::run(&state.pool, move |conn| {

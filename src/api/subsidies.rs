@@ -8,7 +8,7 @@ use super::asker::Asker;
 use super::concurrency::{etag, expected_version};
 use super::corrections::Correction;
 use super::extract::{ApiJson, ApiQuery};
-use crate::auth::RequestContext;
+use crate::auth::guard::RequestContext;
 use crate::db;
 use crate::domain::eligibility::SubsidyKind;
 use crate::error::{AppError, AppResult};

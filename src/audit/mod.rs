@@ -16,7 +16,6 @@ use sha2::{Digest, Sha256};
 
 /// The kinds of events and their outcomes, the trail's vocabulary, are plain domain types.
 pub use crate::domain::audit::{Action, Outcome};
-pub use batch::Recorder;
 
 use crate::db::audit::{self as store, AuditRow};
 use crate::db::{self, DbConn, WriteTx};
@@ -130,7 +129,7 @@ pub fn append(tx: &mut WriteTx<'_>, ctx: &AuditContext, event: Event) -> diesel:
 
 /// Appends several events in chain order, in multi-row statements; their sequence numbers in
 /// the same order. Like [`append`], inside a write transaction: the read events' batch writer
-/// ([`Recorder`]) appends a whole batch with one call.
+/// ([`batch::Recorder`]) appends a whole batch with one call.
 pub fn append_many<'a>(
     tx: &mut WriteTx<'_>,
     events: impl IntoIterator<Item = (&'a AuditContext, Event)>,

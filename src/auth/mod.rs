@@ -8,5 +8,3 @@ pub mod refusals;
 pub mod sessions;
 pub mod settings;
 pub mod token;
-
-pub use guard::{Caller, RequestContext};

@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 
+use super::conn::DbConn;
 use super::schema::areas;
-use super::DbConn;
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
 #[diesel(table_name = areas)]
@@ -36,7 +36,7 @@ pub fn insert(conn: &mut DbConn, row: &AreaRow) -> QueryResult<()> {
             areas::name.eq(&row.name),
             areas::level.eq(&row.level),
             areas::parent_code.eq(&row.parent_code),
-            areas::created_at.eq(super::now()),
+            areas::created_at.eq(super::conn::now()),
         ))
         .execute(conn)
         .map(|_| ())

@@ -1,8 +1,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::conn::{DbConn, WriteTx};
 use super::schema::{audit_chain_checkpoints, audit_events};
-use super::{DbConn, WriteTx};
 use crate::domain::audit::Action;
 
 /// One audit event as stored: every column, in chain order by `seq`. An empty column is

@@ -1,8 +1,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::DbConn;
 use super::schema::certificates;
-use super::DbConn;
 use crate::domain::certificate::Category;
 use crate::error::{stored_code, stored_codes, AppError};
 

@@ -3,8 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::DbConn;
 use super::schema::indicator_definitions;
-use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = indicator_definitions)]

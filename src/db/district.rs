@@ -1,9 +1,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::DbConn;
 use super::schema::{facilities, gdp_growth};
 use super::versioned::versioned;
-use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = facilities)]

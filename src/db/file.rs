@@ -10,13 +10,13 @@ use diesel::sql_types::Text;
 use serde::de::DeserializeOwned;
 
 use super::certificates::{self, CertificateRow};
+use super::conn::DbConn;
 use super::file_records::{self, FileRecordRow};
 use super::home_modifications::{self, CaseRow};
 use super::integration::{self, ApplicationRow};
 use super::moves::{self, MoveRow};
 use super::residents::{self, HouseholdStatusRow, ResidentRow};
 use super::subsidies::{self, GrantRow, SuspensionRow};
-use super::DbConn;
 use crate::error::AppError;
 
 /// The stored rows of one file, each list in the order its section shows it.
@@ -38,7 +38,7 @@ pub fn load(conn: &mut DbConn, public_id: &str) -> Result<Option<FileRows>, AppE
     match conn {
         DbConn::Postgres(c) => Ok(load_postgres(c, public_id)?),
         DbConn::Sqlite(_) => {
-            super::read_snapshot(conn, |conn| Ok(load_by_queries(conn, public_id)?))
+            super::conn::read_snapshot(conn, |conn| Ok(load_by_queries(conn, public_id)?))
         }
     }
 }

@@ -1,9 +1,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::DbConn;
 use super::schema::home_modifications;
 use super::versioned::versioned;
-use super::DbConn;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = home_modifications)]

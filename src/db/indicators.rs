@@ -15,11 +15,11 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::result::Error as DbError;
 
+use super::conn::DbConn;
 use super::schema::{
     certificates, file_records, grant_suspensions, home_modifications, household_statuses,
     resident_facts, resident_facts_stale, resident_moves, residents, subsidy_grants,
 };
-use super::DbConn;
 use crate::domain::certificate::Category;
 use crate::domain::eligibility::{CertificateFact, GrantFact, Span, SubsidyKind};
 use crate::domain::indicators::rules::{Case, Insurance};

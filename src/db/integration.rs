@@ -4,10 +4,10 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
+use super::conn::DbConn;
 use super::schema::{
     applications, idempotency_keys, integration_clients, webhook_attempts, webhook_events,
 };
-use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = integration_clients)]

@@ -8,6 +8,7 @@
 pub mod areas;
 pub mod audit;
 pub mod certificates;
+pub mod conn;
 pub mod definitions;
 pub mod district;
 pub mod file;
@@ -32,14 +33,10 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
-use crate::error::AppError;
+pub use conn::{now, read_snapshot, DbConn, WriteTx};
 pub use url::DatabaseUrl;
 
-#[derive(diesel::MultiConnection)]
-pub enum DbConn {
-    Postgres(diesel::PgConnection),
-    Sqlite(diesel::SqliteConnection),
-}
+use crate::error::AppError;
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
@@ -390,37 +387,6 @@ where
     .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
 
-/// The current UTC time at the precision both backends store (microseconds), so a value reads
-/// back exactly as written (the audit chain hashes timestamps).
-pub fn now() -> chrono::NaiveDateTime {
-    let now = chrono::Utc::now().naive_utc();
-    let micros = now.and_utc().timestamp_micros();
-    chrono::DateTime::from_timestamp_micros(micros)
-        .expect("now is representable")
-        .naive_utc()
-}
-
-/// Runs `work` in one consistent read: a read-only repeatable-read transaction on PostgreSQL,
-/// one read transaction on SQLite, so everything it reads (a report's figures, an export and
-/// the chain head that goes with it) comes from the same state of the database. PostgreSQL
-/// gets the isolation with its `BEGIN` (one round trip, not two). Not inside another
-/// transaction.
-pub fn read_snapshot<T>(
-    conn: &mut DbConn,
-    work: impl FnOnce(&mut DbConn) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    use diesel::connection::AnsiTransactionManager;
-    match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
-        DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(
-            c,
-            "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-        )?,
-    }
-    let outcome = work(conn);
-    finish(conn, outcome)
-}
-
 /// Runs `work` in a transaction that writes, one writer at a time on both backends: on SQLite
 /// `BEGIN IMMEDIATE` takes the write lock at the start (so two writers queue on busy_timeout
 /// instead of one failing when it upgrades a read to a write); on PostgreSQL a
@@ -522,44 +488,12 @@ where
             outcome = Err(e.into());
         }
     }
-    let result = finish(conn, outcome);
+    let result = conn::finish(conn, outcome);
     // What was appended is gone after a rollback; after a commit another writer may append.
     if top_level || result.is_err() {
         audit::forget_head();
     }
     result
-}
-
-/// The connection of an open write transaction, as [`write_transaction`] hands it to its work:
-/// every query runs on it ([`Deref`](std::ops::Deref) to [`DbConn`]). Only this module makes
-/// one, so a function that asks for a `&mut WriteTx` (an audit append, [`audit::insert`]) can
-/// only run inside a write transaction, holding the writers' lock. It is not `Send`: the chain
-/// head that storage remembers for the transaction is its thread's.
-pub struct WriteTx<'c> {
-    conn: &'c mut DbConn,
-    this_thread: std::marker::PhantomData<*const ()>,
-}
-
-impl<'c> WriteTx<'c> {
-    fn of(conn: &'c mut DbConn) -> Self {
-        WriteTx {
-            conn,
-            this_thread: std::marker::PhantomData,
-        }
-    }
-}
-
-impl std::ops::Deref for WriteTx<'_> {
-    type Target = DbConn;
-    fn deref(&self) -> &DbConn {
-        self.conn
-    }
-}
-
-impl std::ops::DerefMut for WriteTx<'_> {
-    fn deref_mut(&mut self) -> &mut DbConn {
-        self.conn
-    }
 }
 
 /// The queue of this process's writers of one SQLite database (by its file).
@@ -594,30 +528,6 @@ fn sqlite_writers_queue(
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     Ok(queues.entry(file).or_default().clone())
-}
-
-/// Ends the open transaction: commits when `outcome` is `Ok`, rolls back otherwise. Answers
-/// the outcome, or the commit's failure.
-fn finish<T, E>(conn: &mut DbConn, outcome: Result<T, E>) -> Result<T, E>
-where
-    E: From<diesel::result::Error>,
-{
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let finish = match (&outcome, &mut *conn) {
-        (Ok(_), DbConn::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
-        (Ok(_), DbConn::Postgres(c)) => AnsiTransactionManager::commit_transaction(c),
-        (Err(_), DbConn::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
-        (Err(_), DbConn::Postgres(c)) => AnsiTransactionManager::rollback_transaction(c),
-    };
-    match (outcome, finish) {
-        (Ok(value), Ok(())) => Ok(value),
-        (Ok(_), Err(commit_failed)) => Err(commit_failed.into()),
-        (Err(e), Ok(())) => Err(e),
-        (Err(e), Err(rollback_failed)) => {
-            tracing::error!(%rollback_failed, "rollback failed");
-            Err(e)
-        }
-    }
 }
 
 /// Rewrites every stale indicator value, 20,000 residents per write transaction,

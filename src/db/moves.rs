@@ -3,8 +3,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::DbConn;
 use super::schema::resident_moves;
-use super::DbConn;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = resident_moves)]

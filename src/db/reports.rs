@@ -6,8 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
 use super::audit::AuditRow;
+use super::conn::DbConn;
 use super::schema::{audit_events, report_snapshots};
-use super::DbConn;
 
 /// One snapshot as stored.
 #[derive(Debug, Clone, Queryable, Selectable)]

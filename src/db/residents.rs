@@ -4,9 +4,9 @@ use diesel::prelude::*;
 use diesel::dsl::sql;
 use diesel::sql_types::{Bool, Text};
 
+use super::conn::{DbConn, MultiBackend};
 use super::schema::{certificates, household_statuses, resident_name_grams, residents};
 use super::versioned::versioned;
-use super::{DbConn, MultiBackend};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = residents)]
@@ -149,12 +149,12 @@ macro_rules! bulk_insert {
     ($conn:expr, $table:expr, $rows:expr) => {{
         let rows = $rows;
         match $conn {
-            $crate::db::DbConn::Postgres(c) => {
+            $crate::db::conn::DbConn::Postgres(c) => {
                 if !rows.is_empty() {
                     diesel::copy_from($table).from_insertable(rows).execute(c)?;
                 }
             }
-            $crate::db::DbConn::Sqlite(c) => {
+            $crate::db::conn::DbConn::Sqlite(c) => {
                 $crate::in_statement_chunks!(rows, |chunk| diesel::insert_into($table)
                     .values(chunk)
                     .execute(c)?);

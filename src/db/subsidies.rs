@@ -1,9 +1,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::conn::DbConn;
 use super::schema::{grant_suspensions, subsidy_grants, subsidy_policies};
 use super::versioned::versioned;
-use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = subsidy_policies)]
@@ -60,7 +60,7 @@ pub fn insert_policy(
             subsidy_policies::effective_from.eq(effective_from),
             subsidy_policies::monthly_amount_fen.eq(monthly_amount_fen),
             subsidy_policies::rules.eq(rules),
-            subsidy_policies::created_at.eq(super::now()),
+            subsidy_policies::created_at.eq(super::conn::now()),
         ))
         .execute(conn)
         .map(|_| ())

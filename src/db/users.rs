@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::conn::DbConn;
 use super::schema::{user_towns, users};
 use super::versioned::versioned;
-use super::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]

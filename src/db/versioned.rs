@@ -19,7 +19,7 @@ macro_rules! versioned {
     ($(#[$attr:meta])* update $name:ident($table:ident, $changes:ty)) => {
         $(#[$attr])*
         pub fn $name(
-            conn: &mut $crate::db::DbConn,
+            conn: &mut $crate::db::conn::DbConn,
             id: i64,
             expected_version: i32,
             changes: &$changes,
@@ -34,7 +34,7 @@ macro_rules! versioned {
     ($(#[$attr:meta])* void $name:ident($table:ident)) => {
         $(#[$attr])*
         pub fn $name(
-            conn: &mut $crate::db::DbConn,
+            conn: &mut $crate::db::conn::DbConn,
             id: i64,
             expected_version: i32,
             by: Option<&str>,
@@ -57,7 +57,7 @@ macro_rules! versioned {
     ($(#[$attr:meta])* touch $name:ident($table:ident)) => {
         $(#[$attr])*
         pub fn $name(
-            conn: &mut $crate::db::DbConn,
+            conn: &mut $crate::db::conn::DbConn,
             id: i64,
             now: ::chrono::NaiveDateTime,
         ) -> ::diesel::QueryResult<()> {

@@ -6,12 +6,12 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::certificates::CertificateRow;
+use super::conn::DbConn;
 use super::home_modifications::CaseRow;
 use super::residents::HouseholdStatusRow;
 use super::schema::{
     certificates, grant_suspensions, home_modifications, household_statuses, subsidy_grants,
 };
-use super::DbConn;
 
 /// Certificates not cancelled whose validity ends on or before `until`.
 pub fn certificates_ending_by(

@@ -39,7 +39,7 @@ const INVALID: Verification = Verification {
 pub fn verify(
     conn: &mut DbConn,
     ctx: &AuditContext,
-    recorder: &audit::Recorder,
+    recorder: &audit::batch::Recorder,
     protector: &Protector,
     number: &str,
     today: NaiveDate,

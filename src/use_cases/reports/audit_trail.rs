@@ -131,7 +131,7 @@ pub struct Export {
 pub fn export(
     conn: &mut DbConn,
     ctx: &AuditContext,
-    recorder: &audit::Recorder,
+    recorder: &audit::batch::Recorder,
     filter: &ExportFilter,
     described: serde_json::Value,
     format: TrailFormat,

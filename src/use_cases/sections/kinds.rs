@@ -1,10 +1,10 @@
 //! The records of the simpler file sections: their fields, and the rules each keeps beyond the
-//! dates every record keeps (see [`super::Section`]).
+//! dates every record keeps (see [`super::record::Section`]).
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::{Index, Life, Section};
+use super::record::{Index, Life, Section};
 use crate::error::FieldError;
 
 crate::code_enum! {
