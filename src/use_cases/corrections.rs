@@ -13,7 +13,7 @@
 //! of running grants (partial unique indexes of migration 000013). A void is final: a void row
 //! takes no further change (409 `record_voided`), and voiding it again is 409 `already_voided`.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use crate::audit::{Action, AuditContext};
@@ -36,6 +36,33 @@ pub fn reason(raw: &str) -> Result<String, AppError> {
     } else {
         Err(AppError::Validation(errors))
     }
+}
+
+/// Whether a dated version (a subsidy policy, an indicator definition set) may be withdrawn:
+/// not withdrawn yet (409 `already_withdrawn`) and not in effect `today` (409 `in_effect`,
+/// with `correct_by` saying how one in effect is corrected).
+pub fn check_withdrawable(
+    withdrawn: bool,
+    effective_from: NaiveDate,
+    today: NaiveDate,
+    in_effect: &'static str,
+    correct_by: &str,
+) -> Result<(), AppError> {
+    if withdrawn {
+        return Err(AppError::Conflict {
+            code: "already_withdrawn",
+            detail: "this version is already withdrawn".into(),
+            extra: None,
+        });
+    }
+    if effective_from <= today {
+        return Err(AppError::Conflict {
+            code: in_effect,
+            detail: format!("this version has taken effect; {correct_by}"),
+            extra: None,
+        });
+    }
+    Ok(())
 }
 
 /// How a row stands as to voiding, as every view of a voidable row shows it: all `null` while

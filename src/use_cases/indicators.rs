@@ -24,6 +24,7 @@ use crate::domain::resident::mask_name;
 use crate::domain::role::Scope;
 use crate::error::{AppError, FieldError};
 use crate::protect::Protector;
+use crate::use_cases::corrections;
 use crate::use_cases::district::FacilityKind;
 use crate::use_cases::residents::view;
 
@@ -176,7 +177,7 @@ pub fn withdraw(
     public_id: &str,
     reason: &str,
 ) -> Result<DefinitionSetView, AppError> {
-    let reason = crate::use_cases::corrections::reason(reason)?;
+    let reason = corrections::reason(reason)?;
     let reason = reason.as_str();
     db::write_transaction(conn, |conn| {
         let (rows, _) = loaded_sets(conn)?;
@@ -184,20 +185,13 @@ pub fn withdraw(
             .iter()
             .find(|r| r.public_id == public_id)
             .ok_or(AppError::NotFound)?;
-        if row.withdrawn_at.is_some() {
-            return Err(AppError::Conflict {
-                code: "already_withdrawn",
-                detail: "this version is already withdrawn".into(),
-                extra: None,
-            });
-        }
-        if row.effective_from <= today {
-            return Err(AppError::Conflict {
-                code: "definition_in_effect",
-                detail: "this version has taken effect; publish a new version to correct it".into(),
-                extra: None,
-            });
-        }
+        corrections::check_withdrawable(
+            row.withdrawn_at.is_some(),
+            row.effective_from,
+            today,
+            "definition_in_effect",
+            "publish a new version to correct it",
+        )?;
         store::withdraw(conn, row.id, reason, db::now())?;
         audit::append(
             conn,

@@ -136,20 +136,13 @@ pub fn withdraw_policy(
             .into_iter()
             .find(|r| r.public_id == public_id)
             .ok_or(AppError::NotFound)?;
-        if row.withdrawn_at.is_some() {
-            return Err(AppError::Conflict {
-                code: "already_withdrawn",
-                detail: "this version is already withdrawn".into(),
-                extra: None,
-            });
-        }
-        if row.effective_from <= today {
-            return Err(AppError::Conflict {
-                code: "policy_in_effect",
-                detail: "this version has taken effect; add a new version to correct it".into(),
-                extra: None,
-            });
-        }
+        corrections::check_withdrawable(
+            row.withdrawn_at.is_some(),
+            row.effective_from,
+            today,
+            "policy_in_effect",
+            "add a new version to correct it",
+        )?;
         let now = db::now();
         store::withdraw_policy(conn, row.id, &reason, now)?;
         audit::append(
