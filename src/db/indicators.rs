@@ -6,7 +6,8 @@
 //! grants and cases voided as entered by mistake, `crate::use_cases::corrections`) are not read, and the
 //! suspensions of a void grant go with it. Triggers mark a resident
 //! stale when any of those rows changes; [`refresh_stale`] rewrites the stale values inside
-//! every write transaction before it commits. A report reads one value per resident in id
+//! every write transaction before it commits. A bulk import writes the values of its new
+//! residents from the rows it has in memory instead ([`write_new`]), which clears their marks. A report reads one value per resident in id
 //! order, a slice at a time ([`read_slice`]), so memory is bounded by the slice, not by the
 //! district; a resident still marked stale (a change made outside the service) is read from
 //! their tables instead, so the figures never lag the rows.
