@@ -83,18 +83,21 @@ impl FieldCipher {
 /// A keyed hash for exact lookup: equal values give equal indexes, and without the key the index
 /// tells nothing (unlike a plain hash of an ID number, which can be brute-forced).
 pub struct BlindIndex {
-    key: [u8; 32],
+    /// The HMAC with its key taken in, cloned for each value: the key is not hashed into its
+    /// pads again for every row of an import.
+    keyed: Hmac<Sha256>,
 }
 
 impl BlindIndex {
     pub fn new(secret: &[u8]) -> Self {
+        let key = derive_key("blind-index", secret);
         BlindIndex {
-            key: derive_key("blind-index", secret),
+            keyed: <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key"),
         }
     }
 
     pub fn of(&self, value: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key");
+        let mut mac = self.keyed.clone();
         mac.update(value.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }

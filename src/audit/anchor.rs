@@ -22,7 +22,7 @@
 //! The key is the process's: the service, each command and the tests install it once
 //! ([`install`]) before appending or verifying.
 
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -30,20 +30,22 @@ use sha2::Sha256;
 use crate::db::audit::{self as store, CheckpointRow};
 use crate::db::DbConn;
 
-static KEY: RwLock<Option<Arc<[u8]>>> = RwLock::new(None);
+/// The key, as an HMAC that has taken it in: cloned for each MAC, so the key is not hashed
+/// into its pads again for every event of a bulk write.
+static KEY: RwLock<Option<Hmac<Sha256>>> = RwLock::new(None);
 
 /// Makes `key` the one every later append and verification uses.
 pub fn install(key: &[u8]) {
-    *KEY.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::from(key));
+    let keyed = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
+    *KEY.write().unwrap_or_else(|e| e.into_inner()) = Some(keyed);
 }
 
 fn keyed(domain: &str, seq: i64, hash: &str) -> Hmac<Sha256> {
-    let key = KEY
+    let mut mac = KEY
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .clone()
         .expect("AUDIT_CHAIN_KEY is installed (audit::anchor::install) before the trail is used");
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes any key");
     mac.update(format!("fenghua-audit-{domain}\n{seq}\n{hash}").as_bytes());
     mac
 }

@@ -191,7 +191,11 @@ fn link(seq: i64, prev_hash: String, ctx: &AuditContext, event: Event) -> AuditR
         request_id: ctx.request_id.clone(),
         client_address: ctx.client_address.clone(),
         outcome: event.outcome.as_str().to_owned(),
-        changes: event.changes.map(|c| redact(c).to_string()),
+        // Written straight into a string (a JSON value's `to_string` goes through a
+        // formatter): the same compact text.
+        changes: event
+            .changes
+            .map(|c| serde_json::to_string(&redact(c)).expect("a JSON value serialises")),
         prev_hash,
         hash: String::new(),
         mac: None,
@@ -218,7 +222,7 @@ pub fn link_hash(row: &AuditRow) -> String {
     // the columns (see the test), without copying every column into one first.
     let canonical = (
         row.seq,
-        row.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        hashed_time(row.occurred_at),
         &row.actor_user_id,
         &row.actor_username,
         &row.actor_role,
@@ -238,22 +242,46 @@ pub fn link_hash(row: &AuditRow) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// A timestamp as the hash reads it, `%Y-%m-%dT%H:%M:%S%.6fZ`, written out by hand where that
+/// is the same text (years 0 to 9999, no leap second): parsing the format string for every
+/// event cost as much as the rest of the text.
+fn hashed_time(at: chrono::NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (at.year(), at.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    }
+    format!(
+        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        nanos / 1_000
+    )
+}
+
 /// Replaces the values of sensitive fields, at any depth, with a marker.
-fn redact(value: Value) -> Value {
+fn redact(mut value: Value) -> Value {
+    redact_in_place(&mut value);
+    value
+}
+
+/// [`redact`] without rebuilding the maps: every event of a bulk write goes through it.
+fn redact_in_place(value: &mut Value) {
     match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| {
-                    if SENSITIVE_FIELDS.contains(&k.as_str()) {
-                        (k, Value::String(REDACTED.to_owned()))
-                    } else {
-                        (k, redact(v))
-                    }
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(redact).collect()),
-        other => other,
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if SENSITIVE_FIELDS.contains(&k.as_str()) {
+                    *v = Value::String(REDACTED.to_owned());
+                } else {
+                    redact_in_place(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_in_place),
+        _ => {}
     }
 }
 
@@ -263,6 +291,26 @@ pub fn diff_of(before: &impl serde::Serialize, after: &impl serde::Serialize) ->
         &serde_json::to_value(before).expect("views serialise"),
         &serde_json::to_value(after).expect("views serialise"),
     )
+}
+
+/// [`diff`] from nothing to `after` (what a creation records), taking `after` apart instead of
+/// copying it: `{field: {from: null, to}}` for every field that is not null.
+pub fn created(after: Value) -> Value {
+    let Value::Object(after) = after else {
+        return Value::Object(serde_json::Map::new());
+    };
+    Value::Object(
+        after
+            .into_iter()
+            .filter(|(_, new)| !new.is_null())
+            .map(|(field, new)| (field, serde_json::json!({ "from": null, "to": new })))
+            .collect(),
+    )
+}
+
+/// [`created`] of a view (serialising as a JSON object).
+pub fn created_of(after: &impl serde::Serialize) -> Value {
+    created(serde_json::to_value(after).expect("views serialise"))
 }
 
 /// The changes between two JSON objects, field by field: `{field: {from, to}}`.
@@ -517,6 +565,38 @@ mod tests {
         ]);
         let expected = hex::encode(Sha256::digest(as_value.to_string().as_bytes()));
         assert_eq!(link_hash(&row), expected);
+    }
+
+    #[test]
+    fn a_creation_records_what_a_diff_from_nothing_does() {
+        for after in [
+            json!({"name": "张三", "phone": null, "flags": ["a"], "nested": {"x": 1}}),
+            json!({}),
+            json!("not an object"),
+        ] {
+            assert_eq!(created(after.clone()), diff(&json!({}), &after));
+        }
+    }
+
+    #[test]
+    fn the_hashed_time_is_the_formatted_one() {
+        let day = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        for at in [
+            day(2026, 12, 6).and_hms_micro_opt(13, 2, 3, 7).unwrap(),
+            day(2026, 1, 31).and_hms_micro_opt(0, 0, 0, 0).unwrap(),
+            day(999, 7, 9)
+                .and_hms_micro_opt(23, 59, 59, 999_999)
+                .unwrap(),
+            day(12026, 7, 9).and_hms_micro_opt(1, 2, 3, 4).unwrap(),
+            day(2016, 12, 31)
+                .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+                .unwrap(),
+        ] {
+            assert_eq!(
+                hashed_time(at),
+                at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! grants and cases voided as entered by mistake, `crate::use_cases::corrections`) are not read, and the
 //! suspensions of a void grant go with it. Triggers mark a resident
 //! stale when any of those rows changes; [`refresh_stale`] rewrites the stale values inside
-//! every write transaction before it commits. A report reads one value per resident in id
+//! every write transaction before it commits. A bulk import writes the values of its new
+//! residents from the rows it has in memory instead ([`write_new`]), which clears their marks. A report reads one value per resident in id
 //! order, a slice at a time ([`read_slice`]), so memory is bounded by the slice, not by the
 //! district; a resident still marked stale (a change made outside the service) is read from
 //! their tables instead, so the figures never lag the rows.
@@ -15,7 +16,9 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::result::Error as DbError;
 
+use super::certificates::NewCertificateRow;
 use super::conn::DbConn;
+use super::residents::NewResidentRow;
 use super::schema::{
     certificates, file_records, grant_suspensions, home_modifications, household_statuses,
     resident_facts, resident_facts_stale, resident_moves, residents, subsidy_grants,
@@ -420,25 +423,92 @@ pub fn refresh_some_stale(conn: &mut DbConn, limit: usize) -> QueryResult<usize>
         if ids.is_empty() {
             break;
         }
-        let values: Vec<_> = load_stored(conn, &ids)?
-            .into_iter()
-            .map(|(id, facts)| {
-                (
-                    resident_facts::resident_id.eq(id),
-                    resident_facts::facts.eq(facts.encode()),
-                )
-            })
-            .collect();
-        diesel::delete(resident_facts::table.filter(resident_facts::resident_id.eq_any(&ids)))
-            .execute(conn)?;
-        crate::bulk_insert!(&mut *conn, resident_facts::table, &values[..]);
-        diesel::delete(
-            resident_facts_stale::table.filter(resident_facts_stale::resident_id.eq_any(&ids)),
-        )
-        .execute(conn)?;
+        let values = load_stored(conn, &ids)?;
+        replace(conn, &ids, &values)?;
         done += ids.len();
     }
     Ok(done)
+}
+
+/// Writes the values of the residents `ids` (at most [`REBUILD_CHUNK`]; a resident without a
+/// value in `values` has none, as one that no longer exists) and clears their stale marks.
+fn replace(conn: &mut DbConn, ids: &[i64], values: &[(i64, StoredFacts)]) -> QueryResult<()> {
+    let values: Vec<_> = values
+        .iter()
+        .map(|(id, facts)| {
+            (
+                resident_facts::resident_id.eq(*id),
+                resident_facts::facts.eq(facts.encode()),
+            )
+        })
+        .collect();
+    diesel::delete(resident_facts::table.filter(resident_facts::resident_id.eq_any(ids)))
+        .execute(conn)?;
+    crate::bulk_insert!(&mut *conn, resident_facts::table, &values[..]);
+    diesel::delete(
+        resident_facts_stale::table.filter(resident_facts_stale::resident_id.eq_any(ids)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// A resident just written with its first household status and at most one certificate (an
+/// import's new resident), as [`load_stored`] would read it back from those rows.
+pub struct NewResidentFacts<'a> {
+    pub id: i64,
+    pub resident: &'a NewResidentRow,
+    pub status: HouseholdStatus,
+    pub status_since: NaiveDate,
+    pub certificate: Option<&'a NewCertificateRow>,
+}
+
+/// Writes the values of residents just written ([`NewResidentFacts`]) from the rows in memory
+/// instead of reading them back, and clears the stale marks their rows' triggers left: what
+/// [`refresh_stale`] would do for them, without its eight reads.
+pub fn write_new(conn: &mut DbConn, new: &[NewResidentFacts<'_>]) -> QueryResult<()> {
+    for chunk in new.chunks(REBUILD_CHUNK) {
+        let ids: Vec<i64> = chunk.iter().map(|n| n.id).collect();
+        let values = chunk
+            .iter()
+            .map(|n| Ok((n.id, new_facts(n)?)))
+            .collect::<QueryResult<Vec<_>>>()?;
+        replace(conn, &ids, &values)?;
+    }
+    Ok(())
+}
+
+fn new_facts(new: &NewResidentFacts<'_>) -> QueryResult<StoredFacts> {
+    let row = new.resident;
+    let certificates = match new.certificate {
+        None => Vec::new(),
+        Some(c) => vec![CertificateFact {
+            category: parse("disability category", &c.category, Category::parse)?,
+            components: components(&c.components)?,
+            grade: c.grade,
+            issued_on: c.issued_on,
+            valid_until: c.valid_until,
+            cancelled_on: None,
+        }],
+    };
+    Ok(StoredFacts {
+        birth_date: row.birth_date,
+        work_capacity: row.work_capacity,
+        town: row.town_code.clone(),
+        deceased_on: row.deceased_on,
+        moved_out_on: row.moved_out_on,
+        certificates,
+        household: vec![(
+            new.status,
+            Span {
+                start: new.status_since,
+                end: None,
+            },
+        )],
+        grants: Vec::new(),
+        entries: Vec::new(),
+        cases: Vec::new(),
+        moves: Vec::new(),
+    })
 }
 
 /// The stored values of the residents with ids in `lo..=hi`, in id order; a resident still

@@ -133,7 +133,7 @@ pub fn create(
             ctx,
             Event::new(Action::FacilityCreate)
                 .entity("facility", public_id)
-                .changes(audit::diff_of(&json!({}), &created.facility)),
+                .changes(audit::created_of(&created.facility)),
         )?;
         Ok(created)
     })

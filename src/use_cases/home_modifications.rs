@@ -4,7 +4,6 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::access::{write_in_scope, Requester};
 use crate::audit::{self, Action, Event};
@@ -170,7 +169,7 @@ pub fn apply(
             Event::new(Action::HomeModificationApply)
                 .entity("home_modification", public_id)
                 .resident(resident.public_id.clone())
-                .changes(audit::diff_of(&json!({}), &case)),
+                .changes(audit::created_of(&case)),
         )?;
         Ok(case)
     })

@@ -231,7 +231,7 @@ pub fn create_policy(
             ctx,
             Event::new(Action::PolicyCreate)
                 .entity("subsidy_policy", public_id)
-                .changes(audit::diff_of(&json!({}), &view)),
+                .changes(audit::created_of(&view)),
         )?;
         Ok(view)
     })
@@ -675,7 +675,7 @@ fn write_grant(
             .into_iter()
             .find(|g| g.id == public_id)
             .ok_or(AppError::NotFound)?;
-        let mut changes = audit::diff_of(&json!({}), &view);
+        let mut changes = audit::created_of(&view);
         changes["eligibility_reasons"] = json!(decision.reasons);
         if overridden {
             let mut what = Vec::new();

@@ -14,7 +14,8 @@ use fenghua_registry::domain::role::Role;
 
 use crate::helpers::{certificate_rows, date, masked};
 use crate::helpers::{
-    field_codes, file_of, register_named, register_with, spawn_app, spawn_app_with, Answer, TestApp,
+    field_codes, file_of, register_named, register_with, spawn_app, spawn_app_with, sql, Answer,
+    TestApp,
 };
 use crate::session::{id_number, Session, JINPING, XIKOU};
 
@@ -584,6 +585,44 @@ async fn snapshot(app: &TestApp) -> Value {
     })
     .await
     .unwrap()
+}
+
+/// Each resident's indicator value (`resident_facts`), by resident id.
+async fn kept_facts(app: &TestApp) -> Vec<(i64, Vec<u8>)> {
+    db::run(&app.state.pool, |conn| {
+        use fenghua_registry::db::schema::resident_facts;
+        Ok(resident_facts::table
+            .select((resident_facts::resident_id, resident_facts::facts))
+            .order(resident_facts::resident_id)
+            .load(conn)?)
+    })
+    .await
+    .unwrap()
+}
+
+/// The import writes its new residents' indicator values from the rows it has in memory: they
+/// are the values made from the stored rows.
+#[actix_web::test]
+async fn the_indicator_values_of_imported_residents_are_those_of_their_rows() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    villages(&app, &admin).await;
+    let (file, _) = full_file();
+    let report = import_ok(&app, &admin, file).await;
+    assert_eq!(counts(&report), (5, 5, 0, 0, vec![]), "{report}");
+    let written = kept_facts(&app).await;
+    assert_eq!(written.len(), 5);
+
+    // Every value made again from the tables by the next write.
+    sql(&app, "DELETE FROM resident_facts").await;
+    sql(
+        &app,
+        "INSERT INTO resident_facts_stale (resident_id) SELECT id FROM residents",
+    )
+    .await;
+    app.create_village(&admin, "330213001299", "测试村", JINPING)
+        .await;
+    assert_eq!(kept_facts(&app).await, written);
 }
 
 #[actix_web::test]

@@ -216,11 +216,14 @@ fn change_event(
     certificate: &CertificateRow,
     before: Option<&CertificateRow>,
 ) -> Event {
-    let before = before.map_or(json!({}), audit_image);
+    let changes = match before {
+        Some(before) => audit::diff(&audit_image(before), &audit_image(certificate)),
+        None => audit::created(audit_image(certificate)),
+    };
     Event::new(action)
         .entity("certificate", certificate.public_id.clone())
         .resident(resident_public_id.to_owned())
-        .changes(audit::diff(&before, &audit_image(certificate)))
+        .changes(changes)
 }
 
 /// Cancels a stored certificate (for a death or move-out recorded on the resident, or an

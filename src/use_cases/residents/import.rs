@@ -28,6 +28,7 @@ use crate::access::Requester;
 use crate::audit::{self, Action, Event};
 use crate::csv_file::{self, Layout, RejectedRow, Row, SheetFormat};
 use crate::db::certificates::{self as certs, CertificateRow, NewCertificateRow};
+use crate::db::indicators::{self, NewResidentFacts};
 use crate::db::residents::{self as store, HouseholdStatusRow, NewResidentRow, ResidentRow};
 use crate::db::{self, DbConn, WriteTx};
 use crate::domain::certificate::{Category, CertificateNumber, Grade};
@@ -426,7 +427,8 @@ impl Pending {
     }
 }
 
-/// Writes new residents with their first household status and their certificate, in bulk.
+/// Writes new residents with their first household status and their certificate, in bulk, and
+/// their indicator values, made from these rows in memory rather than read back at the commit.
 fn write_new(
     conn: &mut WriteTx<'_>,
     new: Vec<(NewResidentRow, StatusChange, Option<NewCertificateRow>)>,
@@ -436,21 +438,39 @@ fn write_new(
         .map(|(row, status, certificate)| (row, (status, certificate)))
         .unzip();
     let ids: HashMap<String, i64> = store::insert_many(conn, &rows)?.into_iter().collect();
-    let mut statuses = Vec::with_capacity(rows.len());
-    let mut certificates = Vec::new();
+    let mut written = Vec::with_capacity(rows.len());
     for (row, (status, certificate)) in rows.iter().zip(rest) {
         let id = ids
             .get(&row.public_id)
             .copied()
             .ok_or_else(|| AppError::internal("a written resident's id was not returned"))?;
-        statuses.push((id, status.status.as_str(), status.since, row.created_at));
-        if let Some(mut certificate) = certificate {
+        let certificate = certificate.map(|mut certificate| {
             certificate.resident_id = id;
-            certificates.push(certificate);
-        }
+            certificate
+        });
+        written.push((id, row, status, certificate));
     }
+    let statuses: Vec<_> = written
+        .iter()
+        .map(|(id, row, status, _)| (*id, status.status.as_str(), status.since, row.created_at))
+        .collect();
     store::open_household_statuses(conn, &statuses)?;
+    let certificates: Vec<NewCertificateRow> = written
+        .iter()
+        .filter_map(|(.., certificate)| certificate.clone())
+        .collect();
     certs::insert_many(conn, &certificates)?;
+    let facts: Vec<NewResidentFacts<'_>> = written
+        .iter()
+        .map(|(id, row, status, certificate)| NewResidentFacts {
+            id: *id,
+            resident: row,
+            status: status.status,
+            status_since: status.since,
+            certificate: certificate.as_ref(),
+        })
+        .collect();
+    indicators::write_new(conn, &facts)?;
     Ok(())
 }
 
@@ -643,7 +663,7 @@ fn check_own(who: &Requester, rules: &Rules, row: &Row, prepare: bool) -> Result
         }
     };
     let new = match (&own, prepare) {
-        (Ok(checked), true) => Some(new_one(who, checked)?),
+        (Ok(checked), true) => Some(new_one(who, checked, index.clone())?),
         _ => None,
     };
     Ok(OwnRow {
@@ -716,7 +736,7 @@ fn import_row(
     let Some(registered) = registered else {
         let new = match row.new {
             Some(new) => new,
-            None => new_one(who, &checked)?,
+            None => new_one(who, &checked, row.index)?,
         };
         return Ok(match new {
             Ok(one) => {
@@ -745,8 +765,13 @@ fn import_row(
 
 /// The new resident a valid row registers when its ID number is not registered, with its
 /// certificate, checked and ready to write: `Ok(Err(errors))` when its certificate is refused.
-/// Everything is checked here: a failure when it is written is a fault, not the row's.
-fn new_one(who: &Requester, row: &CheckedRow) -> Result<Result<NewOne, Vec<FieldError>>, AppError> {
+/// Everything is checked here: a failure when it is written is a fault, not the row's. `index`
+/// is the blind index of its ID number when the caller has it already.
+fn new_one(
+    who: &Requester,
+    row: &CheckedRow,
+    index: Option<String>,
+) -> Result<Result<NewOne, Vec<FieldError>>, AppError> {
     let departed = row.fields.deceased_on.is_some() || row.fields.moved_out_on.is_some();
     let certificate = match (&row.certificate, departed) {
         // A death or move-out in the row ended the certificate: nothing to issue.
@@ -762,7 +787,7 @@ fn new_one(who: &Requester, row: &CheckedRow) -> Result<Result<NewOne, Vec<Field
             }
         }
     };
-    let index = who.protector.index.of(row.id_number.as_str());
+    let index = index.unwrap_or_else(|| who.protector.index.of(row.id_number.as_str()));
     let resident = new_resident_row(who, &row.id_number, index, &row.fields, db::now());
     let mut events = vec![create_event(
         &resident.public_id,

@@ -383,10 +383,11 @@ pub(crate) fn create_event(
     Event::new(Action::ResidentCreate)
         .entity("resident", public_id.to_owned())
         .resident(public_id.to_owned())
-        .changes(audit::diff(
-            &json!({}),
-            &audit_image(id_number.as_str(), fields, status.status),
-        ))
+        .changes(audit::created(audit_image(
+            id_number.as_str(),
+            fields,
+            status.status,
+        )))
 }
 
 pub fn create(
