@@ -153,7 +153,9 @@ pub fn parse_json_value<T: DeserializeOwned>(value: Value) -> Result<T, AppError
 }
 
 /// Applies a JSON merge patch (RFC 7396, top level) to `current`: a field sent replaces the
-/// stored one, `null` clears it, and the result must read as a `T` again.
+/// stored one, `null` clears it, and the result must read as a `T` again. A `null` for a
+/// member `T` does not have is refused as unknown, as that member with a value is: `T`
+/// serialises every member it has (an empty one as `null`), so its stored form names them all.
 pub fn merge_patch<T: serde::Serialize + DeserializeOwned>(
     current: &T,
     changes: serde_json::Map<String, Value>,
@@ -162,14 +164,23 @@ pub fn merge_patch<T: serde::Serialize + DeserializeOwned>(
         Ok(Value::Object(map)) => map,
         _ => serde_json::Map::new(),
     };
+    let mut unknown = Vec::new();
     for (field, value) in changes {
-        if value.is_null() {
-            merged.remove(&field);
-        } else {
+        if !value.is_null() {
             merged.insert(field, value);
+        } else if merged.remove(&field).is_none() {
+            unknown.push(FieldError::new(
+                field,
+                "unknown_field",
+                "this field is not accepted here",
+            ));
         }
     }
-    parse_json_value(Value::Object(merged))
+    match read_value(Value::Object(merged)) {
+        Ok(patched) if unknown.is_empty() => Ok(patched),
+        Ok(_) => Err(AppError::Validation(unknown)),
+        Err(faults) => Err(AppError::Validation([unknown, faults].concat())),
+    }
 }
 
 /// The most attempts [`read_value`] makes on one body before it answers with the faults found.
