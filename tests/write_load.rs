@@ -9,9 +9,11 @@
 //! - `acknowledged_writes_survive_a_sigkill`: `CRASH_WRITERS` (8) writers; the service is
 //!   killed with SIGKILL once `CRASH_ACKS` (300) writes are acknowledged, started again, and
 //!   every acknowledged write is there and the chain verifies.
+//! - `writes_recover_when_postgresql_restarts`: PostgreSQL itself is restarted under load (a
+//!   private cluster, in the PostgreSQL pass only) and the service recovers without a restart.
 //!
-//! SQLite by default; PostgreSQL (a schema of its own) with `TEST_DATABASE_URL`. The restart of
-//! PostgreSQL itself is in `postgres_restart.rs`. Longer runs: README, "Load and crash tests".
+//! SQLite by default; PostgreSQL (a schema of its own) with `TEST_DATABASE_URL`. Longer runs:
+//! README, "Load and crash tests".
 
 #[allow(dead_code)]
 mod service;
