@@ -119,15 +119,9 @@ pub fn check_webhook_url(raw: &str) -> Result<String, FieldError> {
 }
 
 fn check_name(name: &str) -> Result<String, FieldError> {
-    let name =
-        crate::domain::text::clean(name).map_err(|forbidden| forbidden.field_error("name"))?;
-    let n = name.chars().count();
-    if n == 0 || n > 100 {
-        return Err(
-            FieldError::new("name", "invalid", "1 to 100 characters").with_param("max", 100)
-        );
-    }
-    Ok(name)
+    let mut errors = Vec::new();
+    let name = crate::domain::text::bounded_field(name, "name", 100, &mut errors);
+    errors.pop().map_or(Ok(name), Err)
 }
 
 fn check_scopes(scopes: &[ClientScope]) -> Result<Vec<ClientScope>, FieldError> {
@@ -213,7 +207,7 @@ pub fn create(
             },
         )?;
         let client = view(&store::client_by_id(conn, id)?);
-        let mut changes = audit::diff(&json!({}), &audit_image(&client));
+        let mut changes = audit::created(audit_image(&client));
         changes["client_secret"] = json!(audit::REDACTED);
         audit::append(
             conn,
