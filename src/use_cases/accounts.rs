@@ -214,7 +214,7 @@ pub fn create(conn: &mut DbConn, ctx: &AuditContext, new: NewUser) -> Result<Use
             ctx,
             Event::new(Action::UserCreate)
                 .entity("user", public_id.clone())
-                .changes(audit::diff(&json!({}), &audit_image(&created))),
+                .changes(audit::created(audit_image(&created))),
         )?;
         Ok(created)
     })

@@ -184,7 +184,7 @@ pub fn create<S: Section>(
             Event::new(Action::RecordCreate)
                 .entity(S::NAME, public_id.clone())
                 .resident(resident.public_id.clone())
-                .changes(audit::diff(&json!({}), &data)),
+                .changes(audit::created(data)),
         )?;
         let row = store::by_public_id(conn, resident.id, S::NAME, &public_id)?
             .ok_or(AppError::NotFound)?;
