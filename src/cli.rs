@@ -282,6 +282,15 @@ pub struct AuthArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub login_rate_window_secs: u64,
 
+    /// How long, in seconds, the service reuses what it found behind a session (its user, role
+    /// and towns) before it looks again; 0: every request looks in the database. Changes made
+    /// through the service (logout, a revocation, a user disabled, a role or towns changed) take
+    /// effect at once whatever this is; it bounds how long a change made elsewhere (a second
+    /// instance, an operator's SQL) goes unseen.
+    #[arg(long, env = "SESSION_CACHE_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=60))]
+    pub session_cache_secs: u64,
+
     /// The reverse proxies in front of the service, comma-separated IPs or CIDRs
     /// (10.0.0.2,10.1.0.0/16). A request from one of them has its client address taken from
     /// X-Forwarded-For: the rightmost hop that is not a trusted proxy. None by default: the

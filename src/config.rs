@@ -179,6 +179,8 @@ pub struct AuthConfig {
     pub login_rate_window: Duration,
     /// `TRUSTED_PROXIES`: the reverse proxies whose `X-Forwarded-For` hops are believed.
     pub trusted_proxies: TrustedProxies,
+    /// `SESSION_CACHE_SECS`: how long a session's lookup may be reused (zero: never).
+    pub session_cache: Duration,
     /// `CORS_ALLOWED_ORIGINS`: the browser clients' origins that may call the API.
     pub cors_allowed_origins: Vec<String>,
     /// ID-number probes (lookups, answers of a file in another town) per user and window.
@@ -202,6 +204,7 @@ impl AuthConfig {
             login_rate_limit: 20,
             login_rate_window: Duration::from_secs(60),
             trusted_proxies: TrustedProxies::default(),
+            session_cache: Duration::from_secs(5),
             cors_allowed_origins: Vec::new(),
             id_probe_limit: 100,
             id_probe_window: Duration::from_secs(600),
@@ -246,6 +249,7 @@ impl AuthConfig {
             login_rate_limit: args.login_rate_limit,
             login_rate_window: Duration::from_secs(args.login_rate_window_secs),
             trusted_proxies,
+            session_cache: Duration::from_secs(args.session_cache_secs),
             cors_allowed_origins,
             id_probe_limit: args.id_probe_limit,
             id_probe_window: Duration::from_secs(args.id_probe_window_secs),

@@ -13,6 +13,7 @@ use crate::api::{self};
 use crate::auth::guard::{authorize, RoutePolicies};
 use crate::auth::rate_limit::{RateLimiter, RouteLimits};
 use crate::auth::refusals::{KeyKind, RefusalLog};
+use crate::auth::session_cache::SessionCache;
 use crate::auth::sessions::LoginPolicy;
 use crate::auth::settings::{flush_refusals, AuthSettings};
 use crate::auth::token::TokenKeys;
@@ -230,6 +231,7 @@ fn auth_settings(config: &Config) -> AuthSettings {
         route_limits: RouteLimits::new(&auth.route_limits),
         metrics_token: auth.metrics_token.clone(),
         trusted_proxies: auth.trusted_proxies.clone(),
+        sessions: SessionCache::new(auth.session_cache),
     }
 }
 

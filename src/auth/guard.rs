@@ -15,10 +15,11 @@ use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 
+pub use super::caller::Caller;
 use super::rate_limit::Expensive;
 use crate::audit::{self, Action, Actor, AuditContext, Event, Outcome};
 use crate::db::{self, sessions as store, users};
-use crate::domain::role::{Access, Role, Scope};
+use crate::domain::role::{Access, Role};
 use crate::error::AppError;
 use crate::http::client_address::TrustedProxies;
 use crate::http::observe::RequestId;
@@ -46,38 +47,6 @@ impl RoutePolicies {
 
     fn lookup(&self, method: &Method, pattern: String) -> Option<(Access, Option<Expensive>)> {
         self.0.get(&(method.clone(), pattern)).copied()
-    }
-}
-
-/// The authenticated caller of a request.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub user_id: i64,
-    pub public_id: String,
-    pub username: String,
-    pub role: Role,
-    /// For caseworkers: the towns they may work in.
-    pub towns: Vec<String>,
-    pub session_id: i64,
-    pub session_public_id: String,
-}
-
-impl Caller {
-    /// The towns whose residents the caller may see.
-    pub fn scope(&self) -> Scope {
-        match self.role {
-            Role::Admin | Role::Auditor => Scope::All,
-            Role::Caseworker => Scope::Towns(self.towns.clone()),
-            Role::Integration => Scope::Towns(Vec::new()),
-        }
-    }
-
-    pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: Some(self.public_id.clone()),
-            username: Some(self.username.clone()),
-            role: Some(self.role),
-        }
     }
 }
 
@@ -204,8 +173,13 @@ fn invalid_token() -> AppError {
     )
 }
 
-/// Finds the caller behind a valid token: its session must be live and its user enabled.
-fn load_caller(conn: &mut db::DbConn, sub: &str, sid: &str) -> Result<Option<Caller>, AppError> {
+/// Finds the caller behind a valid token, with when its session expires: its session must be
+/// live and its user enabled.
+fn load_caller(
+    conn: &mut db::DbConn,
+    sub: &str,
+    sid: &str,
+) -> Result<Option<(Caller, chrono::NaiveDateTime)>, AppError> {
     let Some((session, user)) = store::live_with_user(conn, sid, db::now())? else {
         return Ok(None);
     };
@@ -221,7 +195,7 @@ fn load_caller(conn: &mut db::DbConn, sub: &str, sid: &str) -> Result<Option<Cal
     } else {
         Vec::new()
     };
-    Ok(Some(Caller {
+    let caller = Caller {
         user_id: user.id,
         public_id: user.public_id,
         username: user.username,
@@ -229,7 +203,23 @@ fn load_caller(conn: &mut db::DbConn, sub: &str, sid: &str) -> Result<Option<Cal
         towns,
         session_id: session.id,
         session_public_id: session.public_id,
-    }))
+    };
+    Ok(Some((caller, session.expires_at)))
+}
+
+/// The caller behind a valid token: remembered from a recent request of the same session
+/// ([`SessionCache`](super::session_cache::SessionCache)), or looked up.
+async fn find_caller(state: &AppState, sub: String, sid: String) -> Result<Caller, AppError> {
+    let cache = &state.auth.sessions;
+    if let Some(caller) = cache.get(&sid, &sub, db::now()) {
+        return Ok(caller);
+    }
+    let stamp = cache.stamp();
+    let (caller, expires_at) = db::run(&state.pool, move |conn| load_caller(conn, &sub, &sid))
+        .await?
+        .ok_or_else(invalid_token)?;
+    cache.remember(stamp, &caller, expires_at);
+    Ok(caller)
 }
 
 async fn authenticate(req: &ServiceRequest, access: Access) -> Result<(), AppError> {
@@ -242,11 +232,7 @@ async fn authenticate(req: &ServiceRequest, access: Access) -> Result<(), AppErr
         .ok_or_else(|| AppError::internal("application state missing"))?;
     let token = bearer_token(req)?;
     if let Ok(claims) = state.auth.keys.validate(&token) {
-        let caller = db::run(&state.pool, move |conn| {
-            load_caller(conn, &claims.sub, &claims.sid)
-        })
-        .await?
-        .ok_or_else(invalid_token)?;
+        let caller = find_caller(&state, claims.sub, claims.sid).await?;
         if !access.admits(caller.role) {
             let refusal = format!("the {} role may not use this route", caller.role.as_str());
             return Err(deny(req, &state, caller.actor(), refusal).await);

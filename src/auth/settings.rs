@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::rate_limit::{RateLimiter, RouteLimits};
 use super::refusals::RefusalLog;
+use super::session_cache::SessionCache;
 use super::sessions::LoginPolicy;
 use super::token::TokenKeys;
 use crate::db::{self, Pool};
@@ -31,6 +32,8 @@ pub struct AuthSettings {
     pub metrics_token: Option<Secret>,
     /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` hops name the client.
     pub trusted_proxies: TrustedProxies,
+    /// The callers behind recent sessions (`SESSION_CACHE_SECS`).
+    pub sessions: SessionCache,
 }
 
 /// Writes the counts of the service's refusal logs (rate-limited logins, ID-number probes over

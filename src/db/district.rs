@@ -68,7 +68,7 @@ pub fn insert_facility(conn: &mut DbConn, row: &NewFacilityRow) -> QueryResult<(
 
 versioned! {
     /// Applies `changes` if the facility is still at `expected_version`; returns whether it was.
-    update update_facility(facilities, FacilityChanges)
+    update pub update_facility(facilities, FacilityChanges)
 }
 
 pub fn gdp_growth(conn: &mut DbConn) -> QueryResult<Vec<(i32, i32)>> {

@@ -120,7 +120,7 @@ pub fn of_resident(conn: &mut DbConn, resident_id: i64) -> QueryResult<Vec<FileR
 
 versioned! {
     /// Applies `changes` if the record is still at `expected_version`; returns whether it was.
-    update update_versioned(file_records, FileRecordChanges)
+    update pub update_versioned(file_records, FileRecordChanges)
 }
 
 versioned! {

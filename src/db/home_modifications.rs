@@ -92,7 +92,7 @@ pub struct StepChanges {
 versioned! {
     /// Applies a step's `changes` if the case is still at `expected_version`; returns whether it
     /// was.
-    update apply(home_modifications, StepChanges)
+    update pub apply(home_modifications, StepChanges)
 }
 
 versioned! {

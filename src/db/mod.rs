@@ -478,6 +478,7 @@ where
             };
             if top_level {
                 audit::forget_head();
+                users::transaction_ended();
             }
             std::panic::resume_unwind(panic);
         }
@@ -492,6 +493,9 @@ where
     // What was appended is gone after a rollback; after a commit another writer may append.
     if top_level || result.is_err() {
         audit::forget_head();
+    }
+    if top_level {
+        users::transaction_ended();
     }
     result
 }

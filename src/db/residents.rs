@@ -227,7 +227,7 @@ pub fn by_index(conn: &mut DbConn, id_number_index: &str) -> QueryResult<Option<
 
 versioned! {
     /// Applies `changes` and moves the version on, if the row is still at `expected_version`.
-    update update_versioned(residents, ResidentChanges)
+    update pub update_versioned(residents, ResidentChanges)
 }
 
 versioned! {

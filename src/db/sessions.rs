@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use super::conn::DbConn;
 use super::schema::{refresh_tokens, sessions, users};
-use super::users::UserRow;
+use super::users::{self as accounts, UserRow};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
@@ -119,6 +119,7 @@ pub fn revoke(
     reason: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    accounts::changed();
     diesel::update(
         sessions::table
             .filter(sessions::id.eq(session_id))
@@ -138,6 +139,7 @@ pub fn revoke_all_of_user(
     reason: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    accounts::changed();
     diesel::update(
         sessions::table
             .filter(sessions::user_id.eq(user_id))

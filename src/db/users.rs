@@ -1,3 +1,9 @@
+//! Accounts, their towns, and the count of this process's changes to accounts and their
+//! sessions ([`changes`]) that tells a remembered session lookup it is stale.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -107,6 +113,7 @@ pub fn towns_of(conn: &mut DbConn, user_ids: &[i64]) -> QueryResult<Vec<(i64, St
 }
 
 pub fn set_towns(conn: &mut DbConn, user_id: i64, towns: &[String]) -> QueryResult<()> {
+    changed();
     diesel::delete(user_towns::table.filter(user_towns::user_id.eq(user_id))).execute(conn)?;
     for town in towns {
         diesel::insert_into(user_towns::table)
@@ -160,6 +167,48 @@ pub struct UserChanges {
 }
 
 versioned! {
-    /// Applies `changes` if the row is still at `expected_version`; returns whether it was.
-    update update_versioned(users, UserChanges)
+    /// [`update_versioned`] without counting the change.
+    update update_row(users, UserChanges)
+}
+
+/// Applies `changes` if the row is still at `expected_version`; returns whether it was.
+pub fn update_versioned(
+    conn: &mut DbConn,
+    id: i64,
+    expected_version: i32,
+    changes: &UserChanges,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    changed();
+    update_row(conn, id, expected_version, changes, now)
+}
+
+/// Changes to accounts and sessions (a revocation, a user's role, status or towns) this process
+/// has made, committed or not.
+static CHANGES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// Whether the transaction open on this thread changed sessions or accounts.
+    static CHANGED_IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
+}
+
+/// How many changes to sessions and accounts this process has made so far. A session looked up
+/// while this was `n` may be stale once it is no longer `n`: what a request is allowed to do
+/// comes from that lookup.
+pub fn changes() -> u64 {
+    CHANGES.load(Ordering::Acquire)
+}
+
+/// Counts a change to sessions or accounts now, and again when its transaction ends
+/// ([`transaction_ended`]): a lookup made between the two saw the state before the commit.
+pub(super) fn changed() {
+    CHANGES.fetch_add(1, Ordering::AcqRel);
+    CHANGED_IN_TRANSACTION.set(true);
+}
+
+/// Called when the writers' transaction of this thread has committed or rolled back.
+pub(super) fn transaction_ended() {
+    if CHANGED_IN_TRANSACTION.take() {
+        CHANGES.fetch_add(1, Ordering::AcqRel);
+    }
 }

@@ -6,8 +6,9 @@
 /// row's ETag changes. The conditional forms change the row only while it is still at the
 /// version the caller read (`expected_version`) and answer whether they did.
 ///
-/// - `update NAME(TABLE, CHANGES)`: `NAME(conn, id, expected_version, &CHANGES, now)` applies a
-///   changeset, answering `QueryResult<bool>`;
+/// - `update VIS NAME(TABLE, CHANGES)`: `NAME(conn, id, expected_version, &CHANGES, now)` applies
+///   a changeset, answering `QueryResult<bool>` (`VIS` is its visibility: `pub`, or nothing for a
+///   table whose own module wraps it);
 /// - `void NAME(TABLE)`: `NAME(conn, id, expected_version, by, reason, now)` marks a row void
 ///   (when, by whom, why), only if it is not void yet, answering `QueryResult<bool>`;
 /// - `touch NAME(TABLE)`: `NAME(conn, id, now)` moves the version on whatever it is, after a
@@ -16,9 +17,9 @@
 /// A macro, not a generic function: bounding a function generic over diesel tables for the
 /// `MultiConnection` of both backends costs more than the statement it would share.
 macro_rules! versioned {
-    ($(#[$attr:meta])* update $name:ident($table:ident, $changes:ty)) => {
+    ($(#[$attr:meta])* update $vis:vis $name:ident($table:ident, $changes:ty)) => {
         $(#[$attr])*
-        pub fn $name(
+        $vis fn $name(
             conn: &mut $crate::db::conn::DbConn,
             id: i64,
             expected_version: i32,

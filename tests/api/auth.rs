@@ -8,10 +8,14 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
+use fenghua_registry::db;
 use fenghua_registry::domain::role::Role;
 
-use crate::helpers::{patch_current, spawn_app, spawn_app_with, Answer, TestApp};
-use crate::session::PASSWORD;
+use crate::helpers::{
+    id_of, patch_current, register_resident, resident_body, resident_path, spawn_app,
+    spawn_app_with, Answer, TestApp,
+};
+use crate::session::{id_number, JINPING, PASSWORD, XIKOU};
 
 const SECRET: &[u8] = b"test-signing-secret-0123456789-abcdefghij";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -676,4 +680,68 @@ async fn malformed_login_requests_get_problems_and_change_nothing() {
         )
         .await;
     assert_eq!(answer.status, 200, "{}", answer.text());
+}
+
+/// The guard remembers what it found behind a session for `SESSION_CACHE_SECS`; a change of the
+/// user's towns or role made through the service applies to the very next request all the same.
+#[actix_web::test]
+async fn a_towns_or_role_change_applies_to_the_next_request() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let worker = app.session("worker", Role::Caseworker, &[JINPING]).await;
+    let number = id_number("330213", "1968-04-12", 31);
+    let resident =
+        id_of(&register_resident(&app, &admin, resident_body(&number, "张三", JINPING)).await);
+    assert_eq!(
+        app.get_as(&worker, &resident_path(&resident)).await.status,
+        200
+    );
+    assert_eq!(app.get_as(&worker, "/api/v1/users").await.status, 403);
+
+    let path = user_path(&worker.user_id);
+    let answer = patch_current(&app, &admin, &path, &json!({ "towns": [XIKOU] })).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    app.get_as(&worker, &resident_path(&resident))
+        .await
+        .problem(404, "not_found");
+
+    let answer = patch_current(
+        &app,
+        &admin,
+        &path,
+        &json!({ "role": "admin", "towns": [] }),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(app.get_as(&worker, "/api/v1/users").await.status, 200);
+    assert_eq!(
+        app.get_as(&worker, &resident_path(&resident)).await.status,
+        200
+    );
+}
+
+/// A session revoked outside the service (an operator's SQL, another instance of the service)
+/// is refused once `SESSION_CACHE_SECS` have passed since the guard last looked it up, and at
+/// once with `SESSION_CACHE_SECS=0`.
+#[actix_web::test]
+async fn a_session_revoked_elsewhere_is_refused_within_the_cache_lifetime() {
+    for lifetime in [Duration::ZERO, Duration::from_secs(1)] {
+        let app = spawn_app_with(|config| config.auth.session_cache = lifetime).await;
+        let session = app.admin().await;
+        assert_eq!(me_with(&app, &session.access_token).await.status, 200);
+        let revoked = db::run(&app.state.pool, |conn| {
+            use diesel::prelude::*;
+            use fenghua_registry::db::schema::sessions;
+            Ok(diesel::update(sessions::table)
+                .set(sessions::revoked_at.eq(Some(db::now())))
+                .execute(conn)?)
+        })
+        .await
+        .unwrap();
+        assert_eq!(revoked, 1);
+        if !lifetime.is_zero() {
+            tokio::time::sleep(lifetime + Duration::from_millis(100)).await;
+        }
+        assert_unauthorized(&me_with(&app, &session.access_token).await);
+    }
 }
