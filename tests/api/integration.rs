@@ -20,7 +20,10 @@ use fenghua_registry::startup;
 use fenghua_registry::state::AppState;
 use fenghua_registry::use_cases::integration::worker::{WebhookWorker, WorkerSettings};
 
-use crate::helpers::{certify, file_of, register, spawn_app, test_config, Answer, TestApp};
+use crate::helpers::{
+    certify, file_of, file_with_etag, register, register_named, spawn_app, test_config, Answer,
+    TestApp,
+};
 use crate::session::{id_number, Session, JINPING, XIKOU};
 
 const ALL_SCOPES: &[&str] = &[
@@ -940,6 +943,174 @@ async fn a_new_certificate_for_an_unknown_person_waits_for_registration() {
             "holder_name": "孙*",
         })
     );
+}
+
+/// The file of `resident` read again: its ETag is not `before` any more and it lists
+/// `application` as `status`. Answers the new ETag.
+async fn moved_on(
+    app: &TestApp,
+    who: &Session,
+    resident: &str,
+    before: &str,
+    application: &Value,
+    status: &str,
+    what: &str,
+) -> String {
+    let (file, etag) = file_with_etag(app, who, resident).await;
+    assert_ne!(
+        etag, before,
+        "{what}: the file's ETag moves on with its applications"
+    );
+    let listed = file["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == application["id"])
+        .unwrap_or_else(|| panic!("{what}: the file lists {}", application["id"]));
+    assert_eq!(listed["status"], status, "{what}");
+    etag
+}
+
+#[actix_web::test]
+async fn every_change_of_a_residents_applications_moves_the_files_etag_on() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let client = register_client(&app, &admin, "浙里办", ALL_SCOPES, None).await;
+    let worker = app.session("worker", Role::Caseworker, &[JINPING]).await;
+    let (resident, number) = register(&app, &worker, "1968-04-04", 81, JINPING, json!({})).await;
+    let (file, etag) = file_with_etag(&app, &worker, &resident).await;
+    assert!(file["applications"].as_array().unwrap().is_empty());
+
+    let device = submit_ok(
+        &app,
+        &client,
+        &application("assistive_device", &number, "居民81", "E-1"),
+    )
+    .await;
+    let etag = moved_on(
+        &app,
+        &worker,
+        &resident,
+        &etag,
+        &device,
+        "submitted",
+        "submitted",
+    )
+    .await;
+    let device_id = device["id"].as_str().unwrap();
+    decide_ok(&app, &worker, device_id, json!({"decision": "accept"})).await;
+    let etag = moved_on(
+        &app, &worker, &resident, &etag, &device, "accepted", "accepted",
+    )
+    .await;
+    // An assistive device has no effect in the file: only the application's status changes.
+    decide_ok(&app, &worker, device_id, json!({"decision": "approve"})).await;
+    let etag = moved_on(
+        &app, &worker, &resident, &etag, &device, "approved", "approved",
+    )
+    .await;
+
+    let rehab = submit_ok(
+        &app,
+        &client,
+        &application("rehab_service", &number, "居民81", "E-2"),
+    )
+    .await;
+    let etag = moved_on(
+        &app,
+        &worker,
+        &resident,
+        &etag,
+        &rehab,
+        "submitted",
+        "second",
+    )
+    .await;
+    decide_ok(
+        &app,
+        &worker,
+        rehab["id"].as_str().unwrap(),
+        json!({"decision": "reject", "reason": "已有服务"}),
+    )
+    .await;
+    let etag = moved_on(
+        &app, &worker, &resident, &etag, &rehab, "rejected", "rejected",
+    )
+    .await;
+
+    let withdrawn = submit_ok(
+        &app,
+        &client,
+        &application("rehab_service", &number, "居民81", "E-3"),
+    )
+    .await;
+    let etag = moved_on(
+        &app,
+        &worker,
+        &resident,
+        &etag,
+        &withdrawn,
+        "submitted",
+        "third",
+    )
+    .await;
+    let answer = app
+        .client_post(
+            &client.token,
+            &format!(
+                "/api/v1/applications/{}/withdraw",
+                withdrawn["id"].as_str().unwrap()
+            ),
+            "w-81",
+            &json!({"reason": "不需要了"}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    moved_on(
+        &app,
+        &worker,
+        &resident,
+        &etag,
+        &withdrawn,
+        "withdrawn",
+        "withdrawn",
+    )
+    .await;
+
+    // A pending application whose applicant was registered meanwhile joins the file when a
+    // caseworker links it.
+    let person = id_number("330283", "1969-05-05", 82);
+    let pending = submit_ok(
+        &app,
+        &client,
+        &application("assistive_device", &person, "居民82", "E-4"),
+    )
+    .await;
+    assert_eq!(pending["registered"], false);
+    let later = register_named(&app, &worker, &person, "居民82", JINPING).await;
+    let (file, etag) = file_with_etag(&app, &worker, &later).await;
+    assert!(file["applications"].as_array().unwrap().is_empty());
+    let linked = app
+        .post_as(
+            &worker,
+            &format!(
+                "/api/v1/applications/{}/register",
+                pending["id"].as_str().unwrap()
+            ),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(linked.status, 200, "{}", linked.text());
+    moved_on(
+        &app,
+        &worker,
+        &later,
+        &etag,
+        &pending,
+        "submitted",
+        "linked",
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -315,6 +315,9 @@ pub fn submit(
                 updated_at: now,
             },
         )?;
+        if let Some(r) = &resident {
+            residents_store::touch(conn, r.id, now)?;
+        }
         let row = store::application_by_public_id(conn, &public_id)?.ok_or(AppError::NotFound)?;
         let mut event = Event::new(Action::ApplicationSubmit)
             .entity("application", public_id.clone())
@@ -484,7 +487,8 @@ fn check_reason(reason: Option<&str>, required: bool) -> Result<Option<String>, 
 }
 
 /// Finds the resident of a pending application again (someone may have registered the
-/// person meanwhile) and links it.
+/// person meanwhile) and links it. The caller records the status change in the same
+/// transaction ([`record_change`]), which moves the file's version on.
 fn match_resident(
     conn: &mut DbConn,
     row: &ApplicationRow,
@@ -673,7 +677,8 @@ pub fn decide(
     })
 }
 
-/// Audits a status change and writes its outbox event.
+/// Audits a status change and writes its outbox event. The application is part of its
+/// resident's file, so the file's version moves on with it (its ETag shows the change).
 fn record_change(
     conn: &mut WriteTx<'_>,
     ctx: &AuditContext,
@@ -694,6 +699,7 @@ fn record_change(
         .entity("application", row.public_id.clone())
         .changes(changes);
     if let Some(resident) = row.resident_id {
+        residents_store::touch(conn, resident, row.updated_at)?;
         if let Some(r) = residents_store::by_ids(conn, &[resident])?
             .into_iter()
             .next()
@@ -827,13 +833,18 @@ pub fn register(
                 )?
             }
         };
-        store::link_pending(
+        let now = db::now();
+        if store::link_pending(
             conn,
             &row.id_number_index,
             resident.id,
             &resident.town_code,
-            db::now(),
-        )?;
+            now,
+        )? > 0
+        {
+            // The linked applications join the resident's file.
+            residents_store::touch(conn, resident.id, now)?;
+        }
         audit::append(
             conn,
             who.audit,
