@@ -40,7 +40,7 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
 }
 
 thread_local! {
-    /// The chain's head as this thread's write transaction last appended it. The transaction
+    /// The chain's head as this thread's write transaction last read or appended it. The transaction
     /// holds the writers' lock, so nobody else can move the head while it lasts; a transaction
     /// forgets it when it begins, commits or rolls back ([`super::write_transaction`]), and a
     /// [`WriteTx`] cannot leave its thread.
@@ -52,13 +52,17 @@ pub(super) fn forget_head() {
     HEAD.with(|head| head.borrow_mut().take());
 }
 
-/// The chain's last link for the next append in `tx`: as this transaction last appended it,
-/// else as stored (one query per transaction, not per event).
+/// The chain's last link for the next append in `tx`: as this transaction last read or
+/// appended it, else as stored (one query per transaction, not per event).
 pub fn chain_head(tx: &mut WriteTx<'_>) -> QueryResult<Option<(i64, String)>> {
-    match HEAD.with(|head| head.borrow().clone()) {
-        Some(head) => Ok(Some(head)),
-        None => head(tx),
+    if let Some(known) = HEAD.with(|head| head.borrow().clone()) {
+        return Ok(Some(known));
     }
+    let stored = head(tx)?;
+    if let Some(found) = &stored {
+        HEAD.with(|head| *head.borrow_mut() = Some(found.clone()));
+    }
+    Ok(stored)
 }
 
 /// Appends one event to the chain; it becomes the head [`chain_head`] answers.

@@ -455,12 +455,13 @@ where
         DbConn::Sqlite(c) if !top_level => AnsiTransactionManager::begin_transaction(c)?,
         DbConn::Postgres(c) if !top_level => AnsiTransactionManager::begin_transaction(c)?,
         DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        // One round trip: the transaction and the writers' lock.
         DbConn::Postgres(c) => {
-            AnsiTransactionManager::begin_transaction(c)?;
-            if let Err(e) =
-                c.batch_execute(&format!("SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})"))
-            {
-                let _ = AnsiTransactionManager::rollback_transaction(c);
+            let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})");
+            if let Err(e) = AnsiTransactionManager::begin_transaction_sql(c, &begin) {
+                // The BEGIN may have run: end whatever it opened, so the connection goes back
+                // to the pool outside a transaction.
+                let _ = c.batch_execute("ROLLBACK");
                 return Err(e.into());
             }
         }

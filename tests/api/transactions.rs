@@ -252,3 +252,51 @@ async fn quick_statements_are_not_stopped_however_long_the_work() {
     .unwrap();
     drop(database);
 }
+
+/// On PostgreSQL a writer opens its transaction and takes the writers' lock in one round trip.
+/// A writer that gives up waiting for the lock (its statement timeout) must leave its
+/// connection outside any transaction: the next writer on it commits.
+#[actix_web::test]
+async fn a_writer_that_times_out_on_the_writers_lock_leaves_its_connection_clean() {
+    let database = fresh_database();
+    if !matches!(database.url, db::DatabaseUrl::Postgres(_)) {
+        return; // SQLite's writers queue in the process and on its own write lock.
+    }
+    let url = database.url.clone();
+    actix_web::web::block(move || {
+        let holder_pool = migrated_pool(&url, 1, None);
+        let pool = migrated_pool(&url, 1, Some(Duration::from_millis(300)));
+        let (locked, wait_locked) = std::sync::mpsc::channel();
+        let (release, wait_release) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let mut conn = holder_pool.get().unwrap();
+            db::write_transaction(&mut conn, |_| {
+                locked.send(()).unwrap();
+                let _ = wait_release.recv();
+                Ok::<_, diesel::result::Error>(())
+            })
+            .unwrap();
+        });
+        wait_locked.recv().unwrap();
+
+        let mut conn = pool.get().unwrap();
+        let refused = db::write_transaction(&mut conn, |conn| {
+            add_village(conn, "330213001903", "等锁村").map(|_| ())
+        });
+        assert!(refused.is_err(), "the lock is held: {refused:?}");
+        release.send(()).unwrap();
+        holder.join().unwrap();
+
+        db::write_transaction(&mut conn, |conn| {
+            add_village(conn, "330213001904", "下一村").map(|_| ())
+        })
+        .expect("the next writer on the same connection commits");
+        drop(conn);
+        let mut other = pool.get().unwrap();
+        assert_eq!(villages_named(&mut other, "下一村"), 1, "committed");
+        assert_eq!(villages_named(&mut other, "等锁村"), 0);
+    })
+    .await
+    .unwrap();
+    drop(database);
+}
