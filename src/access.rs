@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use crate::audit::{self, Action, AuditContext, Event, Outcome};
+use crate::db::file_views::FileViewRow;
 use crate::db::residents::{self as store, ResidentRow};
 use crate::db::{self, DbConn, WriteTx};
 use crate::domain::role::Scope;
@@ -83,12 +84,30 @@ pub fn record_read(
     row: &ResidentRow,
     detail: Option<Value>,
 ) -> Result<(), AppError> {
-    let mut event = Event::new(action)
-        .entity("resident", row.public_id.clone())
-        .resident(row.public_id.clone());
+    let mut event = read_event(action, row);
     if let Some(detail) = detail {
         event = event.changes(detail);
     }
     who.recorder.record_read(conn, who.audit, event)?;
     Ok(())
+}
+
+/// Records that `who` read the whole file of `row`, keeping `rendered` (the file as the read
+/// rendered it) with the event.
+pub fn record_file_read(
+    conn: &mut DbConn,
+    who: &Requester,
+    row: &ResidentRow,
+    rendered: Option<FileViewRow>,
+) -> Result<(), AppError> {
+    let event = read_event(Action::FileRead, row);
+    who.recorder
+        .record_read_keeping(conn, who.audit, event, rendered)?;
+    Ok(())
+}
+
+fn read_event(action: Action, row: &ResidentRow) -> Event {
+    Event::new(action)
+        .entity("resident", row.public_id.clone())
+        .resident(row.public_id.clone())
 }

@@ -175,6 +175,10 @@ pub fn prepare(config: Config) -> Result<AppState, StartError> {
         }
         crate::audit_checkpoint::advance_and_log(&mut conn, &config.data_dir);
         catch_up_indicator_facts(&mut conn);
+        // This build may render files otherwise than the one that kept them.
+        if let Err(error) = db::file_views::forget_all(&mut conn) {
+            tracing::warn!(%error, "could not forget the files kept rendered");
+        }
     }
     Ok(AppState {
         auth: Arc::new(auth_settings(&config)),

@@ -303,7 +303,10 @@ pub async fn file(
         whole_file::read(conn, &asker.requester(), &id)
     })
     .await?;
-    Ok(with_etag(HttpResponse::Ok(), file.resident.version, &file))
+    Ok(HttpResponse::Ok()
+        .insert_header(("ETag", etag(file.version)))
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(file.body))
 }
 
 #[derive(Deserialize)]

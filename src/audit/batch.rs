@@ -9,6 +9,9 @@
 //! failed gets the error, never its answer; a read that finds the queue full waits at most
 //! `queue_wait` for room and then answers 503 with `Retry-After`. Readers never take the
 //! writers' lock themselves; the writer thread holds it for the batch's short transaction.
+//! A read that rendered a file may hand the rendered view along ([`Recorder::record_read_keeping`]):
+//! the writer keeps it in the same transaction ([`db::file_views`]), so a read never writes on
+//! its own.
 //! Writes append their events in their own transactions, as before ([`super::append`]); both
 //! take the writers' lock ([`db::write_transaction`], [`db::audit_only_transaction`]), so the
 //! chain stays one total order.
@@ -19,6 +22,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{AuditContext, Event};
+use crate::db::file_views::{self, FileViewRow};
 use crate::db::{self, DatabaseUrl, DbConn, Pool, PoolSettings};
 use crate::error::AppError;
 
@@ -74,6 +78,8 @@ impl std::fmt::Debug for Recorder {
 struct Job {
     ctx: AuditContext,
     event: Event,
+    /// A file the read rendered, to keep for the next read.
+    view: Option<FileViewRow>,
     reply: mpsc::SyncSender<Result<i64, AppError>>,
 }
 
@@ -176,9 +182,26 @@ impl Recorder {
         ctx: &AuditContext,
         event: Event,
     ) -> Result<i64, AppError> {
+        self.record_read_keeping(conn, ctx, event, None)
+    }
+
+    /// [`record_read`](Self::record_read), keeping `view` (a file the read rendered) in the
+    /// same transaction as the event.
+    pub fn record_read_keeping(
+        &self,
+        conn: &mut DbConn,
+        ctx: &AuditContext,
+        event: Event,
+        view: Option<FileViewRow>,
+    ) -> Result<i64, AppError> {
         match &self.writer {
-            Some(writer) if !in_transaction(conn) => writer.submit(ctx.clone(), event),
-            _ => Ok(super::append_alone(conn, ctx, event)?),
+            Some(writer) if !in_transaction(conn) => writer.submit(ctx.clone(), event, view),
+            _ => Ok(db::write_transaction(conn, |tx| {
+                if let Some(view) = &view {
+                    file_views::keep(tx, std::slice::from_ref(view))?;
+                }
+                super::append(tx, ctx, event)
+            })?),
         }
     }
 }
@@ -196,7 +219,12 @@ fn queue_full() -> AppError {
 }
 
 impl Writer {
-    fn submit(&self, ctx: AuditContext, event: Event) -> Result<i64, AppError> {
+    fn submit(
+        &self,
+        ctx: AuditContext,
+        event: Event,
+        view: Option<FileViewRow>,
+    ) -> Result<i64, AppError> {
         let shared = &self.shared;
         let (reply, outcome) = mpsc::sync_channel(1);
         {
@@ -213,7 +241,12 @@ impl Writer {
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
             }
-            queue.jobs.push_back(Job { ctx, event, reply });
+            queue.jobs.push_back(Job {
+                ctx,
+                event,
+                view,
+                reply,
+            });
         }
         shared.arrived.notify_one();
         match outcome.recv_timeout(COMMIT_WAIT) {
@@ -287,6 +320,8 @@ fn write_batch(
         None => conn.insert(crate::db::checkout(pool)?),
     };
     db::audit_only_transaction(conn, |conn| {
+        let views: Vec<FileViewRow> = jobs.iter().filter_map(|j| j.view.clone()).collect();
+        file_views::keep(conn, &views)?;
         super::append_many(conn, jobs.iter().map(|j| (&j.ctx, j.event.clone())))
     })
     .map_err(AppError::from)

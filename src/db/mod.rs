@@ -13,6 +13,7 @@ pub mod definitions;
 pub mod district;
 pub mod file;
 pub mod file_records;
+pub mod file_views;
 pub mod home_modifications;
 pub mod indicators;
 pub mod integration;

@@ -454,3 +454,14 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(resident_name_grams, residents);
 diesel::allow_tables_to_appear_in_same_query!(resident_name_grams, certificates);
 diesel::allow_tables_to_appear_in_same_query!(resident_name_grams, household_statuses);
+
+diesel::table! {
+    file_views (resident_id) {
+        resident_id -> BigInt,
+        version -> Integer,
+        rendered_for -> Text,
+        body -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(file_views, residents);

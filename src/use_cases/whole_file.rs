@@ -5,13 +5,15 @@
 //! `home_modifications`, `sections`, `integration::applications`) shows its own rows with its
 //! `of_file`, and none of them imports this module.
 
+use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::access::{check_scope, record_read, Requester};
-use crate::audit::Action;
+use crate::access::{check_scope, record_file_read, Requester};
 use crate::db::file::{self as store, FileRows};
+use crate::db::file_views::{self, FileViewRow};
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::protect::Protector;
 use crate::use_cases::residents::moves::{self, MoveView};
 use crate::use_cases::residents::view::{self, CertificateView, ResidentView};
 use crate::use_cases::{home_modifications, integration, sections, subsidies};
@@ -32,34 +34,100 @@ pub struct FileView {
     pub sections: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The whole file, read in one snapshot (so its version, the `ETag`, is the version of what it
-/// shows), then audited: answered only once its `file_read` event is committed.
-pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<FileView, AppError> {
-    let rows = store::load(conn, public_id)?.ok_or(AppError::NotFound)?;
-    check_scope(conn, who, &rows.resident)?;
-    let file = file_view(who, &rows)?;
-    record_read(conn, who, Action::FileRead, &rows.resident, None)?;
-    Ok(file)
+/// A file as sent: the JSON of its [`FileView`], and the resident's version it shows (its
+/// `ETag`).
+#[derive(Debug, Clone)]
+pub struct RenderedFile {
+    pub version: i32,
+    pub body: String,
 }
 
-/// The file as shown to `who`, from its stored rows.
-fn file_view(who: &Requester, rows: &FileRows) -> Result<FileView, AppError> {
+/// What a rendered file depends on besides its rows: the day (a certificate's status, an
+/// expiring one) and the expiring window. The keys of the [`Protector`] are the process's. A
+/// file kept rendered ([`db::file_views`]) is sent again only to a reader with the same
+/// [`key`](Rendering::key), so nothing else may go into a [`FileView`].
+struct Rendering<'a> {
+    protector: &'a Protector,
+    today: NaiveDate,
+    certificate_expiring_days: u32,
+}
+
+impl<'a> Rendering<'a> {
+    fn of(who: &'a Requester) -> Self {
+        Rendering {
+            protector: who.protector,
+            today: who.today,
+            certificate_expiring_days: who.certificate_expiring_days,
+        }
+    }
+
+    fn key(&self) -> String {
+        format!("{}/{}", self.today, self.certificate_expiring_days)
+    }
+}
+
+/// The whole file, as sent to `who`, answered only once its `file_read` event is committed.
+///
+/// The file as last rendered is sent again while the resident is at the version it shows and
+/// it was rendered for the same day and settings; else the file is read in one snapshot (so its
+/// version, the `ETag`, is the version of what it shows), rendered, and kept with the read's
+/// event for the next read.
+pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<RenderedFile, AppError> {
+    let rendering = Rendering::of(who);
+    let key = rendering.key();
+    let (resident, kept) = file_views::current(conn, public_id, &key)?.ok_or(AppError::NotFound)?;
+    check_scope(conn, who, &resident)?;
+    if let Some(body) = kept {
+        record_file_read(conn, who, &resident, None)?;
+        return Ok(RenderedFile {
+            version: resident.version,
+            body,
+        });
+    }
+    let rows = store::load(conn, public_id)?.ok_or(AppError::NotFound)?;
+    // The snapshot may be newer than the row above (the resident may have moved since).
+    check_scope(conn, who, &rows.resident)?;
+    let body = serde_json::to_string(&file_view(&rendering, &rows)?)
+        .map_err(|e| AppError::internal(format!("a file did not serialise: {e}")))?;
+    let rendered = FileViewRow {
+        resident_id: rows.resident.id,
+        version: rows.resident.version,
+        rendered_for: key,
+        body: body.clone(),
+    };
+    record_file_read(conn, who, &rows.resident, Some(rendered))?;
+    Ok(RenderedFile {
+        version: rows.resident.version,
+        body,
+    })
+}
+
+/// The file as rendered for `rendering`, from its stored rows.
+fn file_view(rendering: &Rendering, rows: &FileRows) -> Result<FileView, AppError> {
+    let protector = rendering.protector;
     let row = &rows.resident;
-    let resident = view::resident(who.protector, row, &rows.household)?;
-    let holder = view::id_number(who.protector, row)?;
+    let resident = view::resident(protector, row, &rows.household)?;
+    let holder = view::id_number(protector, row)?;
     let certificates = rows
         .certificates
         .iter()
-        .map(|c| view::certificate(&holder, c, who.today, who.certificate_expiring_days))
+        .map(|c| {
+            view::certificate(
+                &holder,
+                c,
+                rendering.today,
+                rendering.certificate_expiring_days,
+            )
+        })
         .collect::<Result<_, _>>()?;
     Ok(FileView {
         resident,
         certificates,
-        subsidies: subsidies::of_file(&rows.grants, &rows.suspensions, who.today)?,
+        subsidies: subsidies::of_file(&rows.grants, &rows.suspensions, rendering.today)?,
         home_modifications: home_modifications::of_file(&rows.cases)?,
         moves: moves::of_file(&rows.moves),
         applications: integration::applications::of_file(
-            who.protector,
+            protector,
             &rows.applications,
             &row.public_id,
         )?,

@@ -368,7 +368,7 @@ impl Instrumentation for Counter {
 }
 
 #[actix_web::test]
-async fn a_file_is_read_in_one_snapshot_in_a_few_queries() {
+async fn a_file_is_read_in_one_snapshot_in_a_few_queries_and_sent_again_in_one() {
     let app = app_for_reads(|_| {}).await;
     let admin = app.admin().await;
     let ids = residents_of(&app, &admin, 1).await;
@@ -388,55 +388,74 @@ async fn a_file_is_read_in_one_snapshot_in_a_few_queries() {
         .await;
     assert_eq!(answer.status, 201, "{}", answer.text());
 
-    let state = app.state.clone();
-    let (statements, file) = db::run(&app.state.pool, move |conn| {
-        let counter = Counter::default();
-        conn.set_instrumentation(counter.clone());
-        let ctx = AuditContext::default();
-        let who = Requester {
-            audit: &ctx,
-            recorder: &state.recorder,
-            scope: &Scope::All,
-            protector: &state.protector,
-            today: fenghua_registry::domain::today(),
-            certificate_expiring_days: 90,
-        };
-        let file = whole_file::read(conn, &who, &resident)?;
-        conn.set_instrumentation(Counter::default());
-        let statements = counter.statements.lock().unwrap().clone();
-        Ok((statements, file))
-    })
-    .await
-    .unwrap();
-    assert_eq!(file.certificates.len(), 1);
+    let read = |resident: String| {
+        let state = app.state.clone();
+        db::run(&app.state.pool, move |conn| {
+            let counter = Counter::default();
+            conn.set_instrumentation(counter.clone());
+            let ctx = AuditContext::default();
+            let who = Requester {
+                audit: &ctx,
+                recorder: &state.recorder,
+                scope: &Scope::All,
+                protector: &state.protector,
+                today: fenghua_registry::domain::today(),
+                certificate_expiring_days: 90,
+            };
+            let file = whole_file::read(conn, &who, &resident)?;
+            conn.set_instrumentation(Counter::default());
+            let statements = counter.statements.lock().unwrap().clone();
+            Ok((statements, file))
+        })
+    };
+    let (statements, file) = read(resident.clone()).await.unwrap();
+    let shown: Value = serde_json::from_str(&file.body).unwrap();
+    assert_eq!(shown["certificates"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["resident"]["version"], file.version);
     eprintln!(
-        "a file read sends {} statements on its connection:\n  {}",
+        "a first file read sends {} statements on its connection:\n  {}",
         statements.len(),
         statements.join("\n  ")
     );
-    // No statement of the audit trail on this connection (the event went to the batch
-    // writer), no writer lock.
+    // No statement of the audit trail on this connection (the event and the rendered file went
+    // to the batch writer), no writer lock, no write.
     assert!(statements.iter().all(|s| !s.contains("audit_events")
         && !s.contains("pg_advisory")
-        && !s.contains("SAVEPOINT")));
+        && !s.contains("SAVEPOINT")
+        && !s.starts_with("INSERT")
+        && !s.starts_with("DELETE")
+        && !s.starts_with("COPY")));
+    // The resident with its file as last rendered (none yet), then the file.
+    assert!(statements[0].contains("file_views"), "{statements:?}");
+    let file_statements = &statements[1..];
     if app.is_postgres() {
         // One statement: one snapshot without a transaction around it.
-        assert_eq!(statements.len(), 1, "{statements:#?}");
+        assert_eq!(file_statements.len(), 1, "{statements:#?}");
         assert!(
-            statements[0].starts_with("SELECT row_to_json"),
+            file_statements[0].starts_with("SELECT row_to_json"),
             "{statements:?}"
         );
     } else {
         // One read transaction around the section queries.
-        assert!(statements[0].starts_with("BEGIN"), "{statements:?}");
-        assert!(!statements[0].contains("IMMEDIATE"), "{statements:?}");
-        assert!(statements.last().unwrap().starts_with("COMMIT"));
+        assert!(file_statements[0].starts_with("BEGIN"), "{statements:?}");
+        assert!(!file_statements[0].contains("IMMEDIATE"), "{statements:?}");
+        assert!(file_statements.last().unwrap().starts_with("COMMIT"));
         assert_eq!(
-            statements.iter().filter(|s| s.starts_with("BEGIN")).count(),
+            file_statements
+                .iter()
+                .filter(|s| s.starts_with("BEGIN"))
+                .count(),
             1
         );
-        assert!(statements.len() <= 11, "{statements:#?}");
+        assert!(file_statements.len() <= 11, "{statements:#?}");
     }
+
+    // The file unchanged since: the next read sends what the first rendered, in one statement.
+    let (statements, again) = read(resident.clone()).await.unwrap();
+    assert_eq!(statements.len(), 1, "{statements:#?}");
+    assert!(statements[0].contains("file_views"), "{statements:?}");
+    assert_eq!(again.body, file.body);
+    assert_eq!(again.version, file.version);
     let events = app.audit_events().await;
     assert_eq!(events.last().unwrap().action, "file_read");
 }
