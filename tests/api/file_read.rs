@@ -81,10 +81,16 @@ async fn kept_view(app: &TestApp, resident: &str) -> Option<(i32, String, String
 /// Marks the kept view of `resident`'s file (its address becomes [`MARKER`]), leaving what it
 /// is kept for: a read that sends the mark sent the kept view.
 async fn mark_kept(app: &TestApp, resident: &str) {
-    let (_, _, body) = kept_view(app, resident).await.expect("a view was kept");
+    mark_kept_for(app, resident, None).await;
+}
+
+/// [`mark_kept`], and says it was rendered for `rendered_for` instead, when given.
+async fn mark_kept_for(app: &TestApp, resident: &str, rendered_for: Option<&str>) {
+    let (_, kept_for, body) = kept_view(app, resident).await.expect("a view was kept");
     let mut marked: Value = serde_json::from_str(&body).unwrap();
     marked["resident"]["address"] = json!(MARKER);
     let marked = marked.to_string();
+    let rendered_for = rendered_for.map_or(kept_for, str::to_owned);
     let resident = resident.to_owned();
     let changed = db::run(&app.state.pool, move |conn| {
         let id: i64 = residents::table
@@ -93,7 +99,10 @@ async fn mark_kept(app: &TestApp, resident: &str) {
             .first(conn)?;
         Ok(
             diesel::update(file_views::table.filter(file_views::resident_id.eq(id)))
-                .set(file_views::body.eq(marked))
+                .set((
+                    file_views::body.eq(marked),
+                    file_views::rendered_for.eq(rendered_for),
+                ))
                 .execute(conn)?,
         )
     })
@@ -152,20 +161,7 @@ async fn a_file_kept_for_another_day_is_rendered_again() {
     let admin = app.admin().await;
     let (resident, _) = register(&app, &admin, "1971-02-03", 42, JINPING, json!({})).await;
     let (first, _) = file_with_etag(&app, &admin, &resident).await;
-    mark_kept(&app, &resident).await;
-    let stale_day = resident.clone();
-    db::run(&app.state.pool, move |conn| {
-        let id: i64 = residents::table
-            .filter(residents::public_id.eq(stale_day))
-            .select(residents::id)
-            .first(conn)?;
-        diesel::update(file_views::table.filter(file_views::resident_id.eq(id)))
-            .set(file_views::rendered_for.eq("2020-01-01/90"))
-            .execute(conn)?;
-        Ok(())
-    })
-    .await
-    .unwrap();
+    mark_kept_for(&app, &resident, Some("2020-01-01/90")).await;
     let (again, _) = file_with_etag(&app, &admin, &resident).await;
     assert_eq!(again, first);
     let (_, rendered_for, _) = kept_view(&app, &resident).await.unwrap();
