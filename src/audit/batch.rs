@@ -9,12 +9,13 @@
 //! failed gets the error, never its answer; a read that finds the queue full waits at most
 //! `queue_wait` for room and then answers 503 with `Retry-After`. Readers never take the
 //! writers' lock themselves; the writer thread holds it for the batch's short transaction.
-//! A read that rendered a file may hand the rendered view along ([`Recorder::record_read_keeping`]):
-//! the writer keeps it in the same transaction ([`db::file_views`]), so a read never writes on
-//! its own.
 //! Writes append their events in their own transactions, as before ([`super::append`]); both
 //! take the writers' lock ([`db::write_transaction`], [`db::audit_only_transaction`]), so the
 //! chain stays one total order.
+//!
+//! A read that rendered a file may hand the rendered view along
+//! ([`Recorder::record_read_keeping`]): the writer keeps it in the same transaction
+//! ([`db::file_views`]), so a read never writes on its own.
 
 use std::collections::VecDeque;
 use std::sync::mpsc;

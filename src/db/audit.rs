@@ -40,10 +40,10 @@ pub fn head(conn: &mut DbConn) -> QueryResult<Option<(i64, String)>> {
 }
 
 thread_local! {
-    /// The chain's head as this thread's write transaction last read or appended it. The transaction
-    /// holds the writers' lock, so nobody else can move the head while it lasts; a transaction
-    /// forgets it when it begins, commits or rolls back ([`super::write_transaction`]), and a
-    /// [`WriteTx`] cannot leave its thread.
+    /// The chain's head as this thread's write transaction last read or appended it. The
+    /// transaction holds the writers' lock, so nobody else can move the head while it lasts; a
+    /// transaction forgets it when it begins, commits or rolls back
+    /// ([`super::write_transaction`]), and a [`WriteTx`] cannot leave its thread.
     static HEAD: std::cell::RefCell<Option<(i64, String)>> = const { std::cell::RefCell::new(None) };
 }
 
