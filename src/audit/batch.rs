@@ -198,9 +198,7 @@ impl Recorder {
         match &self.writer {
             Some(writer) if !in_transaction(conn) => writer.submit(ctx.clone(), event, view),
             _ => Ok(db::write_transaction(conn, |tx| {
-                if let Some(view) = &view {
-                    file_views::keep(tx, std::slice::from_ref(view))?;
-                }
+                file_views::keep(tx, view.into_iter().collect())?;
                 super::append(tx, ctx, event)
             })?),
         }
@@ -268,7 +266,7 @@ impl Writer {
 fn write_batches(shared: &Shared, pool: &Pool) {
     let mut conn: Option<db::PooledConn> = None;
     loop {
-        let jobs: Vec<Job> = {
+        let mut jobs: Vec<Job> = {
             let mut queue = shared.lock();
             while queue.jobs.is_empty() && !queue.closed {
                 queue = shared
@@ -284,7 +282,7 @@ fn write_batches(shared: &Shared, pool: &Pool) {
         };
         shared.room.notify_all();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            write_batch(pool, &mut conn, &jobs)
+            write_batch(pool, &mut conn, &mut jobs)
         }))
         .unwrap_or_else(|_| Err(AppError::internal("the read-audit writer panicked")));
         if outcome.is_err() {
@@ -310,19 +308,22 @@ fn write_batches(shared: &Shared, pool: &Pool) {
     }
 }
 
-/// Appends the jobs' events in one write transaction; their sequence numbers in job order.
+/// Appends the jobs' events in one write transaction, and keeps the files they rendered (taken
+/// out of the jobs); the events' sequence numbers in job order.
 fn write_batch(
     pool: &Pool,
     conn: &mut Option<db::PooledConn>,
-    jobs: &[Job],
+    jobs: &mut [Job],
 ) -> Result<Vec<i64>, AppError> {
     let conn = match conn {
         Some(conn) => conn,
         None => conn.insert(crate::db::checkout(pool)?),
     };
     db::audit_only_transaction(conn, |conn| {
-        let views: Vec<FileViewRow> = jobs.iter().filter_map(|j| j.view.clone()).collect();
-        file_views::keep(conn, &views)?;
+        file_views::keep(
+            conn,
+            jobs.iter_mut().filter_map(|j| j.view.take()).collect(),
+        )?;
         super::append_many(conn, jobs.iter().map(|j| (&j.ctx, j.event.clone())))
     })
     .map_err(AppError::from)

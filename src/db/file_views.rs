@@ -43,20 +43,16 @@ pub fn current(
 }
 
 /// Keeps `views`, each in place of the one its resident had; of two for one resident, the last.
-pub fn keep(conn: &mut DbConn, views: &[FileViewRow]) -> QueryResult<()> {
+pub fn keep(conn: &mut DbConn, mut views: Vec<FileViewRow>) -> QueryResult<()> {
     if views.is_empty() {
         return Ok(());
     }
-    let mut latest: Vec<&FileViewRow> = Vec::with_capacity(views.len());
-    for view in views.iter().rev() {
-        if !latest.iter().any(|v| v.resident_id == view.resident_id) {
-            latest.push(view);
-        }
-    }
-    let ids: Vec<i64> = latest.iter().map(|v| v.resident_id).collect();
+    let mut seen = std::collections::HashSet::new();
+    views.reverse();
+    views.retain(|v| seen.insert(v.resident_id));
+    let ids: Vec<i64> = views.iter().map(|v| v.resident_id).collect();
     diesel::delete(file_views::table.filter(file_views::resident_id.eq_any(&ids))).execute(conn)?;
-    let rows: Vec<FileViewRow> = latest.into_iter().cloned().collect();
-    crate::bulk_insert!(&mut *conn, file_views::table, &rows[..]);
+    crate::bulk_insert!(&mut *conn, file_views::table, &views[..]);
     Ok(())
 }
 
