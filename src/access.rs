@@ -9,6 +9,7 @@
 use chrono::NaiveDate;
 use serde_json::{json, Value};
 
+use crate::audit::batch::KeptFileRead;
 use crate::audit::{self, Action, AuditContext, Event, Outcome};
 use crate::db::file_views::FileViewRow;
 use crate::db::residents::{self as store, ResidentRow};
@@ -46,17 +47,17 @@ pub fn load_in_scope(
 pub fn check_scope(conn: &mut DbConn, who: &Requester, row: &ResidentRow) -> Result<(), AppError> {
     if !who.scope.allows(&row.town_code) {
         who.recorder
-            .record_read(conn, who.audit, denied_event(row))?;
+            .record_read(conn, who.audit, denied_event(&row.public_id))?;
         return Err(AppError::NotFound);
     }
     Ok(())
 }
 
-/// The event of an attempt on a resident outside the caller's towns.
-fn denied_event(row: &ResidentRow) -> Event {
+/// The event of an attempt on the resident `public_id`, outside the caller's towns.
+fn denied_event(public_id: &str) -> Event {
     Event::new(Action::AccessDenied)
         .outcome(Outcome::Denied)
-        .resident(row.public_id.clone())
+        .resident(public_id.to_owned())
         .changes(json!({ "reason": "outside the caller's towns" }))
 }
 
@@ -84,7 +85,7 @@ pub fn record_read(
     row: &ResidentRow,
     detail: Option<Value>,
 ) -> Result<(), AppError> {
-    let mut event = read_event(action, row);
+    let mut event = read_event(action, &row.public_id);
     if let Some(detail) = detail {
         event = event.changes(detail);
     }
@@ -100,14 +101,27 @@ pub fn record_file_read(
     row: &ResidentRow,
     rendered: Option<FileViewRow>,
 ) -> Result<(), AppError> {
-    let event = read_event(Action::FileRead, row);
+    let event = read_event(Action::FileRead, &row.public_id);
     who.recorder
         .record_read_keeping(conn, who.audit, event, rendered)?;
     Ok(())
 }
 
-fn read_event(action: Action, row: &ResidentRow) -> Event {
+/// A read of the whole file of `public_id` for the read-audit writer to serve if the file is
+/// kept rendered for `rendered_for`, with the events it leaves, as [`record_file_read`] and
+/// [`check_scope`] would record them.
+pub fn kept_file_read(who: &Requester, public_id: &str, rendered_for: String) -> KeptFileRead {
+    KeptFileRead {
+        public_id: public_id.to_owned(),
+        rendered_for,
+        scope: who.scope.clone(),
+        answered: read_event(Action::FileRead, public_id),
+        refused: denied_event(public_id),
+    }
+}
+
+fn read_event(action: Action, public_id: &str) -> Event {
     Event::new(action)
-        .entity("resident", row.public_id.clone())
-        .resident(row.public_id.clone())
+        .entity("resident", public_id.to_owned())
+        .resident(public_id.to_owned())
 }

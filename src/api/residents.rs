@@ -299,10 +299,16 @@ pub async fn file(
     id: web::Path<uuid::Uuid>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner().to_string();
-    let file = db::run(&state.pool, move |conn| {
-        whole_file::read(conn, &asker.requester(), &id)
-    })
-    .await?;
+    let kept = whole_file::read_kept(&asker.requester(), &id).await?;
+    let file = match kept {
+        Some(file) => file,
+        None => {
+            db::run(&state.pool, move |conn| {
+                whole_file::read(conn, &asker.requester(), &id)
+            })
+            .await?
+        }
+    };
     Ok(HttpResponse::Ok()
         .insert_header(("ETag", etag(file.version)))
         .content_type(actix_web::http::header::ContentType::json())

@@ -16,15 +16,24 @@
 //! A read that rendered a file may hand the rendered view along
 //! ([`Recorder::record_read_keeping`]): the writer keeps it in the same transaction
 //! ([`db::file_views`]), so a read never writes on its own.
+//!
+//! A read of a file that may be kept rendered goes to the writer whole
+//! ([`Recorder::read_kept_file`]): the writer looks up the kept files of every such read in
+//! the batch with one statement, appends the event of each one it answers, and hands the
+//! answers back once they are committed. Such a read takes no pooled connection and no
+//! blocking thread; one whose file is not kept is told so and renders it the usual way.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use tokio::sync::oneshot;
+
 use super::{AuditContext, Event};
-use crate::db::file_views::{self, FileViewRow};
+use crate::db::file_views::{self, FileViewRow, KeptLookup};
 use crate::db::{self, DatabaseUrl, DbConn, Pool, PoolSettings};
+use crate::domain::role::Scope;
 use crate::error::AppError;
 
 /// How long a read waits for its batch to commit before it answers 503. A batch waits for the
@@ -75,13 +84,48 @@ impl std::fmt::Debug for Recorder {
     }
 }
 
-/// One read's event, waiting for the writer, and where its outcome goes.
+/// One read waiting for the writer, and where its outcome goes.
 struct Job {
     ctx: AuditContext,
-    event: Event,
-    /// A file the read rendered, to keep for the next read.
-    view: Option<FileViewRow>,
-    reply: mpsc::SyncSender<Result<i64, AppError>>,
+    work: Work,
+}
+
+enum Work {
+    /// A read's event, to append.
+    Event {
+        event: Event,
+        /// A file the read rendered, to keep for the next read.
+        view: Option<FileViewRow>,
+        reply: mpsc::SyncSender<Result<i64, AppError>>,
+    },
+    /// A read of a file that may be kept rendered, to serve if it is.
+    KeptFile {
+        read: KeptFileRead,
+        reply: oneshot::Sender<Result<Option<KeptFile>, AppError>>,
+    },
+}
+
+/// A read of a whole file that the writer serves when the file is kept rendered
+/// ([`Recorder::read_kept_file`]).
+#[derive(Debug, Clone)]
+pub struct KeptFileRead {
+    pub public_id: String,
+    /// What the view must have been rendered for ([`file_views`]).
+    pub rendered_for: String,
+    /// The reader's towns.
+    pub scope: Scope,
+    /// The event of the read when it is answered.
+    pub answered: Event,
+    /// The event of the read when the resident is outside `scope` (answered 404).
+    pub refused: Event,
+}
+
+/// A kept file as the writer served it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    /// The resident's version the file shows.
+    pub version: i32,
+    pub body: String,
 }
 
 #[derive(Default)]
@@ -205,6 +249,49 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// Serves `read` if its file is kept rendered for `read.rendered_for`: the file once the
+    /// read's event is committed, or 404 (the refusal audited) when the resident is outside the
+    /// reader's towns or does not exist. `None` when the file must be rendered, and when there
+    /// is no writer thread or its queue is full: the read then goes the usual way
+    /// ([`record_read_keeping`](Self::record_read_keeping)), which waits for room.
+    pub async fn read_kept_file(
+        &self,
+        ctx: &AuditContext,
+        read: KeptFileRead,
+    ) -> Result<Option<KeptFile>, AppError> {
+        let Some(writer) = &self.writer else {
+            return Ok(None);
+        };
+        let shared = &writer.shared;
+        let (reply, outcome) = oneshot::channel();
+        {
+            let mut queue = shared.lock();
+            if queue.jobs.len() >= shared.settings.queue_capacity {
+                return Ok(None);
+            }
+            queue.jobs.push_back(Job {
+                ctx: ctx.clone(),
+                work: Work::KeptFile { read, reply },
+            });
+        }
+        shared.arrived.notify_one();
+        match tokio::time::timeout(COMMIT_WAIT, outcome).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(AppError::internal(
+                "the read-audit writer stopped before answering a read",
+            )),
+            Err(_) => Err(not_committed_in_time()),
+        }
+    }
+}
+
+fn not_committed_in_time() -> AppError {
+    AppError::Unavailable {
+        cause: format!("the audit event of a read was not committed within {COMMIT_WAIT:?}"),
+    }
+}
+
 /// Whether `conn` is inside a transaction (a failed look counts as inside: the append in
 /// place then reports the connection's trouble itself).
 fn in_transaction(conn: &mut DbConn) -> bool {
@@ -242,19 +329,13 @@ impl Writer {
             }
             queue.jobs.push_back(Job {
                 ctx,
-                event,
-                view,
-                reply,
+                work: Work::Event { event, view, reply },
             });
         }
         shared.arrived.notify_one();
         match outcome.recv_timeout(COMMIT_WAIT) {
             Ok(result) => result,
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(AppError::Unavailable {
-                cause: format!(
-                    "the audit event of a read was not committed within {COMMIT_WAIT:?}"
-                ),
-            }),
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(not_committed_in_time()),
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(AppError::internal(
                 "the read-audit writer stopped before committing the event",
             )),
@@ -262,11 +343,12 @@ impl Writer {
     }
 }
 
-/// The writer thread: takes what is queued, appends it in one transaction, answers each read.
+/// The writer thread: takes what is queued, serves the reads of kept files, appends the events
+/// in one transaction, answers each read.
 fn write_batches(shared: &Shared, pool: &Pool) {
     let mut conn: Option<db::PooledConn> = None;
     loop {
-        let mut jobs: Vec<Job> = {
+        let jobs: Vec<Job> = {
             let mut queue = shared.lock();
             while queue.jobs.is_empty() && !queue.closed {
                 queue = shared
@@ -281,50 +363,185 @@ fn write_batches(shared: &Shared, pool: &Pool) {
             queue.jobs.drain(..n).collect()
         };
         shared.room.notify_all();
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            write_batch(pool, &mut conn, &mut jobs)
-        }))
-        .unwrap_or_else(|_| Err(AppError::internal("the read-audit writer panicked")));
-        if outcome.is_err() {
-            // A connection that failed a batch may be broken: it goes back to the pool (which
-            // closes it if it no longer answers) and the next batch takes one that answers.
-            if let Some(used) = conn.take() {
-                db::give_back(used, &outcome);
+        let mut appends = Vec::with_capacity(jobs.len());
+        let mut views = Vec::new();
+        let mut reads = Vec::new();
+        for Job { ctx, work } in jobs {
+            match work {
+                Work::Event { event, view, reply } => {
+                    views.extend(view);
+                    appends.push(Append {
+                        ctx,
+                        event,
+                        reply: Reply::Event(reply),
+                    });
+                }
+                Work::KeptFile { read, reply } => reads.push((ctx, read, reply)),
             }
         }
-        match outcome {
+        if !reads.is_empty() {
+            match guarded(&mut conn, |conn| look_up_kept(pool, conn, &reads)) {
+                Ok(found) => appends.extend(serve_kept(reads, &found)),
+                Err(error) => {
+                    tracing::error!(%error, reads = reads.len(), "kept files could not be looked up");
+                    for (_, _, reply) in reads {
+                        let _ = reply.send(Err(copy_of(&error)));
+                    }
+                }
+            }
+        }
+        if appends.is_empty() {
+            continue;
+        }
+        match guarded(&mut conn, |conn| write_batch(pool, conn, &appends, views)) {
             Ok(seqs) => {
-                for (job, seq) in jobs.into_iter().zip(seqs) {
-                    let _ = job.reply.send(Ok(seq));
+                for (append, seq) in appends.into_iter().zip(seqs) {
+                    append.reply.committed(seq);
                 }
             }
             Err(error) => {
-                tracing::error!(%error, events = jobs.len(), "a batch of read audit events failed");
-                for job in jobs {
-                    let _ = job.reply.send(Err(copy_of(&error)));
+                tracing::error!(%error, events = appends.len(), "a batch of read audit events failed");
+                for append in appends {
+                    append.reply.failed(&error);
                 }
             }
         }
     }
 }
 
-/// Appends the jobs' events in one write transaction, and keeps the files they rendered (taken
-/// out of the jobs); the events' sequence numbers in job order.
+/// An event to append, and what its read is told once it is committed.
+struct Append {
+    ctx: AuditContext,
+    event: Event,
+    reply: Reply,
+}
+
+enum Reply {
+    /// The event's sequence number.
+    Event(mpsc::SyncSender<Result<i64, AppError>>),
+    /// The answer of a read of a kept file.
+    KeptFile(
+        oneshot::Sender<Result<Option<KeptFile>, AppError>>,
+        Result<Option<KeptFile>, AppError>,
+    ),
+}
+
+impl Reply {
+    fn committed(self, seq: i64) {
+        match self {
+            Reply::Event(reply) => drop(reply.send(Ok(seq))),
+            Reply::KeptFile(reply, answer) => drop(reply.send(answer)),
+        }
+    }
+
+    fn failed(self, error: &AppError) {
+        match self {
+            Reply::Event(reply) => drop(reply.send(Err(copy_of(error)))),
+            Reply::KeptFile(reply, _) => drop(reply.send(Err(copy_of(error)))),
+        }
+    }
+}
+
+/// Runs one step of the writer on its connection (checked out when it has none), a panic
+/// taken as a failure. A connection that failed a step may be broken: it goes back to the pool
+/// (which closes it if it no longer answers) and the next step takes one that answers.
+fn guarded<T>(
+    conn: &mut Option<db::PooledConn>,
+    step: impl FnOnce(&mut Option<db::PooledConn>) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| step(&mut *conn)))
+        .unwrap_or_else(|_| Err(AppError::internal("the read-audit writer panicked")));
+    if outcome.is_err() {
+        if let Some(used) = conn.take() {
+            db::give_back(used, &outcome);
+        }
+    }
+    outcome
+}
+
+fn connection<'c>(
+    pool: &Pool,
+    conn: &'c mut Option<db::PooledConn>,
+) -> Result<&'c mut db::PooledConn, AppError> {
+    Ok(match conn {
+        Some(conn) => conn,
+        None => conn.insert(crate::db::checkout(pool)?),
+    })
+}
+
+type KeptReads = Vec<(
+    AuditContext,
+    KeptFileRead,
+    oneshot::Sender<Result<Option<KeptFile>, AppError>>,
+)>;
+
+/// What the residents of `reads` have kept, by what it was rendered for and `public_id`: one
+/// statement for each `rendered_for` (all reads of a day have one).
+fn look_up_kept(
+    pool: &Pool,
+    conn: &mut Option<db::PooledConn>,
+    reads: &KeptReads,
+) -> Result<HashMap<(String, String), KeptLookup>, AppError> {
+    let conn = connection(pool, conn)?;
+    let mut wanted: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (_, read, _) in reads {
+        wanted
+            .entry(read.rendered_for.as_str())
+            .or_default()
+            .push(read.public_id.as_str());
+    }
+    let mut found = HashMap::new();
+    for (rendered_for, public_ids) in wanted {
+        for lookup in file_views::kept_of(conn, &public_ids, rendered_for)? {
+            found.insert((rendered_for.to_owned(), lookup.public_id.clone()), lookup);
+        }
+    }
+    Ok(found)
+}
+
+/// Answers the reads whose outcome needs no event at once (no such resident: 404; no kept
+/// file: render it), and returns the events of the others with their answers.
+fn serve_kept(reads: KeptReads, found: &HashMap<(String, String), KeptLookup>) -> Vec<Append> {
+    let mut appends = Vec::with_capacity(reads.len());
+    for (ctx, read, reply) in reads {
+        let key = (read.rendered_for, read.public_id);
+        let Some(lookup) = found.get(&key) else {
+            let _ = reply.send(Err(AppError::NotFound));
+            continue;
+        };
+        let (event, answer) = if !read.scope.allows(&lookup.town_code) {
+            (read.refused, Err(AppError::NotFound))
+        } else if let Some(body) = &lookup.body {
+            let file = KeptFile {
+                version: lookup.version,
+                body: body.clone(),
+            };
+            (read.answered, Ok(Some(file)))
+        } else {
+            let _ = reply.send(Ok(None));
+            continue;
+        };
+        appends.push(Append {
+            ctx,
+            event,
+            reply: Reply::KeptFile(reply, answer),
+        });
+    }
+    appends
+}
+
+/// Appends the events in one write transaction, and keeps the files the reads rendered; the
+/// events' sequence numbers in order.
 fn write_batch(
     pool: &Pool,
     conn: &mut Option<db::PooledConn>,
-    jobs: &mut [Job],
+    appends: &[Append],
+    views: Vec<FileViewRow>,
 ) -> Result<Vec<i64>, AppError> {
-    let conn = match conn {
-        Some(conn) => conn,
-        None => conn.insert(crate::db::checkout(pool)?),
-    };
+    let conn = connection(pool, conn)?;
     db::audit_only_transaction(conn, |conn| {
-        file_views::keep(
-            conn,
-            jobs.iter_mut().filter_map(|j| j.view.take()).collect(),
-        )?;
-        super::append_many(conn, jobs.iter().map(|j| (&j.ctx, j.event.clone())))
+        file_views::keep(conn, views)?;
+        super::append_many(conn, appends.iter().map(|a| (&a.ctx, a.event.clone())))
     })
     .map_err(AppError::from)
 }

@@ -60,3 +60,37 @@ pub fn keep(conn: &mut DbConn, mut views: Vec<FileViewRow>) -> QueryResult<()> {
 pub fn forget_all(conn: &mut DbConn) -> QueryResult<usize> {
     diesel::delete(file_views::table).execute(conn)
 }
+
+/// What [`kept_of`] finds of one resident.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct KeptLookup {
+    pub public_id: String,
+    pub town_code: String,
+    pub version: i32,
+    /// The view kept for its current version and `rendered_for`, if any.
+    pub body: Option<String>,
+}
+
+/// [`current`] for many residents at once, with only what serving a kept view needs; a
+/// `public_id` of no resident is left out.
+pub fn kept_of(
+    conn: &mut DbConn,
+    public_ids: &[&str],
+    rendered_for: &str,
+) -> QueryResult<Vec<KeptLookup>> {
+    residents::table
+        .left_join(
+            file_views::table.on(file_views::resident_id
+                .eq(residents::id)
+                .and(file_views::version.eq(residents::version))
+                .and(file_views::rendered_for.eq(rendered_for))),
+        )
+        .filter(residents::public_id.eq_any(public_ids))
+        .select((
+            residents::public_id,
+            residents::town_code,
+            residents::version,
+            file_views::body.nullable(),
+        ))
+        .load(conn)
+}

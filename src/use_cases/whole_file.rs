@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::access::{check_scope, record_file_read, Requester};
+use crate::access::{check_scope, kept_file_read, record_file_read, Requester};
 use crate::db::file::{self as store, FileRows};
 use crate::db::file_views::{self, FileViewRow};
 use crate::db::DbConn;
@@ -64,6 +64,22 @@ impl<'a> Rendering<'a> {
     fn key(&self) -> String {
         format!("{}/{}", self.today, self.certificate_expiring_days)
     }
+}
+
+/// The whole file of `public_id` as sent to `who` if it is kept rendered for them, served with
+/// the reads running beside it by the read-audit writer, which answers only once the read's
+/// event is committed (404 when the resident does not exist or is outside `who`'s towns, the
+/// refusal audited). `None`: the file is not kept, or the writer is busy; [`read`] it.
+pub async fn read_kept(
+    who: &Requester<'_>,
+    public_id: &str,
+) -> Result<Option<RenderedFile>, AppError> {
+    let read = kept_file_read(who, public_id, Rendering::of(who).key());
+    let kept = who.recorder.read_kept_file(who.audit, read).await?;
+    Ok(kept.map(|file| RenderedFile {
+        version: file.version,
+        body: file.body,
+    }))
 }
 
 /// The whole file, as sent to `who`, answered only once its `file_read` event is committed.

@@ -6,12 +6,16 @@
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+use fenghua_registry::audit::batch::KeptFileRead;
+use fenghua_registry::audit::{Action, AuditContext, Event};
 use fenghua_registry::db;
 use fenghua_registry::db::schema::{file_views, residents};
+use fenghua_registry::domain::role::{Role, Scope};
+use fenghua_registry::error::AppError;
 
 use crate::helpers::{
-    certify, change_resident, events, file_with_etag, grant, move_to, record, register,
-    seeded_district, spawn_app, today, TestApp,
+    assert_denied, certify, change_resident, events, file_with_etag, grant, move_to, out_of_town,
+    record, register, resident_path, seeded_district, spawn_app, today, verify_chain, TestApp,
 };
 use crate::session::{JINPING, XIKOU};
 
@@ -275,5 +279,88 @@ async fn a_change_made_outside_the_service_forgets_the_kept_view() {
     assert_eq!(
         after_etag, etag,
         "the operator's SQL did not move the version"
+    );
+}
+
+/// A kept file goes to the readers the file's towns allow, like a rendered one: a caseworker of
+/// another town gets the 404 of a resident that does not exist, audited as denied; one of the
+/// resident's town gets the kept file.
+#[actix_web::test]
+async fn a_kept_file_is_sent_only_within_the_readers_towns() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (outsider, resident) = out_of_town(&app, &admin).await;
+    let local = app.session("xikou", Role::Caseworker, &[XIKOU]).await;
+    file_with_etag(&app, &admin, &resident).await;
+    mark_kept(&app, &resident).await;
+
+    let refused = app
+        .get_as(&outsider, &format!("{}/file", resident_path(&resident)))
+        .await;
+    refused.problem(404, "not_found");
+    assert!(!refused.text().contains(MARKER));
+    assert_denied(&app, &outsider, &resident, 1).await;
+
+    let (file, _) = file_with_etag(&app, &local, &resident).await;
+    assert!(is_marked(&file), "the kept view is what is sent: {file}");
+    let reads = events(&app, "file_read").await;
+    assert_eq!(
+        reads.len(),
+        2,
+        "the admin's read and the local caseworker's"
+    );
+    assert_eq!(reads[1].actor_username.as_deref(), Some("xikou"));
+    assert_eq!(reads[1].resident_id.as_deref(), Some(resident.as_str()));
+    assert_eq!(verify_chain(&app, &admin).await["valid"], true);
+}
+
+/// The read-audit writer serves a read whose file is kept, appending its event before it
+/// answers; a read of a file not kept gets no event from it and is told to render the file;
+/// a resident that does not exist is 404 without an event.
+#[actix_web::test]
+async fn the_read_audit_writer_serves_kept_files_and_only_those() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let (kept, _) = register(&app, &admin, "1971-02-03", 43, JINPING, json!({})).await;
+    let (not_kept, _) = register(&app, &admin, "1972-02-03", 44, JINPING, json!({})).await;
+    let (first, etag) = file_with_etag(&app, &admin, &kept).await;
+    let rendered_for = kept_view(&app, &kept).await.unwrap().1;
+    let read = |public_id: &str| KeptFileRead {
+        public_id: public_id.to_owned(),
+        rendered_for: rendered_for.clone(),
+        scope: Scope::All,
+        answered: Event::new(Action::FileRead).resident(public_id.to_owned()),
+        refused: Event::new(Action::AccessDenied).resident(public_id.to_owned()),
+    };
+    let recorder = &app.state.recorder;
+    let ctx = AuditContext::default();
+    let before = app.audit_events().await.len();
+
+    let served = recorder.read_kept_file(&ctx, read(&kept)).await.unwrap();
+    let served = served.expect("the kept file is served");
+    assert_eq!(format!("\"{}\"", served.version), etag);
+    assert_eq!(serde_json::from_str::<Value>(&served.body).unwrap(), first);
+    let after = app.audit_events().await;
+    assert_eq!(
+        after.len(),
+        before + 1,
+        "its event is committed before the answer"
+    );
+    assert_eq!(after.last().unwrap().action, "file_read");
+
+    assert_eq!(
+        recorder
+            .read_kept_file(&ctx, read(&not_kept))
+            .await
+            .unwrap(),
+        None
+    );
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let missing = recorder.read_kept_file(&ctx, read(&unknown)).await;
+    assert!(matches!(missing, Err(AppError::NotFound)), "{missing:?}");
+    assert_eq!(
+        app.audit_events().await.len(),
+        before + 1,
+        "no event for either"
     );
 }
