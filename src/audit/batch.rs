@@ -23,7 +23,8 @@
 //! answers back once they are committed. Such a read takes no pooled connection and no
 //! blocking thread; one whose file is not kept is told so and renders it the usual way.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::BuildHasher;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -156,6 +157,37 @@ impl Shared {
 /// it (a batch may be waiting for the writers' lock).
 struct Writer {
     shared: Arc<Shared>,
+    kept: Mutex<KeptFiles>,
+}
+
+/// The files this process knows to be kept rendered for one `rendered_for` (a new day starts
+/// it afresh), by a hash of the resident's `public_id`: a read of any other file goes straight
+/// to rendering instead of asking the writer first, which would make it wait for two batches.
+/// Only a hint: a file forgotten since (changed) is looked up and found missing, one kept by
+/// another process is rendered once more.
+#[derive(Default)]
+struct KeptFiles {
+    rendered_for: String,
+    files: HashSet<u64>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl KeptFiles {
+    /// Files noted at most before the hint starts afresh (16 bytes each).
+    const CAPACITY: usize = 4_000_000;
+
+    fn note(&mut self, public_id: &str, rendered_for: &str) {
+        if self.rendered_for != rendered_for || self.files.len() >= Self::CAPACITY {
+            self.files.clear();
+            rendered_for.clone_into(&mut self.rendered_for);
+        }
+        let hash = self.hasher.hash_one(public_id);
+        self.files.insert(hash);
+    }
+
+    fn may_hold(&self, public_id: &str, rendered_for: &str) -> bool {
+        self.rendered_for == rendered_for && self.files.contains(&self.hasher.hash_one(public_id))
+    }
 }
 
 impl Drop for Writer {
@@ -202,7 +234,10 @@ impl Recorder {
             })
             .expect("the read-audit writer thread starts");
         Recorder {
-            writer: Some(Arc::new(Writer { shared })),
+            writer: Some(Arc::new(Writer {
+                shared,
+                kept: Mutex::default(),
+            })),
         }
     }
 
@@ -247,9 +282,7 @@ impl Recorder {
             })?),
         }
     }
-}
 
-impl Recorder {
     /// Serves `read` if its file is kept rendered for `read.rendered_for`: the file once the
     /// read's event is committed, or 404 (the refusal audited) when the resident is outside the
     /// reader's towns or does not exist. `None` when the file must be rendered, and when there
@@ -263,6 +296,9 @@ impl Recorder {
         let Some(writer) = &self.writer else {
             return Ok(None);
         };
+        if !writer.kept().may_hold(&read.public_id, &read.rendered_for) {
+            return Ok(None);
+        }
         let shared = &writer.shared;
         let (reply, outcome) = oneshot::channel();
         {
@@ -283,6 +319,22 @@ impl Recorder {
             )),
             Err(_) => Err(not_committed_in_time()),
         }
+    }
+
+    /// Notes that the file of `public_id` is kept rendered for `rendered_for`, or is about to be
+    /// (its view handed to [`record_read_keeping`](Self::record_read_keeping)): its next read
+    /// goes to [`read_kept_file`](Self::read_kept_file) first.
+    pub fn note_kept(&self, public_id: &str, rendered_for: &str) {
+        if let Some(writer) = &self.writer {
+            writer.kept().note(public_id, rendered_for);
+        }
+    }
+}
+
+impl Writer {
+    fn kept(&self) -> MutexGuard<'_, KeptFiles> {
+        // A panic while holding the lock leaves a hint, which may be wrong anyway.
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

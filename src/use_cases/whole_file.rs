@@ -95,6 +95,7 @@ pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<Rende
     check_scope(conn, who, &resident)?;
     if let Some(body) = kept {
         record_file_read(conn, who, &resident, None)?;
+        who.recorder.note_kept(public_id, &key);
         return Ok(RenderedFile {
             version: resident.version,
             body,
@@ -105,6 +106,7 @@ pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<Rende
     check_scope(conn, who, &rows.resident)?;
     let body = serde_json::to_string(&file_view(&rendering, &rows)?)
         .map_err(|e| AppError::internal(format!("a file did not serialise: {e}")))?;
+    who.recorder.note_kept(public_id, &key);
     let rendered = FileViewRow {
         resident_id: rows.resident.id,
         version: rows.resident.version,

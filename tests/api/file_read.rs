@@ -348,19 +348,19 @@ async fn the_read_audit_writer_serves_kept_files_and_only_those() {
     );
     assert_eq!(after.last().unwrap().action, "file_read");
 
-    assert_eq!(
-        recorder
-            .read_kept_file(&ctx, read(&not_kept))
-            .await
-            .unwrap(),
-        None
-    );
+    // A file this process has not kept, known or not, is not even looked up.
     let unknown = uuid::Uuid::new_v4().to_string();
+    for public_id in [&not_kept, &unknown] {
+        let outcome = recorder.read_kept_file(&ctx, read(public_id)).await;
+        assert_eq!(outcome.unwrap(), None);
+    }
+    // One noted as kept but forgotten since is looked up, and found missing.
+    recorder.note_kept(&not_kept, &rendered_for);
+    let outcome = recorder.read_kept_file(&ctx, read(&not_kept)).await;
+    assert_eq!(outcome.unwrap(), None);
+    recorder.note_kept(&unknown, &rendered_for);
     let missing = recorder.read_kept_file(&ctx, read(&unknown)).await;
     assert!(matches!(missing, Err(AppError::NotFound)), "{missing:?}");
-    assert_eq!(
-        app.audit_events().await.len(),
-        before + 1,
-        "no event for either"
-    );
+    let events = app.audit_events().await.len();
+    assert_eq!(events, before + 1, "no event for any of them");
 }
