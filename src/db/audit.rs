@@ -74,28 +74,15 @@ pub fn insert(tx: &mut WriteTx<'_>, row: &AuditRow) -> QueryResult<()> {
     Ok(())
 }
 
-/// Appends events to the chain in bulk ([`crate::bulk_insert`]); the last becomes the head. On
-/// PostgreSQL up to [`FEW_EVENTS`] go in one multi-row `INSERT`, one round trip where a `COPY`
-/// takes two: a read-audit batch at a few concurrent reads is about that size, and its round
-/// trips are most of the time its reads wait.
+/// Appends events to the chain in bulk ([`crate::bulk_insert`]); the last becomes the head.
 pub fn insert_many(tx: &mut WriteTx<'_>, rows: &[AuditRow]) -> QueryResult<()> {
     let conn: &mut DbConn = tx;
-    match conn {
-        DbConn::Postgres(c) if rows.len() <= FEW_EVENTS => {
-            diesel::insert_into(audit_events::table)
-                .values(rows)
-                .execute(c)?;
-        }
-        conn => crate::bulk_insert!(conn, audit_events::table, rows),
-    }
+    crate::bulk_insert!(conn, audit_events::table, rows);
     if let Some(last) = rows.last() {
         remember_head(last);
     }
     Ok(())
 }
-
-/// Events few enough for one `INSERT` ([`insert_many`]).
-const FEW_EVENTS: usize = 16;
 
 fn remember_head(row: &AuditRow) {
     HEAD.with(|head| *head.borrow_mut() = Some((row.seq, row.hash.clone())));
