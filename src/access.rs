@@ -99,11 +99,11 @@ pub fn record_file_read(
     conn: &mut DbConn,
     who: &Requester,
     row: &ResidentRow,
-    rendered: Option<FileViewRow>,
+    rendered: FileViewRow,
 ) -> Result<(), AppError> {
     let event = read_event(Action::FileRead, &row.public_id);
     who.recorder
-        .record_read_keeping(conn, who.audit, event, rendered)?;
+        .record_read_keeping(conn, who.audit, event, Some(rendered))?;
     Ok(())
 }
 

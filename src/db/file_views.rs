@@ -4,10 +4,12 @@
 //! resident is still at the version it shows and it was rendered for the reader's day and
 //! settings (`rendered_for`); the table is a cache, emptied at every start.
 
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Integer, Text};
 
 use super::conn::DbConn;
-use super::residents::ResidentRow;
 use super::schema::{file_views, residents};
 
 /// A rendered file to keep.
@@ -22,26 +24,6 @@ pub struct FileViewRow {
     pub body: String,
 }
 
-/// The resident `public_id`, with its file's view if one was kept for its current version and
-/// `rendered_for`; `None` when there is no such resident.
-pub fn current(
-    conn: &mut DbConn,
-    public_id: &str,
-    rendered_for: &str,
-) -> QueryResult<Option<(ResidentRow, Option<String>)>> {
-    residents::table
-        .left_join(
-            file_views::table.on(file_views::resident_id
-                .eq(residents::id)
-                .and(file_views::version.eq(residents::version))
-                .and(file_views::rendered_for.eq(rendered_for))),
-        )
-        .filter(residents::public_id.eq(public_id))
-        .select((ResidentRow::as_select(), file_views::body.nullable()))
-        .first(conn)
-        .optional()
-}
-
 /// Keeps `views`, each in place of the one its resident had; of two for one resident, the last.
 pub fn keep(conn: &mut DbConn, mut views: Vec<FileViewRow>) -> QueryResult<()> {
     if views.is_empty() {
@@ -50,11 +32,68 @@ pub fn keep(conn: &mut DbConn, mut views: Vec<FileViewRow>) -> QueryResult<()> {
     let mut seen = std::collections::HashSet::new();
     views.reverse();
     views.retain(|v| seen.insert(v.resident_id));
-    let ids: Vec<i64> = views.iter().map(|v| v.resident_id).collect();
-    diesel::delete(file_views::table.filter(file_views::resident_id.eq_any(&ids))).execute(conn)?;
-    crate::bulk_insert!(&mut *conn, file_views::table, &views[..]);
+    match conn {
+        DbConn::Postgres(c) => {
+            KeepViews::of(&views).execute(c)?;
+        }
+        DbConn::Sqlite(_) => {
+            let ids: Vec<i64> = views.iter().map(|v| v.resident_id).collect();
+            diesel::delete(file_views::table.filter(file_views::resident_id.eq_any(&ids)))
+                .execute(conn)?;
+            crate::bulk_insert!(&mut *conn, file_views::table, &views[..]);
+        }
+    }
     Ok(())
 }
+
+/// [`keep`] on PostgreSQL in one round trip: one statement, the views as arrays, of the same
+/// text whatever their number, so it is prepared once per connection (a delete and a `COPY`
+/// took three round trips, a multi-row `INSERT` is planned anew for every number of rows).
+struct KeepViews<'a> {
+    resident_ids: Vec<i64>,
+    versions: Vec<i32>,
+    rendered_for: Vec<&'a str>,
+    bodies: Vec<&'a str>,
+}
+
+impl<'a> KeepViews<'a> {
+    fn of(views: &'a [FileViewRow]) -> Self {
+        KeepViews {
+            resident_ids: views.iter().map(|v| v.resident_id).collect(),
+            versions: views.iter().map(|v| v.version).collect(),
+            rendered_for: views.iter().map(|v| v.rendered_for.as_str()).collect(),
+            bodies: views.iter().map(|v| v.body.as_str()).collect(),
+        }
+    }
+}
+
+impl QueryId for KeepViews<'_> {
+    type QueryId = KeepViews<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for KeepViews<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO file_views (resident_id, version, rendered_for, body) \
+             SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.resident_ids)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<Integer>, _>(&self.versions)?;
+        out.push_sql("::int4[], ");
+        out.push_bind_param::<Array<Text>, _>(&self.rendered_for)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Text>, _>(&self.bodies)?;
+        out.push_sql(
+            "::text[]) ON CONFLICT (resident_id) DO UPDATE SET version = excluded.version, \
+             rendered_for = excluded.rendered_for, body = excluded.body",
+        );
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<PgConnection> for KeepViews<'_> {}
 
 /// Forgets every kept view (at start: a new build may render files differently).
 pub fn forget_all(conn: &mut DbConn) -> QueryResult<usize> {
@@ -71,8 +110,8 @@ pub struct KeptLookup {
     pub body: Option<String>,
 }
 
-/// [`current`] for many residents at once, with only what serving a kept view needs; a
-/// `public_id` of no resident is left out.
+/// The residents `public_ids`, each with its file's view if one was kept for its current
+/// version and `rendered_for`; a `public_id` of no resident is left out.
 ///
 /// The view is a subquery of each resident's row, not a join: PostgreSQL then looks each one up
 /// by its key whatever its statistics say. As a join, a planner that took the table for small

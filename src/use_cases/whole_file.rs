@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::access::{check_scope, kept_file_read, record_file_read, Requester};
 use crate::db::file::{self as store, FileRows};
-use crate::db::file_views::{self, FileViewRow};
+use crate::db::file_views::FileViewRow;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::protect::Protector;
@@ -84,28 +84,16 @@ pub async fn read_kept(
 
 /// The whole file, as sent to `who`, answered only once its `file_read` event is committed.
 ///
-/// The file as last rendered is sent again while the resident is at the version it shows and
-/// it was rendered for the same day and settings; else the file is read in one snapshot (so its
-/// version, the `ETag`, is the version of what it shows), rendered, and kept with the read's
-/// event for the next read.
+/// The file is read in one snapshot (so its version, the `ETag`, is the version of what it
+/// shows), rendered, and kept with the read's event, so the next read of the file, unchanged,
+/// on the same day, is served by [`read_kept`].
 pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<RenderedFile, AppError> {
     let rendering = Rendering::of(who);
-    let key = rendering.key();
-    let (resident, kept) = file_views::current(conn, public_id, &key)?.ok_or(AppError::NotFound)?;
-    check_scope(conn, who, &resident)?;
-    if let Some(body) = kept {
-        record_file_read(conn, who, &resident, None)?;
-        who.recorder.note_kept(public_id, &key);
-        return Ok(RenderedFile {
-            version: resident.version,
-            body,
-        });
-    }
     let rows = store::load(conn, public_id)?.ok_or(AppError::NotFound)?;
-    // The snapshot may be newer than the row above (the resident may have moved since).
     check_scope(conn, who, &rows.resident)?;
     let body = serde_json::to_string(&file_view(&rendering, &rows)?)
         .map_err(|e| AppError::internal(format!("a file did not serialise: {e}")))?;
+    let key = rendering.key();
     who.recorder.note_kept(public_id, &key);
     let rendered = FileViewRow {
         resident_id: rows.resident.id,
@@ -113,7 +101,7 @@ pub fn read(conn: &mut DbConn, who: &Requester, public_id: &str) -> Result<Rende
         rendered_for: key,
         body: body.clone(),
     };
-    record_file_read(conn, who, &rows.resident, Some(rendered))?;
+    record_file_read(conn, who, &rows.resident, rendered)?;
     Ok(RenderedFile {
         version: rows.resident.version,
         body,
