@@ -1,5 +1,7 @@
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 
 use super::conn::{DbConn, WriteTx};
 use super::schema::{audit_chain_checkpoints, audit_events};
@@ -77,12 +79,125 @@ pub fn insert(tx: &mut WriteTx<'_>, row: &AuditRow) -> QueryResult<()> {
 /// Appends events to the chain in bulk ([`crate::bulk_insert`]); the last becomes the head.
 pub fn insert_many(tx: &mut WriteTx<'_>, rows: &[AuditRow]) -> QueryResult<()> {
     let conn: &mut DbConn = tx;
-    crate::bulk_insert!(conn, audit_events::table, rows);
+    match conn {
+        DbConn::Postgres(c) if rows.len() <= AppendRows::MAX_ROWS => {
+            AppendRows::of(rows).execute(c)?;
+        }
+        _ => crate::bulk_insert!(conn, audit_events::table, rows),
+    }
     if let Some(last) = rows.last() {
         remember_head(last);
     }
     Ok(())
 }
+
+/// A few events appended on PostgreSQL in one round trip, where a `COPY` takes two: one
+/// statement of the same text whatever their number (so it is prepared once per connection),
+/// the rows as one array per column. The read-audit writer's batches are such.
+struct AppendRows<'a> {
+    seq: Vec<i64>,
+    occurred_at: Vec<NaiveDateTime>,
+    actor_user_id: Vec<Option<&'a str>>,
+    actor_username: Vec<Option<&'a str>>,
+    actor_role: Vec<Option<&'a str>>,
+    action: Vec<&'a str>,
+    entity_type: Vec<Option<&'a str>>,
+    entity_id: Vec<Option<&'a str>>,
+    resident_id: Vec<Option<&'a str>>,
+    request_id: Vec<Option<&'a str>>,
+    client_address: Vec<Option<&'a str>>,
+    outcome: Vec<&'a str>,
+    changes: Vec<Option<&'a str>>,
+    prev_hash: Vec<&'a str>,
+    hash: Vec<&'a str>,
+    mac: Vec<Option<&'a str>>,
+}
+
+impl<'a> AppendRows<'a> {
+    /// Rows appended this way at most; more go in a `COPY`, which streams them.
+    const MAX_ROWS: usize = 1024;
+
+    fn of(rows: &'a [AuditRow]) -> Self {
+        fn each<'a, T>(rows: &'a [AuditRow], column: impl Fn(&'a AuditRow) -> T) -> Vec<T> {
+            rows.iter().map(column).collect()
+        }
+        AppendRows {
+            seq: each(rows, |r| r.seq),
+            occurred_at: each(rows, |r| r.occurred_at),
+            actor_user_id: each(rows, |r| r.actor_user_id.as_deref()),
+            actor_username: each(rows, |r| r.actor_username.as_deref()),
+            actor_role: each(rows, |r| r.actor_role.as_deref()),
+            action: each(rows, |r| r.action.as_str()),
+            entity_type: each(rows, |r| r.entity_type.as_deref()),
+            entity_id: each(rows, |r| r.entity_id.as_deref()),
+            resident_id: each(rows, |r| r.resident_id.as_deref()),
+            request_id: each(rows, |r| r.request_id.as_deref()),
+            client_address: each(rows, |r| r.client_address.as_deref()),
+            outcome: each(rows, |r| r.outcome.as_str()),
+            changes: each(rows, |r| r.changes.as_deref()),
+            prev_hash: each(rows, |r| r.prev_hash.as_str()),
+            hash: each(rows, |r| r.hash.as_str()),
+            mac: each(rows, |r| r.mac.as_deref()),
+        }
+    }
+}
+
+impl QueryId for AppendRows<'_> {
+    type QueryId = AppendRows<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for AppendRows<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
+        type Texts = Array<Text>;
+        type MaybeTexts = Array<Nullable<Text>>;
+        out.push_sql(
+            "INSERT INTO audit_events (seq, occurred_at, actor_user_id, actor_username, \
+             actor_role, action, entity_type, entity_id, resident_id, request_id, \
+             client_address, outcome, changes, prev_hash, hash, mac) SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.seq)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.occurred_at)?;
+        out.push_sql("::timestamp[]");
+        for texts in [&self.actor_user_id, &self.actor_username, &self.actor_role] {
+            out.push_sql(", ");
+            out.push_bind_param::<MaybeTexts, _>(texts)?;
+            out.push_sql("::text[]");
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Texts, _>(&self.action)?;
+        out.push_sql("::text[]");
+        for texts in [
+            &self.entity_type,
+            &self.entity_id,
+            &self.resident_id,
+            &self.request_id,
+            &self.client_address,
+        ] {
+            out.push_sql(", ");
+            out.push_bind_param::<MaybeTexts, _>(texts)?;
+            out.push_sql("::text[]");
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<Texts, _>(&self.outcome)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<MaybeTexts, _>(&self.changes)?;
+        out.push_sql("::text[]");
+        for texts in [&self.prev_hash, &self.hash] {
+            out.push_sql(", ");
+            out.push_bind_param::<Texts, _>(texts)?;
+            out.push_sql("::text[]");
+        }
+        out.push_sql(", ");
+        out.push_bind_param::<MaybeTexts, _>(&self.mac)?;
+        out.push_sql("::text[])");
+        Ok(())
+    }
+}
+
+impl RunQueryDsl<PgConnection> for AppendRows<'_> {}
 
 fn remember_head(row: &AuditRow) {
     HEAD.with(|head| *head.borrow_mut() = Some((row.seq, row.hash.clone())));
