@@ -1,0 +1,1 @@
+ALTER TABLE file_views ALTER COLUMN body SET COMPRESSION default;
