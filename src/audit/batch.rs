@@ -5,7 +5,8 @@
 //! its own; instead a read hands its event to [`Recorder::record_read`], which queues it for
 //! one writer thread. That thread, with a connection of its own, takes every event waiting (up
 //! to `max_batch`), appends them in one write transaction — one extension of the chain, one
-//! commit — and only then tells each waiting read its sequence number. A read whose batch
+//! commit; on PostgreSQL one statement when no other writer moved the chain's head since its
+//! last batch ([`db::read_audit`]) — and only then tells each waiting read its sequence number. A read whose batch
 //! failed gets the error, never its answer; a read that finds the queue full waits at most
 //! `queue_wait` for room and then answers 503 with `Retry-After`. Readers never take the
 //! writers' lock themselves; the writer thread holds it for the batch's short transaction.
@@ -399,6 +400,7 @@ impl Writer {
 /// in one transaction, answers each read.
 fn write_batches(shared: &Shared, pool: &Pool) {
     let mut conn: Option<db::PooledConn> = None;
+    let mut head = None;
     loop {
         let jobs: Vec<Job> = {
             let mut queue = shared.lock();
@@ -445,7 +447,9 @@ fn write_batches(shared: &Shared, pool: &Pool) {
         if appends.is_empty() {
             continue;
         }
-        match guarded(&mut conn, |conn| write_batch(pool, conn, &appends, views)) {
+        match guarded(&mut conn, |conn| {
+            write_batch(pool, conn, &appends, views, &mut head)
+        }) {
             Ok(seqs) => {
                 for (append, seq) in appends.into_iter().zip(seqs) {
                     append.reply.committed(seq);
@@ -582,20 +586,43 @@ fn serve_kept(reads: KeptReads, found: &HashMap<(String, String), KeptLookup>) -
     appends
 }
 
-/// Appends the events in one write transaction, and keeps the files the reads rendered; the
-/// events' sequence numbers in order.
+/// Appends the events, and keeps the files the reads rendered, in one transaction; the events'
+/// sequence numbers in order.
+///
+/// `head` is the chain's head as the writer's last batch left it (PostgreSQL): the events are
+/// linked after it and written with the views in one statement that is its own transaction
+/// ([`db::read_audit`]), unless another writer has moved the head since; then, and when the
+/// head is not known, in a write transaction that reads it. It is the new head afterwards,
+/// `None` after a failure.
 fn write_batch(
     pool: &Pool,
     conn: &mut Option<db::PooledConn>,
     appends: &[Append],
     views: Vec<FileViewRow>,
+    head: &mut Option<(i64, String)>,
 ) -> Result<Vec<i64>, AppError> {
     let conn = connection(pool, conn)?;
-    db::audit_only_transaction(conn, |conn| {
-        file_views::keep(conn, views)?;
-        super::append_many(conn, appends.iter().map(|a| (&a.ctx, a.event.clone())))
-    })
-    .map_err(AppError::from)
+    let events = || appends.iter().map(|a| (&a.ctx, a.event.clone()));
+    let mut linked = None;
+    if let Some((seq, hash)) = head.take() {
+        let rows = super::link_after((seq, hash.clone()), events());
+        if db::read_audit::append_alone_after(conn, (seq, &hash), &rows, &views)? {
+            linked = Some(rows);
+        }
+    }
+    let rows = match linked {
+        Some(rows) => rows,
+        None => db::audit_only_transaction(conn, |tx| {
+            file_views::keep(tx, views)?;
+            let rows = super::link_after(super::head(tx)?, events());
+            super::append_linked(tx, &rows)?;
+            Ok::<_, diesel::result::Error>(rows)
+        })?,
+    };
+    if matches!(&**conn, db::DbConn::Postgres(_)) {
+        *head = rows.last().map(|last| (last.seq, last.hash.clone()));
+    }
+    Ok(rows.iter().map(|r| r.seq).collect())
 }
 
 /// The error of a failed batch, for each of its reads: 503 stays 503 (with `Retry-After`), any

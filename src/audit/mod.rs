@@ -127,17 +127,6 @@ pub fn append(tx: &mut WriteTx<'_>, ctx: &AuditContext, event: Event) -> diesel:
     Ok(row.seq)
 }
 
-/// Appends several events in chain order, in multi-row statements; their sequence numbers in
-/// the same order. Like [`append`], inside a write transaction: the read events' batch writer
-/// ([`batch::Recorder`]) appends a whole batch with one call.
-pub fn append_many<'a>(
-    tx: &mut WriteTx<'_>,
-    events: impl IntoIterator<Item = (&'a AuditContext, Event)>,
-) -> diesel::QueryResult<Vec<i64>> {
-    let head = head(tx)?;
-    append_linked(tx, &link_after(head, events))
-}
-
 /// Events linked in order after `head` (from [`head`]), ready for [`append_linked`]: hashing
 /// needs no connection, so a bulk writer can link on another thread while it writes its rows.
 pub fn link_after<'a>(

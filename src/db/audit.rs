@@ -94,7 +94,7 @@ pub fn insert_many(tx: &mut WriteTx<'_>, rows: &[AuditRow]) -> QueryResult<()> {
 /// A few events appended on PostgreSQL in one round trip, where a `COPY` takes two: one
 /// statement of the same text whatever their number (so it is prepared once per connection),
 /// the rows as one array per column. The read-audit writer's batches are such.
-struct AppendRows<'a> {
+pub(super) struct AppendRows<'a> {
     seq: Vec<i64>,
     occurred_at: Vec<NaiveDateTime>,
     actor_user_id: Vec<Option<&'a str>>,
@@ -115,9 +115,9 @@ struct AppendRows<'a> {
 
 impl<'a> AppendRows<'a> {
     /// Rows appended this way at most; more go in a `COPY`, which streams them.
-    const MAX_ROWS: usize = 1024;
+    pub(super) const MAX_ROWS: usize = 1024;
 
-    fn of(rows: &'a [AuditRow]) -> Self {
+    pub(super) fn of(rows: &'a [AuditRow]) -> Self {
         fn each<'a, T>(rows: &'a [AuditRow], column: impl Fn(&'a AuditRow) -> T) -> Vec<T> {
             rows.iter().map(column).collect()
         }
@@ -149,14 +149,24 @@ impl QueryId for AppendRows<'_> {
 
 impl QueryFragment<Pg> for AppendRows<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql(Self::INSERT);
+        out.push_sql(" SELECT * FROM ");
+        self.push_unnest(out)
+    }
+}
+
+impl<'a> AppendRows<'a> {
+    pub(super) const INSERT: &'static str =
+        "INSERT INTO audit_events (seq, occurred_at, actor_user_id, \
+        actor_username, actor_role, action, entity_type, entity_id, resident_id, request_id, \
+        client_address, outcome, changes, prev_hash, hash, mac)";
+
+    /// `unnest(…)` of the rows' columns, in the order of [`Self::INSERT`].
+    pub(super) fn push_unnest<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamp};
         type Texts = Array<Text>;
         type MaybeTexts = Array<Nullable<Text>>;
-        out.push_sql(
-            "INSERT INTO audit_events (seq, occurred_at, actor_user_id, actor_username, \
-             actor_role, action, entity_type, entity_id, resident_id, request_id, \
-             client_address, outcome, changes, prev_hash, hash, mac) SELECT * FROM unnest(",
-        );
+        out.push_sql("unnest(");
         out.push_bind_param::<Array<BigInt>, _>(&self.seq)?;
         out.push_sql("::int8[], ");
         out.push_bind_param::<Array<Timestamp>, _>(&self.occurred_at)?;

@@ -29,14 +29,14 @@ pub fn keep(conn: &mut DbConn, mut views: Vec<FileViewRow>) -> QueryResult<()> {
     if views.is_empty() {
         return Ok(());
     }
-    let mut seen = std::collections::HashSet::new();
-    views.reverse();
-    views.retain(|v| seen.insert(v.resident_id));
     match conn {
         DbConn::Postgres(c) => {
             KeepViews::of(&views).execute(c)?;
         }
         DbConn::Sqlite(_) => {
+            let mut seen = std::collections::HashSet::new();
+            views.reverse();
+            views.retain(|v| seen.insert(v.resident_id));
             let ids: Vec<i64> = views.iter().map(|v| v.resident_id).collect();
             diesel::delete(file_views::table.filter(file_views::resident_id.eq_any(&ids)))
                 .execute(conn)?;
@@ -49,7 +49,7 @@ pub fn keep(conn: &mut DbConn, mut views: Vec<FileViewRow>) -> QueryResult<()> {
 /// [`keep`] on PostgreSQL in one round trip: one statement, the views as arrays, of the same
 /// text whatever their number, so it is prepared once per connection (a delete and a `COPY`
 /// took three round trips, a multi-row `INSERT` is planned anew for every number of rows).
-struct KeepViews<'a> {
+pub(super) struct KeepViews<'a> {
     resident_ids: Vec<i64>,
     versions: Vec<i32>,
     rendered_for: Vec<&'a str>,
@@ -57,13 +57,22 @@ struct KeepViews<'a> {
 }
 
 impl<'a> KeepViews<'a> {
-    fn of(views: &'a [FileViewRow]) -> Self {
-        KeepViews {
-            resident_ids: views.iter().map(|v| v.resident_id).collect(),
-            versions: views.iter().map(|v| v.version).collect(),
-            rendered_for: views.iter().map(|v| v.rendered_for.as_str()).collect(),
-            bodies: views.iter().map(|v| v.body.as_str()).collect(),
+    /// `views`, of two for one resident the last (one statement may write a row once).
+    pub(super) fn of(views: &'a [FileViewRow]) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        let mut kept = KeepViews {
+            resident_ids: Vec::with_capacity(views.len()),
+            versions: Vec::with_capacity(views.len()),
+            rendered_for: Vec::with_capacity(views.len()),
+            bodies: Vec::with_capacity(views.len()),
+        };
+        for view in views.iter().rev().filter(|v| seen.insert(v.resident_id)) {
+            kept.resident_ids.push(view.resident_id);
+            kept.versions.push(view.version);
+            kept.rendered_for.push(&view.rendered_for);
+            kept.bodies.push(&view.body);
         }
+        kept
     }
 }
 

@@ -19,6 +19,7 @@ pub mod indicators;
 pub mod integration;
 pub mod migrate;
 pub mod moves;
+pub mod read_audit;
 pub mod reports;
 pub mod residents;
 pub mod schema;

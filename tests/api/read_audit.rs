@@ -490,3 +490,98 @@ async fn a_read_recorded_inside_a_write_transaction_joins_it_instead_of_waiting_
     assert_eq!(events.last().unwrap().seq, kept);
     assert_eq!(events.iter().filter(|e| e.action == "file_read").count(), 1);
 }
+
+/// The read-audit writer on PostgreSQL writes a batch in one statement after the head its last
+/// batch left: a write between two batches moves the head, and the next batch then goes the
+/// way of a write transaction. Every read keeps its one event, in the order of the chain.
+#[actix_web::test]
+async fn reads_around_a_write_leave_their_events_in_the_chains_order() {
+    let app = app_for_reads(|_| {}).await;
+    let admin = app.admin().await;
+    let ids = residents_of(&app, &admin, 2).await;
+    for request_id in ["before-1", "before-2"] {
+        let answer = read_file(&app, &admin, &ids[0], request_id).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    // A write between two batches: another resident registered.
+    let number = id_number(REGION, "1970-03-04", 150);
+    register_named(&app, &admin, &number, "写者", JINPING).await;
+    for request_id in ["after-1", "after-2"] {
+        let answer = read_file(&app, &admin, &ids[1], request_id).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    let events = app.audit_events().await;
+    let seq_of = |request_id: &str| {
+        let found: Vec<i64> = events
+            .iter()
+            .filter(|e| e.action == "file_read" && e.request_id.as_deref() == Some(request_id))
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(found.len(), 1, "{request_id}: {found:?}");
+        found[0]
+    };
+    let registered = events
+        .iter()
+        .filter(|e| e.action == "resident_create")
+        .map(|e| e.seq)
+        .max()
+        .expect("the registrations were audited");
+    assert!(seq_of("before-1") < seq_of("before-2"));
+    assert!(seq_of("before-2") < registered);
+    assert!(registered < seq_of("after-1"));
+    assert!(seq_of("after-1") < seq_of("after-2"));
+    assert_chain_verifies(&app).await;
+}
+
+/// A batch in one statement ([`db::read_audit`]) is written only after the head its events
+/// were linked to: after another head it writes no event and answers `false`, so the writer
+/// appends the batch in a write transaction instead. SQLite always answers `false`.
+#[actix_web::test]
+async fn a_batch_in_one_statement_is_written_only_after_the_head_it_was_linked_to() {
+    use fenghua_registry::audit::{link_after, Action, Event};
+    use fenghua_registry::db::audit::{event, head};
+    use fenghua_registry::db::read_audit::append_alone_after;
+
+    let app = app_for_reads(|_| {}).await;
+    let admin = app.admin().await;
+    let ids = residents_of(&app, &admin, 1).await;
+    for request_id in ["first", "second"] {
+        let answer = read_file(&app, &admin, &ids[0], request_id).await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    let postgres = app.is_postgres();
+    let outcomes = db::run(&app.state.pool, move |conn| {
+        let ctx = AuditContext {
+            request_id: Some("one-statement".to_owned()),
+            ..AuditContext::default()
+        };
+        let (seq, hash) = head(conn)?.expect("the chain has events");
+        let before = event(conn, seq - 1)?.expect("the chain has two events");
+        let mut outcomes = Vec::new();
+        for after in [
+            (before.seq, before.hash.clone()),
+            (seq, "0".repeat(64)),
+            (seq, hash.clone()),
+        ] {
+            let rows = link_after(after.clone(), [(&ctx, Event::new(Action::FileRead))]);
+            let written = append_alone_after(conn, (after.0, &after.1), &rows, &[])?;
+            let now = head(conn)?.expect("the chain has events");
+            outcomes.push((written, now.0 - seq));
+        }
+        Ok(outcomes)
+    })
+    .await
+    .unwrap();
+    // Linked after an older event, or after a head of another hash: nothing written.
+    assert_eq!(outcomes[0], (false, 0));
+    assert_eq!(outcomes[1], (false, 0));
+    // Linked after the head: written, committed, on PostgreSQL.
+    assert_eq!(outcomes[2], if postgres { (true, 1) } else { (false, 0) });
+    let events = app.audit_events().await;
+    let written = events
+        .iter()
+        .filter(|e| e.request_id.as_deref() == Some("one-statement"))
+        .count();
+    assert_eq!(written, usize::from(postgres));
+    assert_chain_verifies(&app).await;
+}
