@@ -6,10 +6,11 @@
 //! one writer thread. That thread, with a connection of its own, takes every event waiting (up
 //! to `max_batch`), appends them in one write transaction — one extension of the chain, one
 //! commit; on PostgreSQL one statement when no other writer moved the chain's head since its
-//! last batch ([`db::read_audit`]) — and only then tells each waiting read its sequence number. A read whose batch
-//! failed gets the error, never its answer; a read that finds the queue full waits at most
-//! `queue_wait` for room and then answers 503 with `Retry-After`. Readers never take the
-//! writers' lock themselves; the writer thread holds it for the batch's short transaction.
+//! last batch ([`db::read_audit`]) — and only then tells each waiting read its sequence
+//! number. A read whose batch failed gets the error, never its answer; a read that finds the
+//! queue full waits at most `queue_wait` for room and then answers 503 with `Retry-After`.
+//! Readers never take the writers' lock themselves; the writer thread holds it for the batch's
+//! short transaction.
 //! Writes append their events in their own transactions, as before ([`super::append`]); both
 //! take the writers' lock ([`db::write_transaction`], [`db::audit_only_transaction`]), so the
 //! chain stays one total order.
