@@ -75,11 +75,12 @@ impl QueryFragment<Pg> for BatchAfter<'_> {
         out.push_sql(AppendRows::INSERT);
         out.push_sql(" SELECT appended.* FROM writers_lock, ");
         self.rows.push_unnest(out.reborrow())?;
+        // The head as the last row by the primary key: a condition on `seq > $1` instead
+        // was planned, generically, as a scan of the whole table.
         out.push_sql(
-            " AS appended WHERE NOT EXISTS (SELECT 1 FROM audit_events later WHERE later.seq > ",
+            " AS appended WHERE EXISTS (SELECT 1 FROM (SELECT seq, hash FROM audit_events \
+             ORDER BY seq DESC LIMIT 1) head WHERE head.seq = ",
         );
-        out.push_bind_param::<BigInt, _>(&self.after_seq)?;
-        out.push_sql(") AND EXISTS (SELECT 1 FROM audit_events head WHERE head.seq = ");
         out.push_bind_param::<BigInt, _>(&self.after_seq)?;
         out.push_sql(" AND head.hash = ");
         out.push_bind_param::<Text, _>(&self.after_hash)?;
