@@ -522,7 +522,11 @@ fn connection<'c>(
 ) -> Result<&'c mut db::PooledConn, AppError> {
     Ok(match conn {
         Some(conn) => conn,
-        None => conn.insert(crate::db::checkout(pool)?),
+        None => {
+            let mut checked_out = db::checkout(pool)?;
+            db::small_page_cache(&mut checked_out)?;
+            conn.insert(checked_out)
+        }
     })
 }
 
